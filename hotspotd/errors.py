@@ -1,0 +1,42 @@
+"""One root exception with a few meaningful children.
+
+The edges (command line, HTTP, RADIUS loop) turn these into clear messages and status
+codes; the core raises them and never formats HTTP answers itself.
+"""
+
+
+class HotspotdError(Exception):
+    """Base of every error hotspotd raises on purpose."""
+
+
+class ConfigError(HotspotdError):
+    """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+class NotFound(HotspotdError):
+    """The thing asked for does not exist."""
+
+
+class InvalidInput(HotspotdError):
+    """Input from a customer, operator or peer that cannot be accepted as it is."""
+
+
+class Conflict(HotspotdError):
+    """The request is well formed but the current state does not allow it."""
+
+
+class MalformedCallback(InvalidInput):
+    """An M-Pesa callback body that cannot be understood."""
+
+
+class UpstreamError(HotspotdError):
+    """A service hotspotd depends on (Daraja, a router) answered with an error or not at all."""
+
+    def __init__(self, message: str, *, code: str | None = None, retryable: bool = True):
+        super().__init__(message)
+        self.code = code
+        self.retryable = retryable
+
+
+class QueueUnavailable(HotspotdError):
+    """The task queue could not take a task."""

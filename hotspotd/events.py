@@ -1,0 +1,51 @@
+"""The event outbox: every state change writes an event in the same transaction.
+
+The admin websocket, the central sync and the `event` table all carry the same
+records; phone numbers are masked here, once, before anything is stored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from . import phone as phones
+from .store.db import db
+from .store.models import Event, to_db_time
+
+TYPES = frozenset({
+    "payment.initiated", "payment.processed", "payment.failed",
+    "subscription.created", "subscription.extended", "subscription.expired",
+    "user.provisioned", "provisioning.failed",
+    "router.online", "router.offline",
+    "router.deploy.started", "router.deploy.progress", "router.deploy.completed", "router.deploy.failed",
+    "session.started", "session.stopped", "session.disconnected",
+    "voucher.redeemed", "system.mode_changed", "system.critical",
+})
+
+_PHONE_KEYS = ("phone", "msisdn", "phone_number")
+
+
+def emit(type: str, data: dict[str, Any], now: datetime) -> Event:
+    """Write one event. Call it inside the transaction that makes the change."""
+    if type not in TYPES:
+        raise ValueError(f"unknown event type {type!r}")
+    clean = {key: (phones.mask(value) if key in _PHONE_KEYS else value) for key, value in data.items()}
+    if db.transaction_depth() == 0:
+        raise RuntimeError("emit() must run inside the transaction that makes the change")
+    return Event.create(type=type, at=now, data=clean)
+
+
+def as_message(event: Event) -> dict[str, Any]:
+    """The wire form: {"id", "type", "at" (ISO-8601), "data"}."""
+    return {"id": event.id, "type": event.type, "at": to_db_time(event.at), "data": event.data}
+
+
+def since(last_id: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+    query = Event.select().where(Event.id > last_id).order_by(Event.id).limit(limit)
+    return [as_message(event) for event in query]
+
+
+def latest(limit: int = 50) -> list[dict[str, Any]]:
+    query = Event.select().order_by(Event.id.desc()).limit(limit)
+    return [as_message(event) for event in reversed(list(query))]

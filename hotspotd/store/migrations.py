@@ -1,0 +1,103 @@
+"""Numbered schema migrations. `migrate()` applies the ones not yet applied, each in its
+own transaction, and records it in `schema_migration`; running it again does nothing.
+
+A migration is plain SQL (or a function of the database) written once and never edited,
+so that a box upgraded from any version ends with the same schema as a new one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Callable, Sequence
+
+import peewee
+
+from .db import db
+
+Migration = Sequence[str] | Callable[[peewee.SqliteDatabase], None]
+
+_V1_INITIAL = (
+    'CREATE TABLE "admin_user" ("id" INTEGER NOT NULL PRIMARY KEY, "username" TEXT NOT NULL, "password_hash" TEXT NOT NULL, "created_at" TEXT NOT NULL)',
+    'CREATE UNIQUE INDEX "admin_user_username" ON "admin_user" ("username")',
+    'CREATE TABLE "customer" ("id" INTEGER NOT NULL PRIMARY KEY, "phone" TEXT, "created_at" TEXT NOT NULL)',
+    'CREATE UNIQUE INDEX "customer_phone" ON "customer" ("phone")',
+    'CREATE TABLE "credential" ("id" INTEGER NOT NULL PRIMARY KEY, "customer_id" INTEGER NOT NULL, "username" TEXT NOT NULL, "password" TEXT NOT NULL, "created_at" TEXT NOT NULL, FOREIGN KEY ("customer_id") REFERENCES "customer" ("id") ON DELETE CASCADE)',
+    'CREATE UNIQUE INDEX "credential_customer_id" ON "credential" ("customer_id")',
+    'CREATE UNIQUE INDEX "credential_username" ON "credential" ("username")',
+    'CREATE TABLE "event" ("id" INTEGER NOT NULL PRIMARY KEY, "type" TEXT NOT NULL, "at" TEXT NOT NULL, "data" TEXT NOT NULL, "synced_at" TEXT)',
+    'CREATE INDEX "event_type" ON "event" ("type")',
+    'CREATE TABLE "failed_task" ("id" INTEGER NOT NULL PRIMARY KEY, "task" TEXT NOT NULL, "args" TEXT NOT NULL, "error" TEXT NOT NULL, "attempts" INTEGER NOT NULL, "failed_at" TEXT NOT NULL, "retried_at" TEXT)',
+    'CREATE TABLE "health_log" ("id" INTEGER NOT NULL PRIMARY KEY, "at" TEXT NOT NULL, "component" TEXT NOT NULL, "level" TEXT NOT NULL, "message" TEXT NOT NULL)',
+    'CREATE INDEX "health_log_at" ON "health_log" ("at")',
+    'CREATE TABLE "mpesa_callback" ("id" INTEGER NOT NULL PRIMARY KEY, "received_at" TEXT NOT NULL, "body" TEXT NOT NULL, "checkout_request_id" TEXT, "outcome" TEXT NOT NULL, "error" TEXT, "remote_addr" TEXT)',
+    'CREATE INDEX "mpesa_callback_checkout_request_id" ON "mpesa_callback" ("checkout_request_id")',
+    'CREATE TABLE "package" ("id" INTEGER NOT NULL PRIMARY KEY, "name" TEXT NOT NULL, "price" INTEGER NOT NULL, "duration_s" INTEGER NOT NULL, "rate_limit" TEXT NOT NULL, "data_limit" INTEGER, "devices" INTEGER NOT NULL, "active" INTEGER NOT NULL, "created_at" TEXT NOT NULL)',
+    'CREATE TABLE "subscription" ("id" INTEGER NOT NULL PRIMARY KEY, "customer_id" INTEGER NOT NULL, "package_id" INTEGER NOT NULL, "status" TEXT NOT NULL, "starts_at" TEXT NOT NULL, "ends_at" TEXT NOT NULL, "data_limit" INTEGER, "bytes_used" INTEGER NOT NULL, "mac" TEXT, "created_at" TEXT NOT NULL, "updated_at" TEXT NOT NULL, "provisioned_at" TEXT, "expired_at" TEXT, FOREIGN KEY ("customer_id") REFERENCES "customer" ("id") ON DELETE CASCADE, FOREIGN KEY ("package_id") REFERENCES "package" ("id"))',
+    'CREATE INDEX "subscription_customer_id" ON "subscription" ("customer_id")',
+    'CREATE INDEX "subscription_package_id" ON "subscription" ("package_id")',
+    'CREATE INDEX "subscription_ends_at" ON "subscription" ("ends_at")',
+    'CREATE TABLE "payment" ("id" INTEGER NOT NULL PRIMARY KEY, "ref" TEXT NOT NULL, "package_id" INTEGER NOT NULL, "customer_id" INTEGER, "subscription_id" INTEGER, "phone" TEXT NOT NULL, "amount" INTEGER NOT NULL, "amount_paid" DECIMAL(12, 2), "status" TEXT NOT NULL, "reason" TEXT, "result_code" TEXT, "result_desc" TEXT, "merchant_request_id" TEXT, "checkout_request_id" TEXT, "receipt" TEXT, "mac" TEXT, "ip" TEXT, "created_at" TEXT NOT NULL, "updated_at" TEXT NOT NULL, "resolved_at" TEXT, "applied_at" TEXT, "queried_at" TEXT, "query_count" INTEGER NOT NULL, FOREIGN KEY ("package_id") REFERENCES "package" ("id"), FOREIGN KEY ("customer_id") REFERENCES "customer" ("id"), FOREIGN KEY ("subscription_id") REFERENCES "subscription" ("id"))',
+    'CREATE UNIQUE INDEX "payment_ref" ON "payment" ("ref")',
+    'CREATE INDEX "payment_package_id" ON "payment" ("package_id")',
+    'CREATE INDEX "payment_customer_id" ON "payment" ("customer_id")',
+    'CREATE INDEX "payment_subscription_id" ON "payment" ("subscription_id")',
+    'CREATE INDEX "payment_status" ON "payment" ("status")',
+    'CREATE UNIQUE INDEX "payment_checkout_request_id" ON "payment" ("checkout_request_id")',
+    'CREATE UNIQUE INDEX "payment_receipt" ON "payment" ("receipt")',
+    'CREATE TABLE "router" ("id" INTEGER NOT NULL PRIMARY KEY, "name" TEXT NOT NULL, "host" TEXT NOT NULL, "api_port" INTEGER NOT NULL, "api_user" TEXT NOT NULL, "api_password" TEXT NOT NULL, "secret" TEXT NOT NULL, "nas_ip" TEXT NOT NULL, "coa_port" INTEGER NOT NULL, "require_message_authenticator" INTEGER, "status" TEXT NOT NULL, "last_seen_at" TEXT, "created_at" TEXT NOT NULL)',
+    'CREATE UNIQUE INDEX "router_name" ON "router" ("name")',
+    'CREATE UNIQUE INDEX "router_nas_ip" ON "router" ("nas_ip")',
+    'CREATE TABLE "session" ("id" INTEGER NOT NULL PRIMARY KEY, "router_id" INTEGER NOT NULL, "acct_session_id" TEXT NOT NULL, "username" TEXT NOT NULL, "subscription_id" INTEGER, "mac" TEXT, "ip" TEXT, "status" TEXT NOT NULL, "started_at" TEXT NOT NULL, "updated_at" TEXT NOT NULL, "stopped_at" TEXT, "input_bytes" INTEGER NOT NULL, "output_bytes" INTEGER NOT NULL, "session_time" INTEGER NOT NULL, "terminate_cause" TEXT, FOREIGN KEY ("router_id") REFERENCES "router" ("id") ON DELETE CASCADE, FOREIGN KEY ("subscription_id") REFERENCES "subscription" ("id"))',
+    'CREATE INDEX "session_router_id" ON "session" ("router_id")',
+    'CREATE INDEX "session_username" ON "session" ("username")',
+    'CREATE INDEX "session_subscription_id" ON "session" ("subscription_id")',
+    'CREATE INDEX "session_status" ON "session" ("status")',
+    'CREATE UNIQUE INDEX "session_router_id_acct_session_id" ON "session" ("router_id", "acct_session_id")',
+    'CREATE TABLE "setting" ("key" TEXT NOT NULL PRIMARY KEY, "value" TEXT NOT NULL, "updated_at" TEXT NOT NULL)',
+    'CREATE TABLE "voucher" ("id" INTEGER NOT NULL PRIMARY KEY, "code" TEXT NOT NULL, "package_id" INTEGER NOT NULL, "batch" TEXT NOT NULL, "created_at" TEXT NOT NULL, "redeemed_at" TEXT, "customer_id" INTEGER, "subscription_id" INTEGER, "mac" TEXT, FOREIGN KEY ("package_id") REFERENCES "package" ("id"), FOREIGN KEY ("customer_id") REFERENCES "customer" ("id"), FOREIGN KEY ("subscription_id") REFERENCES "subscription" ("id"))',
+    'CREATE UNIQUE INDEX "voucher_code" ON "voucher" ("code")',
+    'CREATE INDEX "voucher_package_id" ON "voucher" ("package_id")',
+    'CREATE INDEX "voucher_customer_id" ON "voucher" ("customer_id")',
+    'CREATE INDEX "voucher_subscription_id" ON "voucher" ("subscription_id")',
+)
+
+_V2_INDEXES = (
+    'CREATE INDEX "payment_status_created_at" ON "payment" ("status", "created_at")',
+    'CREATE INDEX "event_unsynced" ON "event" ("id") WHERE "synced_at" IS NULL',
+    'CREATE INDEX "subscription_status_ends_at" ON "subscription" ("status", "ends_at")',
+)
+
+MIGRATIONS: dict[int, Migration] = {
+    1: _V1_INITIAL,
+    2: _V2_INDEXES,
+}
+
+
+def current_version() -> int:
+    db.execute_sql(
+        'CREATE TABLE IF NOT EXISTS "schema_migration" '
+        '("version" INTEGER NOT NULL PRIMARY KEY, "applied_at" TEXT NOT NULL)'
+    )
+    row = db.execute_sql('SELECT MAX("version") FROM "schema_migration"').fetchone()
+    return row[0] or 0
+
+
+def migrate() -> list[int]:
+    """Apply pending migrations; return the versions applied now."""
+    applied = []
+    for version in sorted(MIGRATIONS):
+        with db.atomic("IMMEDIATE"):
+            if version <= current_version():
+                continue
+            step = MIGRATIONS[version]
+            if callable(step):
+                step(db)
+            else:
+                for statement in step:
+                    db.execute_sql(statement)
+            db.execute_sql(
+                'INSERT INTO "schema_migration" ("version", "applied_at") VALUES (?, ?)',
+                (version, datetime.now(timezone.utc).isoformat()),
+            )
+        applied.append(version)
+    return applied

@@ -1,0 +1,242 @@
+"""The records hotspotd keeps, named as the operator names them.
+
+Times are timezone-aware UTC datetimes in Python and fixed-width ISO text in SQLite
+(`2026-11-23T08:00:00.000000Z`), so they sort and compare correctly as text and read
+well in `sqlite-utils`. The schema itself is created by numbered migrations
+(`migrations.py`), not by `create_table`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import peewee
+
+from .db import db
+
+_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+class UTCDateTimeField(peewee.Field):
+    field_type = "TEXT"
+
+    def db_value(self, value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; hotspotd stores aware UTC times only")
+        return value.astimezone(timezone.utc).strftime(_FORMAT)
+
+    def python_value(self, value: str | None) -> datetime | None:
+        if value is None:
+            return None
+        return datetime.strptime(value, _FORMAT).replace(tzinfo=timezone.utc)
+
+
+def to_db_time(value: datetime) -> str:
+    return UTCDateTimeField().db_value(value)
+
+
+class JSONField(peewee.TextField):
+    def db_value(self, value):
+        return None if value is None else json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+    def python_value(self, value):
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(peewee.Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class Package(BaseModel):
+    """What a customer buys: time, speed, optional data cap, number of devices."""
+
+    name = peewee.TextField()
+    price = peewee.IntegerField()  # whole Kenyan shillings (Daraja takes whole numbers)
+    duration_s = peewee.IntegerField()
+    rate_limit = peewee.TextField(default="")  # MikroTik rate-limit string, rx/tx as the router sees it
+    data_limit = peewee.BigIntegerField(null=True)  # bytes; None = no cap
+    devices = peewee.IntegerField(default=1)
+    active = peewee.BooleanField(default=True)
+    created_at = UTCDateTimeField()
+
+
+class Customer(BaseModel):
+    """A person, known by phone (M-Pesa) or only by the voucher they redeemed."""
+
+    phone = peewee.TextField(null=True, unique=True)  # 254 + 9 digits
+    created_at = UTCDateTimeField()
+
+
+class Credential(BaseModel):
+    """The username and password a customer's devices log in with (RADIUS, hotspot)."""
+
+    customer = peewee.ForeignKeyField(Customer, unique=True, backref="credentials", on_delete="CASCADE")
+    username = peewee.TextField(unique=True)
+    # Kept in clear on purpose: CHAP, which every MikroTik hotspot uses by default,
+    # needs the server to know the password itself.
+    password = peewee.TextField()
+    created_at = UTCDateTimeField()
+
+
+class Subscription(BaseModel):
+    """A period of access bought with one or more payments or vouchers."""
+
+    customer = peewee.ForeignKeyField(Customer, backref="subscriptions", on_delete="CASCADE")
+    package = peewee.ForeignKeyField(Package, backref="subscriptions")
+    status = peewee.TextField(default="active")  # active | expired
+    starts_at = UTCDateTimeField()
+    ends_at = UTCDateTimeField(index=True)
+    data_limit = peewee.BigIntegerField(null=True)
+    bytes_used = peewee.BigIntegerField(default=0)
+    mac = peewee.TextField(null=True)  # device bound for MAC login, upper-case
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+    provisioned_at = UTCDateTimeField(null=True)
+    expired_at = UTCDateTimeField(null=True)
+
+
+class Payment(BaseModel):
+    """One M-Pesa STK push and what became of it.
+
+    status: pending (push accepted, no result yet) | received (paid, not yet applied) |
+    paid (applied: subscription and credentials exist) | failed | cancelled | expired.
+    """
+
+    ref = peewee.TextField(unique=True)  # the unguessable id the portal shows
+    package = peewee.ForeignKeyField(Package, backref="payments")
+    customer = peewee.ForeignKeyField(Customer, null=True, backref="payments")
+    subscription = peewee.ForeignKeyField(Subscription, null=True, backref="payments")
+    phone = peewee.TextField()
+    amount = peewee.IntegerField()  # what was asked
+    amount_paid = peewee.DecimalField(max_digits=12, decimal_places=2, null=True)
+    status = peewee.TextField(default="pending", index=True)
+    reason = peewee.TextField(null=True)
+    result_code = peewee.TextField(null=True)
+    result_desc = peewee.TextField(null=True)
+    merchant_request_id = peewee.TextField(null=True)
+    checkout_request_id = peewee.TextField(null=True, unique=True)
+    receipt = peewee.TextField(null=True, unique=True)
+    mac = peewee.TextField(null=True)
+    ip = peewee.TextField(null=True)
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+    resolved_at = UTCDateTimeField(null=True)  # when the result became known
+    applied_at = UTCDateTimeField(null=True)
+    queried_at = UTCDateTimeField(null=True)
+    query_count = peewee.IntegerField(default=0)
+
+
+class MpesaCallback(BaseModel):
+    """Every callback body as it arrived, for audit and for the operator.
+
+    outcome: recorded | duplicate | orphan (no such CheckoutRequestID) | malformed.
+    """
+
+    received_at = UTCDateTimeField()
+    body = peewee.TextField()
+    checkout_request_id = peewee.TextField(null=True, index=True)
+    outcome = peewee.TextField()
+    error = peewee.TextField(null=True)
+    remote_addr = peewee.TextField(null=True)
+
+
+class Voucher(BaseModel):
+    code = peewee.TextField(unique=True)
+    package = peewee.ForeignKeyField(Package, backref="vouchers")
+    batch = peewee.TextField()
+    created_at = UTCDateTimeField()
+    redeemed_at = UTCDateTimeField(null=True)
+    customer = peewee.ForeignKeyField(Customer, null=True, backref="vouchers")
+    subscription = peewee.ForeignKeyField(Subscription, null=True, backref="vouchers")
+    mac = peewee.TextField(null=True)
+
+
+class Router(BaseModel):
+    """A MikroTik (NAS): its API login and its RADIUS shared secret."""
+
+    name = peewee.TextField(unique=True)
+    host = peewee.TextField()
+    api_port = peewee.IntegerField(default=8728)
+    api_user = peewee.TextField(default="")
+    api_password = peewee.TextField(default="")
+    secret = peewee.TextField()
+    nas_ip = peewee.TextField(unique=True)
+    coa_port = peewee.IntegerField(default=3799)
+    require_message_authenticator = peewee.BooleanField(null=True)  # None = site default
+    status = peewee.TextField(default="unknown")  # unknown | online | offline
+    last_seen_at = UTCDateTimeField(null=True)
+    created_at = UTCDateTimeField()
+
+
+class Session(BaseModel):
+    """A device's time online as the router reports it over RADIUS accounting."""
+
+    router = peewee.ForeignKeyField(Router, backref="sessions", on_delete="CASCADE")
+    acct_session_id = peewee.TextField()
+    username = peewee.TextField(index=True)
+    subscription = peewee.ForeignKeyField(Subscription, null=True, backref="sessions")
+    mac = peewee.TextField(null=True)
+    ip = peewee.TextField(null=True)
+    status = peewee.TextField(default="open", index=True)  # open | closed
+    started_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+    stopped_at = UTCDateTimeField(null=True)
+    input_bytes = peewee.BigIntegerField(default=0)
+    output_bytes = peewee.BigIntegerField(default=0)
+    session_time = peewee.IntegerField(default=0)
+    terminate_cause = peewee.TextField(null=True)
+
+    class Meta:
+        indexes = ((("router", "acct_session_id"), True),)
+
+
+class Event(BaseModel):
+    """The outbox: every state change writes one in the same transaction."""
+
+    type = peewee.TextField(index=True)
+    at = UTCDateTimeField()
+    data = JSONField()
+    synced_at = UTCDateTimeField(null=True)
+
+
+class AdminUser(BaseModel):
+    username = peewee.TextField(unique=True)
+    password_hash = peewee.TextField()
+    created_at = UTCDateTimeField()
+
+
+class Setting(BaseModel):
+    """Run-time settings an operator may change without a restart (e.g. queue mode)."""
+
+    key = peewee.TextField(primary_key=True)
+    value = JSONField()
+    updated_at = UTCDateTimeField()
+
+
+class HealthLog(BaseModel):
+    at = UTCDateTimeField(index=True)
+    component = peewee.TextField()
+    level = peewee.TextField()  # info | warning | error | critical
+    message = peewee.TextField()
+
+
+class FailedTask(BaseModel):
+    """A task that used up its retries; `queue retry` sends it again."""
+
+    task = peewee.TextField()
+    args = JSONField()
+    error = peewee.TextField()
+    attempts = peewee.IntegerField()
+    failed_at = UTCDateTimeField()
+    retried_at = UTCDateTimeField(null=True)
+
+
+ALL_MODELS = (
+    Package, Customer, Credential, Subscription, Payment, MpesaCallback, Voucher,
+    Router, Session, Event, AdminUser, Setting, HealthLog, FailedTask,
+)
