@@ -1,0 +1,29 @@
+"""The app database: models, migrations, and how every role opens it."""
+
+from __future__ import annotations
+
+from ..config import Config
+from ..errors import ConfigError
+from . import migrations
+from .db import db, open_database, utcnow, write_transaction
+
+__all__ = ["db", "open_database", "open_store", "init_store", "utcnow", "write_transaction"]
+
+
+def init_store(config: Config) -> list[int]:
+    """Create or migrate the app database; idempotent. Returns migrations applied now."""
+    open_database(config.app_db_path, synchronous=config.store.synchronous, busy_timeout=config.store.busy_timeout)
+    return migrations.migrate()
+
+
+def open_store(config: Config):
+    """Open the app database for a role; refuse a database that `init` has not migrated."""
+    if not config.app_db_path.exists():
+        raise ConfigError(f"no database at {config.app_db_path}: run `hotspotd init` first")
+    database = open_database(config.app_db_path, synchronous=config.store.synchronous,
+                             busy_timeout=config.store.busy_timeout)
+    have, want = migrations.current_version(), max(migrations.MIGRATIONS)
+    if have < want:
+        raise ConfigError(f"database {config.app_db_path} is at version {have}, this hotspotd needs {want}: "
+                          "run `hotspotd init` to migrate")
+    return database

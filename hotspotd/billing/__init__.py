@@ -1,0 +1,1 @@
+"""Selling access: packages, payments, subscriptions, credentials, vouchers."""

@@ -1,0 +1,1 @@
+"""Safaricom Daraja: the API client and callback parsing."""

@@ -1,0 +1,1 @@
+"""RADIUS side: the authentication and accounting server and the Disconnect/CoA client."""

@@ -1,0 +1,38 @@
+"""Small composable fixtures: a config in a temporary folder, a migrated store, a clock."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from hotspotd import config as config_mod
+from hotspotd.store import init_store
+from hotspotd.store.db import db
+
+CALLBACK_TOKEN = "test-token-0123456789abcdef"
+
+
+@pytest.fixture
+def config(tmp_path):
+    return config_mod.load(None, overrides={
+        "site": {"state_dir": str(tmp_path / "state")},
+        "mpesa": {
+            "consumer_key": "sim-key", "consumer_secret": "sim-secret",
+            "passkey": "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919",
+            "callback_token": CALLBACK_TOKEN,
+        },
+        "queue": {"mode": "immediate"},
+    })
+
+
+@pytest.fixture
+def store(config):
+    init_store(config)
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def now():
+    return datetime(2026, 11, 23, 9, 0, 0, tzinfo=timezone.utc)

@@ -1,0 +1,1 @@
+"""HTTP side: the captive portal and the admin pages (bottle apps)."""
