@@ -1,0 +1,110 @@
+"""Packages: what is sold. Durations, data caps and rate limits as operators write them."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from ..errors import InvalidInput, NotFound
+from ..store.db import write_transaction
+from ..store.models import Package
+
+_DURATION_UNITS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
+_DATA_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+               "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
+_RATE = re.compile(r"^\d+(\.\d+)?[kKmMgG]?(/\d+(\.\d+)?[kKmMgG]?)?$")
+
+
+def parse_duration(text: str) -> int:
+    """'1h', '30m', '1d', '1w', '2h30m', '90' (seconds) -> seconds."""
+    text = (text or "").strip().lower().replace(" ", "")
+    if text.isdigit():
+        seconds = int(text)
+    else:
+        parts = re.findall(r"(\d+)([wdhms])", text)
+        if not parts or "".join(n + u for n, u in parts) != text:
+            raise InvalidInput(f"duration {text!r}: write it like 30m, 1h, 1d, 1w or 2h30m")
+        seconds = sum(int(n) * _DURATION_UNITS[u] for n, u in parts)
+    if seconds <= 0:
+        raise InvalidInput("duration must be more than zero")
+    return seconds
+
+
+def format_duration(seconds: int) -> str:
+    parts = []
+    for unit, size in _DURATION_UNITS.items():
+        if seconds >= size:
+            count, seconds = divmod(seconds, size)
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"
+
+
+def parse_data(text: str | None) -> int | None:
+    """'1GB', '500MB', '' (no cap) -> bytes or None. Decimal units, as phones show them."""
+    if text is None or not str(text).strip() or str(text).strip().lower() in ("0", "none", "unlimited"):
+        return None
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-zA-Z]*)", str(text).strip())
+    if not match or match.group(2).upper() not in _DATA_UNITS:
+        raise InvalidInput(f"data cap {text!r}: write it like 500MB or 1GB")
+    value = int(float(match.group(1)) * _DATA_UNITS[match.group(2).upper()])
+    if value <= 0:
+        raise InvalidInput("data cap must be more than zero")
+    return value
+
+
+def format_data(value: int | None) -> str:
+    if value is None:
+        return "unlimited"
+    for unit in ("TB", "GB", "MB", "KB"):
+        if value >= _DATA_UNITS[unit]:
+            return f"{value / _DATA_UNITS[unit]:g}{unit}"
+    return f"{value}B"
+
+
+def parse_rate(text: str | None) -> str:
+    """A MikroTik rate-limit 'upload/download' as the router sees it (rx/tx), e.g. 2M/5M."""
+    text = (text or "").strip()
+    if text and not _RATE.match(text):
+        raise InvalidInput(f"rate {text!r}: write it like 2M/5M (upload/download) or 512k")
+    return text
+
+
+def add_package(*, name: str, price: int, duration: str, rate: str = "", data: str | None = None,
+                devices: int = 1, now: datetime) -> Package:
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput("a package needs a name")
+    if int(price) < 1:
+        raise InvalidInput("price must be at least 1 shilling (M-Pesa's minimum)")
+    if int(devices) < 1:
+        raise InvalidInput("devices must be 1 or more")
+    with write_transaction():
+        return Package.create(name=name, price=int(price), duration_s=parse_duration(duration),
+                              rate_limit=parse_rate(rate), data_limit=parse_data(data),
+                              devices=int(devices), created_at=now)
+
+
+def get_package(package_id: object, *, for_sale: bool = True) -> Package:
+    try:
+        package = Package.get_by_id(int(package_id))
+    except (Package.DoesNotExist, TypeError, ValueError):
+        raise NotFound("No such package") from None
+    if for_sale and not package.active:
+        raise NotFound("That package is no longer sold")
+    return package
+
+
+def list_packages(*, include_inactive: bool = False) -> list[Package]:
+    query = Package.select().order_by(Package.price, Package.id)
+    if not include_inactive:
+        query = query.where(Package.active == True)  # noqa: E712 (peewee expression)
+    return list(query)
+
+
+def package_dict(package: Package) -> dict:
+    return {
+        "id": package.id, "name": package.name, "price": package.price,
+        "duration": format_duration(package.duration_s), "duration_s": package.duration_s,
+        "rate": package.rate_limit, "data": format_data(package.data_limit), "data_limit": package.data_limit,
+        "devices": package.devices, "active": package.active,
+    }

@@ -1,0 +1,90 @@
+"""Cash vouchers: codes printed in batches, each redeemable exactly once."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from .. import events
+from ..errors import Conflict, InvalidInput, NotFound
+from ..store.db import write_transaction
+from ..store.models import Package, Voucher
+from . import subscriptions
+
+# 31 symbols without 0/O, 1/I/L; 10 of them ≈ 49.5 bits: not guessable over HTTP.
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+LENGTH = 10
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+
+
+def clean_code(text: str) -> str:
+    """What a customer typed, as stored: upper case, no spaces or dashes."""
+    return "".join(ch for ch in (text or "").upper() if ch.isalnum())
+
+
+def make(package: Package, count: int, now: datetime) -> list[str]:
+    """Make `count` new codes for `package` in one batch; returns them."""
+    if not 1 <= count <= 10000:
+        raise InvalidInput("count must be between 1 and 10000")
+    batch = now.strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(2)
+    codes: list[str] = []
+    with write_transaction():
+        seen = set()
+        while len(codes) < count:
+            code = new_code()
+            if code in seen or Voucher.select().where(Voucher.code == code).exists():
+                continue
+            seen.add(code)
+            codes.append(code)
+        Voucher.insert_many(
+            [{"code": c, "package": package.id, "batch": batch, "created_at": now} for c in codes]
+        ).execute()
+    return codes
+
+
+@dataclass(frozen=True)
+class Redemption:
+    username: str
+    password: str
+    expires_at: datetime
+    subscription_id: int
+
+
+def redeem(code: str, *, mac: str | None, ip: str | None, now: datetime) -> Redemption:
+    """Turn a voucher into access, exactly once.
+
+    The same device asking again (a page reload) gets the same credentials back;
+    anyone else gets a clear 'already used'.
+    """
+    code = clean_code(code)
+    if len(code) != LENGTH:
+        raise InvalidInput("Voucher codes have 10 letters and digits")
+    mac = mac.upper() if mac else None
+    with write_transaction():
+        voucher = Voucher.get_or_none(Voucher.code == code)
+        if voucher is None:
+            raise NotFound("Unknown voucher code: check it and try again")
+        if voucher.redeemed_at is not None:
+            if mac and voucher.mac == mac:
+                return _redemption(voucher)
+            raise Conflict("This voucher has already been used")
+        customer = subscriptions.find_or_create_customer(None, now)
+        grant = subscriptions.grant(customer, voucher.package, now, mac=mac, source={"voucher_id": voucher.id})
+        voucher.redeemed_at = now
+        voucher.customer = customer
+        voucher.subscription = grant.subscription
+        voucher.mac = mac
+        voucher.save()
+        events.emit("voucher.redeemed", {"voucher_id": voucher.id, "package_id": voucher.package_id,
+                                         "subscription_id": grant.subscription.id, "mac": mac, "ip": ip}, now)
+        return _redemption(voucher)
+
+
+def _redemption(voucher: Voucher) -> Redemption:
+    credential = subscriptions.credential_for(voucher.customer, voucher.redeemed_at)
+    subscription = voucher.subscription
+    return Redemption(credential.username, credential.password, subscription.ends_at, subscription.id)

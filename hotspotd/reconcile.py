@@ -1,0 +1,44 @@
+"""The reconciler: the record says what is unfinished; this finds it.
+
+The queue only speeds things up. A crash between a commit and its enqueue, a task lost
+with a killed worker, a callback that never came: each leaves a state in the database
+that this pass turns back into work. Expiry of subscriptions happens here too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from .billing import subscriptions
+from .config import Config
+from .store.db import write_transaction
+from .store.models import Payment, Subscription
+
+BATCH = 500
+
+
+@dataclass
+class Plan:
+    apply: list[int] = field(default_factory=list)
+    check: list[int] = field(default_factory=list)
+    provision: list[int] = field(default_factory=list)
+    expired: list[int] = field(default_factory=list)
+
+
+def run_once(now: datetime, config: Config) -> Plan:
+    """Expire what is due and return the work to enqueue (every task is idempotent)."""
+    plan = Plan()
+    with write_transaction():
+        plan.expired = subscriptions.expire_due(now)
+    plan.apply = [p.id for p in Payment.select(Payment.id).where(Payment.status == "received").limit(BATCH)]
+    query_after = timedelta(seconds=config.mpesa.query_after)
+    cutoff = now - query_after
+    plan.check = [p.id for p in Payment.select(Payment.id).where(
+        (Payment.status == "pending") & (Payment.created_at <= cutoff)
+        & (Payment.queried_at.is_null() | (Payment.queried_at <= cutoff))
+    ).order_by(Payment.created_at).limit(BATCH)]
+    plan.provision = [s.id for s in Subscription.select(Subscription.id).where(
+        (Subscription.status == "active") & Subscription.provisioned_at.is_null()
+    ).limit(BATCH)]
+    return plan

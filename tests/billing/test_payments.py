@@ -1,0 +1,117 @@
+"""Payments from callback to access, in-process (the end-to-end tests run real processes)."""
+
+import json
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from hotspotd.billing import payments
+from hotspotd.billing.packages import add_package
+from hotspotd.store.db import write_transaction
+from hotspotd.store.models import Event, MpesaCallback, Payment, Subscription
+
+
+def success(checkout, amount=10, receipt="RCPT000001"):
+    return json.dumps({"Body": {"stkCallback": {
+        "MerchantRequestID": "m-1", "CheckoutRequestID": checkout, "ResultCode": 0,
+        "ResultDesc": "The service request is processed successfully.",
+        "CallbackMetadata": {"Item": [{"Name": "Amount", "Value": float(amount)},
+                                      {"Name": "MpesaReceiptNumber", "Value": receipt}, {"Name": "Balance"},
+                                      {"Name": "TransactionDate", "Value": 20261123120000},
+                                      {"Name": "PhoneNumber", "Value": 254712345678}]}}}}).encode()
+
+
+def failure(checkout, code=1032, desc="Request cancelled by user"):
+    return json.dumps({"Body": {"stkCallback": {"MerchantRequestID": "m-1", "CheckoutRequestID": checkout,
+                                                "ResultCode": code, "ResultDesc": desc}}}).encode()
+
+
+@pytest.fixture
+def pending(store, now):
+    package = add_package(name="Hour", price=10, duration="1h", rate="2M/5M", now=now)
+    with write_transaction():
+        return Payment.create(ref="ref-1", package=package, phone="254712345678", amount=10, status="pending",
+                              checkout_request_id="ws_CO_1", mac="AA:BB:CC:DD:EE:FF", ip="10.5.50.7",
+                              created_at=now, updated_at=now)
+
+
+def test_paid_callback_then_apply_gives_subscription_and_credentials(pending, now):
+    outcome = payments.record_callback(success("ws_CO_1"), remote_addr="127.0.0.1", now=now)
+    assert (outcome.outcome, outcome.apply) == ("recorded", True)
+    applied = payments.apply(pending.id, now)
+    assert applied.status == "paid"
+    sub = Subscription.get_by_id(applied.subscription_id)
+    assert sub.ends_at == now + timedelta(hours=1) and sub.mac == "AA:BB:CC:DD:EE:FF"
+    view = payments.portal_view(Payment.get_by_id(pending.id), mac="aa:bb:cc:dd:ee:ff", ip=None)
+    assert view["status"] == "paid" and view["username"] and len(view["password"]) == 8
+    types = [e.type for e in Event.select().order_by(Event.id)]
+    assert types == ["subscription.created", "payment.processed"]
+    assert "2547*****678" == Event.get(Event.type == "payment.processed").data["phone"]
+
+
+def test_credentials_only_go_to_the_device_that_paid(pending, now):
+    payments.record_callback(success("ws_CO_1"), remote_addr=None, now=now)
+    payments.apply(pending.id, now)
+    other = payments.portal_view(Payment.get_by_id(pending.id), mac="11:22:33:44:55:66", ip="10.5.50.7")
+    assert other["status"] == "paid" and "password" not in other
+
+
+def test_replayed_callback_changes_nothing(pending, now):
+    outcomes = [payments.record_callback(success("ws_CO_1"), remote_addr=None, now=now).outcome for _ in range(5)]
+    assert outcomes == ["recorded"] + ["duplicate"] * 4
+    payments.apply(pending.id, now)
+    payments.apply(pending.id, now)
+    assert Subscription.select().count() == 1
+    assert MpesaCallback.select().count() == 5  # every body is kept for audit
+
+
+def test_cancelled_callback(pending, now):
+    outcome = payments.record_callback(failure("ws_CO_1"), remote_addr=None, now=now)
+    assert outcome.outcome == "recorded" and not outcome.apply
+    payment = Payment.get_by_id(pending.id)
+    assert payment.status == "cancelled" and payment.reason == "Request cancelled by user"
+    assert Event.get(Event.type == "payment.failed").data["status"] == "cancelled"
+    # a late duplicate failure changes nothing
+    assert payments.record_callback(failure("ws_CO_1", 1037, "DS timeout"), remote_addr=None, now=now).outcome == "duplicate"
+    assert Payment.get_by_id(pending.id).status == "cancelled"
+
+
+def test_underpaid_gets_no_access(pending, now):
+    payments.record_callback(success("ws_CO_1", amount=5), remote_addr=None, now=now)
+    applied = payments.apply(pending.id, now)
+    payment = Payment.get_by_id(pending.id)
+    assert applied.status == "failed" and payment.amount_paid == Decimal("5")
+    assert "underpaid" in payment.reason and Subscription.select().count() == 0
+    assert "underpaid" in Event.get(Event.type == "payment.failed").data["reason"]
+
+
+def test_unknown_checkout_is_kept_as_orphan(store, now):
+    outcome = payments.record_callback(success("ws_CO_nobody"), remote_addr="1.2.3.4", now=now)
+    assert outcome.outcome == "orphan"
+    kept = MpesaCallback.get()
+    assert kept.outcome == "orphan" and kept.checkout_request_id == "ws_CO_nobody" and "RCPT" in kept.body
+
+
+def test_malformed_body_is_kept_for_inspection(store, now):
+    outcome = payments.record_callback(b'{"Body": nonsense', remote_addr="1.2.3.4", now=now)
+    assert outcome.outcome == "malformed" and "not JSON" in outcome.error
+    assert MpesaCallback.get().body == '{"Body": nonsense'
+
+
+def test_late_success_after_expiry_is_still_honoured(pending, now):
+    with write_transaction():
+        Payment.update(status="expired").where(Payment.id == pending.id).execute()
+    outcome = payments.record_callback(success("ws_CO_1"), remote_addr=None, now=now)
+    assert outcome.apply
+    assert payments.apply(pending.id, now).status == "paid"
+
+
+def test_same_receipt_on_another_payment_is_a_duplicate(pending, now):
+    with write_transaction():
+        Payment.create(ref="ref-2", package=pending.package, phone="254712345678", amount=10, status="pending",
+                       checkout_request_id="ws_CO_2", created_at=now, updated_at=now)
+    payments.record_callback(success("ws_CO_1", receipt="SAME000001"), remote_addr=None, now=now)
+    again = payments.record_callback(success("ws_CO_2", receipt="SAME000001"), remote_addr=None, now=now)
+    assert again.outcome == "duplicate"
+    assert Payment.get(Payment.ref == "ref-2").status == "pending"

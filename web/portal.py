@@ -1,0 +1,210 @@
+"""The captive portal role: pages and JSON for hotspot clients, and the Daraja callback.
+
+Everything here faces untrusted input (hotspot clients and the internet), so every route
+validates, answers JSON errors with a clear message, and never shows a traceback.
+The routes only translate HTTP into calls on the core and back.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+import bottle
+
+from hotspotd import runtime, tasks
+from hotspotd.billing import packages, payments, vouchers
+from hotspotd.config import Config
+from hotspotd.errors import Conflict, HotspotdError, InvalidInput, NotFound, UpstreamError
+from hotspotd.mpesa.callback import MAX_BODY
+from hotspotd.queue import dispatch
+from hotspotd.store.db import db, utcnow
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+ACCEPTED = {"ResultCode": 0, "ResultDesc": "Accepted"}
+MAX_JSON = 8 * 1024
+LOGIN_VARS = ("mac", "ip", "link-login-only", "link-orig", "error", "chap-id", "chap-challenge")
+
+_STATUS = {InvalidInput: 400, NotFound: 404, Conflict: 409, UpstreamError: 502}
+
+
+def _json(status: int, body: dict[str, Any]) -> str:
+    bottle.response.status = status
+    bottle.response.content_type = "application/json"
+    bottle.response.set_header("Cache-Control", "no-store")
+    return json.dumps(body)
+
+
+def _read_json(limit: int = MAX_JSON) -> dict[str, Any]:
+    length = bottle.request.content_length
+    if length > limit:
+        raise InvalidInput("request body too large")
+    raw = bottle.request.body.read(limit + 1)
+    if len(raw) > limit:
+        raise InvalidInput("request body too large")
+    try:
+        value = json.loads(raw.decode("utf-8") or "{}")
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidInput("body must be JSON") from None
+    if not isinstance(value, dict):
+        raise InvalidInput("body must be a JSON object")
+    return value
+
+
+def _text(body: dict[str, Any], key: str, limit: int = 64) -> str | None:
+    value = body.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, (str, int)) or len(str(value)) > limit:
+        raise InvalidInput(f"{key} is not valid")
+    return str(value).strip()
+
+
+def api(route: Callable[..., dict[str, Any] | tuple[int, dict[str, Any]]]) -> Callable[..., str]:
+    """Turn core errors into JSON answers with the right status."""
+
+    def handle(*args: Any, **kwargs: Any) -> str:
+        try:
+            result = route(*args, **kwargs)
+        except HotspotdError as exc:
+            status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 500)
+            if status == 500:
+                log.exception("error in %s", bottle.request.path)
+                return _json(500, {"error": "Something went wrong, please try again"})
+            return _json(status, {"error": str(exc)})
+        status, body = result if isinstance(result, tuple) else (200, result)
+        return _json(status, body)
+
+    handle.__name__ = route.__name__
+    return handle
+
+
+def make_app(config: Config) -> bottle.Bottle:
+    app = bottle.Bottle()
+    templates = bottle.TEMPLATE_PATH[:0] + [str(HERE / "templates")]
+    token = config.mpesa.callback_token.encode()
+
+    @app.hook("before_request")
+    def _connect() -> None:
+        db.connect(reuse_if_open=True)
+
+    @app.error(404)
+    @app.error(405)
+    @app.error(500)
+    def _error(err: bottle.HTTPError) -> str:
+        if err.status_code == 500:
+            log.error("unhandled error on %s: %s", bottle.request.path, err.exception)
+        messages = {404: "Not found", 405: "Method not allowed", 500: "Something went wrong"}
+        bottle.response.content_type = "application/json"
+        return json.dumps({"error": messages.get(err.status_code, err.status_line)})
+
+    @app.get("/healthz")
+    def healthz() -> str:
+        db.execute_sql("SELECT 1")
+        return _json(200, {"status": "ok"})
+
+    @app.get("/")
+    def landing() -> str:
+        query = bottle.request.query
+        login = {key: query.getunicode(key, default="")[:512] for key in LOGIN_VARS}
+        return bottle.template("portal", template_lookup=templates, site=config.site.name,
+                               packages=[packages.package_dict(p) for p in packages.list_packages()],
+                               login=login, login_json=json.dumps(login))
+
+    @app.get("/static/<name:path>")
+    def static(name: str):
+        return bottle.static_file(name, root=str(HERE / "static"))
+
+    @app.get("/api/portal/packages")
+    @api
+    def package_list() -> dict[str, Any]:
+        return {"packages": [packages.package_dict(p) for p in packages.list_packages()]}
+
+    @app.post("/api/portal/pay")
+    @api
+    def pay() -> tuple[int, dict[str, Any]]:
+        body = _read_json()
+        if body.get("package_id") is None or not body.get("phone"):
+            raise InvalidInput("choose a package and enter your phone number")
+        payment = payments.initiate(
+            package_id=body.get("package_id"), phone=_text(body, "phone", 20) or "",
+            mac=_text(body, "mac", 17), ip=_text(body, "ip", 45) or bottle.request.remote_addr,
+            daraja=runtime.daraja(), callback_url=config.callback_url,
+            account_reference=config.mpesa.account_reference, now=utcnow(),
+        )
+        if payment.status == "received":  # its callback raced ahead and was adopted
+            dispatch(tasks.apply_payment, payment.id)
+        return 202, {"payment_id": payment.ref, "status": "pending" if payment.status == "received" else payment.status}
+
+    @app.get("/api/portal/payments/<ref>")
+    @api
+    def payment_status(ref: str) -> dict[str, Any]:
+        payment = payments.find_by_ref(ref)
+        if payment is None:
+            raise NotFound("No such payment")
+        query = bottle.request.query
+        return payments.portal_view(payment, mac=query.getunicode("mac", default="")[:17] or None,
+                                    ip=query.getunicode("ip", default="")[:45] or bottle.request.remote_addr)
+
+    @app.post("/api/portal/voucher")
+    @api
+    def voucher() -> dict[str, Any]:
+        body = _read_json()
+        redeemed = vouchers.redeem(_text(body, "code", 40) or "", mac=_text(body, "mac", 17),
+                                   ip=_text(body, "ip", 45) or bottle.request.remote_addr, now=utcnow())
+        dispatch(tasks.provision_subscription, redeemed.subscription_id)
+        return {"username": redeemed.username, "password": redeemed.password,
+                "expires_at": redeemed.expires_at.isoformat().replace("+00:00", "Z")}
+
+    @app.post("/api/payments/stk-callback/<given>")
+    def stk_callback(given: str) -> str:
+        if not token or not hmac.compare_digest(given.encode(), token):
+            return _json(404, {"error": "Not found"})
+        if bottle.request.content_length > MAX_BODY:
+            return _json(413, {"ResultCode": 1, "ResultDesc": "Body too large"})
+        body = bottle.request.body.read(MAX_BODY + 1)
+        if len(body) > MAX_BODY:
+            return _json(413, {"ResultCode": 1, "ResultDesc": "Body too large"})
+        outcome = payments.record_callback(body, remote_addr=bottle.request.remote_addr, now=utcnow())
+        if outcome.outcome == "malformed":
+            return _json(400, {"ResultCode": 1, "ResultDesc": f"Rejected: {outcome.error}"})
+        if outcome.apply:
+            dispatch(tasks.apply_payment, outcome.payment_id)
+        return _json(200, ACCEPTED)
+
+    return app
+
+
+def serve(config: Config) -> int:
+    """Run the portal role until SIGTERM/SIGINT (waitress; callbacks answered after commit)."""
+    import signal
+
+    import waitress
+
+    from hotspotd.queue import configure as configure_queue
+    from hotspotd.store import open_store
+
+    open_store(config)
+    runtime.configure(config)
+    configure_queue(config.queue_db_path, default_mode=config.queue.mode,
+                    fsync=config.store.synchronous == "full")
+    host, port = config.portal.listen
+    server = waitress.create_server(
+        make_app(config), host=host, port=port, threads=config.portal.threads,
+        max_request_body_size=256 * 1024, channel_timeout=30, connection_limit=500,
+        clear_untrusted_proxy_headers=True, ident="hotspotd",
+    )
+
+    def stop(signum: int, frame: Any) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("portal listening on %s:%s", host, server.effective_port)
+    server.run()
+    return 0
