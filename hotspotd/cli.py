@@ -169,7 +169,7 @@ def cmd_router_list(args: argparse.Namespace) -> int:
     from . import routers
 
     _open(args)
-    rows = [routers.router_dict(r) for r in routers.list_routers()]
+    rows = routers.list_routers()
     _print_rows(rows, args.json, ("id", "name", "host", "api_port", "nas_ip", "coa_port", "status"))
     return 0
 

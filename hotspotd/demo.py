@@ -1,0 +1,126 @@
+"""`hotspotd demo`: a whole site on this machine, on the embedded defaults.
+
+It starts the Daraja simulator, writes a config that points at it, creates the
+databases, sample packages, a demo router and an admin login (printed), then runs every
+role as `hotspotd run` would. Everything listens on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from .store.db import utcnow
+
+SAMPLE_PACKAGES = (
+    {"name": "1 hour", "price": 10, "duration": "1h", "rate": "2M/5M"},
+    {"name": "1 day", "price": 50, "duration": "1d", "rate": "3M/6M", "data": "3GB"},
+    {"name": "1 week", "price": 250, "duration": "1w", "rate": "5M/10M", "devices": 2},
+)
+
+
+def default_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(base) / "hotspotd-demo"
+
+
+def _secret(path: Path) -> str:
+    """A random secret kept across demo runs, so a restarted demo keeps its logins."""
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(18)
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+    return value
+
+
+def write_config(state: Path, *, daraja_url: str, portal_port: int, admin_port: int, radius_port: int) -> Path:
+    token = _secret(state / "callback-token")
+    text = f"""# Written by `hotspotd demo`; every setting is explained in config.example.ini.
+[site]
+name = Demo Hotspot
+state_dir = {state}
+
+[portal]
+listen = 127.0.0.1:{portal_port}
+public_url = http://127.0.0.1:{portal_port}
+
+[admin]
+listen = 127.0.0.1:{admin_port}
+
+[radius]
+listen = 127.0.0.1
+auth_port = {radius_port}
+acct_port = {radius_port + 1}
+
+[queue]
+reconcile_interval = 5
+
+[mpesa]
+base_url = {daraja_url}
+consumer_key = sim-key
+consumer_secret = sim-secret
+shortcode = 174379
+passkey = bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919
+callback_token = {token}
+query_after = 20
+pending_timeout = 120
+"""
+    path = state / "demo.ini"
+    path.write_text(text)
+    return path
+
+
+def seed(config, router_secret: str) -> str:
+    """Sample packages and a demo router once; a fresh admin password every start."""
+    from . import routers
+    from .admins import hash_password
+    from .billing import packages
+    from .store import init_store, write_transaction
+    from .store.models import AdminUser, Router
+
+    init_store(config)
+    now = utcnow()
+    if not packages.list_packages(include_inactive=True):
+        for sample in SAMPLE_PACKAGES:
+            packages.add_package(now=now, **sample)
+    if not Router.select().where(Router.name == "demo-router").exists():
+        routers.add_router(name="demo-router", host="127.0.0.1", api_port=8728, api_user="admin",
+                           api_password="", secret=router_secret, nas_ip="127.0.0.1", coa_port=3799, now=now)
+    password = secrets.token_urlsafe(9)
+    with write_transaction():
+        AdminUser.insert(username="admin", password_hash=hash_password(password), created_at=now).on_conflict(
+            conflict_target=[AdminUser.username], update={AdminUser.password_hash: hash_password(password)}
+        ).execute()
+    return password
+
+
+def run_demo(*, state_dir: str | None, portal_port: int, admin_port: int, radius_port: int, daraja_port: int) -> int:
+    from . import config as config_mod
+    from .cli import ROLES
+    from .sim.daraja import DarajaSimulator
+    from .supervisor import supervise
+
+    state = Path(state_dir) if state_dir else default_state_dir()
+    state.mkdir(parents=True, exist_ok=True)
+    router_secret = _secret(state / "radius-secret")
+    with DarajaSimulator(port=daraja_port, callback_delay=3.0) as daraja:
+        path = write_config(state, daraja_url=daraja.url, portal_port=portal_port, admin_port=admin_port,
+                            radius_port=radius_port)
+        config = config_mod.load(path)
+        password = seed(config, router_secret)
+
+        def ready(children) -> None:
+            print(f"""
+hotspotd demo is running (Ctrl-C stops it). State and config: {state}
+  captive portal  http://127.0.0.1:{portal_port}/?mac=AA:BB:CC:DD:EE:01&ip=10.5.50.2
+  admin page      http://127.0.0.1:{admin_port}/   login: admin / {password}
+  Daraja sim      {daraja.url}  (every push is paid after 3 s; to change the next result:
+                  curl -d '{{"outcome":"cancelled"}}' {daraja.url}/__sim__/outcome
+                  outcomes: success cancelled timeout insufficient no_callback duplicate)
+  RADIUS          127.0.0.1:{radius_port}/{radius_port + 1}, client 127.0.0.1, secret {router_secret}
+  vouchers        hotspotd --config {path} voucher make --package 1 --count 5
+""", flush=True)
+
+        return supervise(ROLES, str(path), ready=ready)
