@@ -1,0 +1,468 @@
+"""A Daraja (M-Pesa) simulator for the demo and the contract tests.
+
+It speaks the wire formats of protocols.md section 4: OAuth, STK push, the STK callback
+POSTed to CallBackURL after `callback_delay` seconds, and STK push query. The HTTP
+handler only parses and answers; `DarajaSimulator.handle()` decides, so the rules can be
+read in one place. Run it alone with `python -m hotspotd.sim.daraja --port 8090`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import logging
+import re
+import secrets
+import signal
+import string
+import threading
+import urllib.error
+import urllib.request
+import uuid
+from collections import deque
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlsplit
+
+from ..mpesa.client import SANDBOX_PASSKEY, password, timestamp
+from ..phone import mask
+
+log = logging.getLogger(__name__)
+
+OUTCOMES = {"success": 0, "cancelled": 1032, "timeout": 1037, "insufficient": 1, "no_callback": 0, "duplicate": 0}
+RESULT_DESCS = {
+    0: "The service request is processed successfully.",
+    1: "The balance is insufficient for the transaction.",
+    1032: "Request cancelled by user",
+    1037: "DS timeout user cannot be reached",
+}
+FORBIDDEN_URL_WORDS = ("mpesa", "m-pesa", "safaricom", "query")
+TRANSACTION_TYPES = ("CustomerPayBillOnline", "CustomerBuyGoodsOnline")
+PHONE_RE = re.compile(r"254[17]\d{8}")
+MAX_BODY = 1 << 20
+Answer = tuple[int, Any]
+
+
+def success_callback(checkout_request_id: str, merchant_request_id: str, amount: float, receipt: str,
+                     phone: str, when: datetime) -> dict:
+    """The body Daraja POSTs when the customer paid (protocols.md 4.3)."""
+    return {"Body": {"stkCallback": {
+        "MerchantRequestID": merchant_request_id,
+        "CheckoutRequestID": checkout_request_id,
+        "ResultCode": 0,
+        "ResultDesc": RESULT_DESCS[0],
+        "CallbackMetadata": {"Item": [
+            {"Name": "Amount", "Value": float(amount)},
+            {"Name": "MpesaReceiptNumber", "Value": receipt},
+            {"Name": "Balance"},
+            {"Name": "TransactionDate", "Value": int(timestamp(when))},
+            {"Name": "PhoneNumber", "Value": int(phone)},
+        ]},
+    }}}
+
+
+def failure_callback(checkout_request_id: str, merchant_request_id: str, result_code: int,
+                     result_desc: str) -> dict:
+    """The body Daraja POSTs when the payment did not happen: no CallbackMetadata."""
+    return {"Body": {"stkCallback": {
+        "MerchantRequestID": merchant_request_id,
+        "CheckoutRequestID": checkout_request_id,
+        "ResultCode": int(result_code),
+        "ResultDesc": result_desc,
+    }}}
+
+
+def _error(status: int, code: str, message: str) -> Answer:
+    return status, {"requestId": _request_id(), "errorCode": code, "errorMessage": message}
+
+
+def _bad(field: str) -> Answer:
+    return _error(400, "400.002.02", f"Bad Request - Invalid {field}")
+
+
+def _request_id() -> str:
+    h = uuid.uuid4().hex
+    return f"{h[:4]}-{h[4:8]}-{h[8:12]}-{h[12:28]}"
+
+
+class DarajaSimulator:
+    """An in-process Daraja on 127.0.0.1; `start()` it, point a client at `url`."""
+
+    def __init__(self, *, consumer_key: str = "sim-key", consumer_secret: str = "sim-secret",
+                 shortcode: str = "174379", passkey: str = SANDBOX_PASSKEY, callback_delay: float = 0.3,
+                 expires_in_as_string: bool = True, duplicate_count: int = 3,
+                 host: str = "127.0.0.1", port: int = 0) -> None:
+        self.consumer_key, self.consumer_secret = consumer_key, consumer_secret
+        self.shortcode, self.passkey = str(shortcode), passkey
+        self.callback_delay, self.duplicate_count = callback_delay, duplicate_count
+        self.expires_in_as_string = expires_in_as_string
+        self.host, self.port, self.url = host, port, ""
+        self.pushes: list[dict] = []
+        self.callbacks: list[dict] = []
+        self.tokens_issued = 0  # OAuth answers given, for caching tests
+        self._lock = threading.Condition()
+        self._tokens: set[str] = set()
+        self._outcome: tuple[str, int | None] = ("success", None)
+        self._phone_outcomes: dict[str, tuple[str, int | None]] = {}
+        self._failures: deque[tuple[str, str, int]] = deque()
+        self._stall = 0.0
+        self._results: dict[str, tuple[int, str] | None] = {}  # checkout id -> decided result
+        self._by_id: dict[str, dict] = {}
+        self._receipts: set[str] = set()
+        self._timers: list[threading.Timer] = []
+        self._stopping = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        # Callbacks go straight to their URL, whatever proxy the environment names.
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def start(self) -> "DarajaSimulator":
+        """Bind, serve in a background thread, set `url`; returns self."""
+        self._stopping.clear()
+        self._server = ThreadingHTTPServer((self.host, self.port), _Handler)
+        self._server.sim = self  # type: ignore[attr-defined]
+        self.port = self._server.server_address[1]
+        self.url = f"http://{self.host}:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        name="daraja-sim", daemon=True)
+        self._thread.start()
+        log.info("Daraja simulator listening on %s", self.url)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and cancel callbacks not yet sent; safe to call twice."""
+        self._stopping.set()
+        with self._lock:
+            for timer in self._timers:
+                timer.cancel()
+            self._timers.clear()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> "DarajaSimulator":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def set_outcome(self, outcome: str, phone: str | None = None, *, paid_amount: int | None = None) -> None:
+        """How later pushes end: for every phone, or only for `phone`.
+
+        `paid_amount` makes a success callback report that amount instead of the one asked.
+        """
+        if outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {outcome!r}; choose one of {', '.join(OUTCOMES)}")
+        with self._lock:
+            if phone is None:
+                self._outcome = (outcome, paid_amount)
+            else:
+                self._phone_outcomes[str(phone)] = (outcome, paid_amount)
+
+    def fail_next_push(self, error_code: str = "500.003.02", message: str = "System is busy",
+                       status: int = 500) -> None:
+        """The next STK push gets this error body instead of being accepted."""
+        with self._lock:
+            self._failures.append((error_code, message, status))
+
+    def stall(self, seconds: float) -> None:
+        """Every Daraja request waits `seconds` before answering; 0 turns it off."""
+        self._stall = max(float(seconds), 0.0)
+
+    def revoke_tokens(self) -> None:
+        """Forget every issued token, as when Daraja expires them early."""
+        with self._lock:
+            self._tokens.clear()
+
+    def wait_for_callbacks(self, n: int, timeout: float = 10.0) -> None:
+        """Block until at least `n` callback POSTs were made; TimeoutError otherwise."""
+        with self._lock:
+            if not self._lock.wait_for(lambda: len(self.callbacks) >= n, timeout):
+                raise TimeoutError(f"Daraja simulator made {len(self.callbacks)} callback POST(s) "
+                                   f"within {timeout} s, expected {n}")
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Answer:
+        """Answer one HTTP request: (status, JSON-able body)."""
+        parts = urlsplit(path)
+        route = (method, parts.path)
+        if parts.path.startswith("/__sim__/"):
+            return self._control(route, body)
+        if self._stall:
+            self._stopping.wait(self._stall)
+        if route == ("GET", "/oauth/v1/generate"):
+            return self._oauth(parse_qs(parts.query), headers.get("authorization", ""))
+        if route[1] in ("/mpesa/stkpush/v1/processrequest", "/mpesa/stkpushquery/v1/query"):
+            if method != "POST":
+                return _error(405, "405.001", "Method Not Allowed")
+            auth = headers.get("authorization", "")
+            with self._lock:
+                known = auth.startswith("Bearer ") and auth[7:] in self._tokens
+            if not known:
+                return _error(404, "404.001.03", "Invalid Access Token")
+            if "json" not in headers.get("content-type", "").lower():
+                return _bad("Content-Type")
+            try:
+                data = json.loads(body)
+            except ValueError:  # UnicodeDecodeError included
+                data = None
+            if not isinstance(data, dict):
+                return _bad("JSON")
+            if route[1].endswith("processrequest"):
+                return self._push(data)
+            return self._query(data)
+        return _error(404, "404.001.01", "Resource not found")
+
+    def _oauth(self, query: dict[str, list[str]], auth: str) -> Answer:
+        if query.get("grant_type") != ["client_credentials"]:
+            return _error(400, "400.008.02", "Invalid grant type passed")
+        expected = base64.b64encode(f"{self.consumer_key}:{self.consumer_secret}".encode()).decode()
+        if auth != f"Basic {expected}":
+            return _error(400, "400.008.01", "Invalid Authentication passed")
+        token = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(28))
+        with self._lock:
+            self._tokens.add(token)
+            self.tokens_issued += 1
+        return 200, {"access_token": token, "expires_in": "3599" if self.expires_in_as_string else 3599}
+
+    def _check_credentials(self, data: dict) -> Answer | None:
+        if str(data.get("BusinessShortCode")) != self.shortcode:
+            return _bad("BusinessShortCode")
+        ts = data.get("Timestamp")
+        try:
+            if not (isinstance(ts, str) and len(ts) == 14 and ts.isdigit()):
+                raise ValueError(ts)
+            datetime.strptime(ts, "%Y%m%d%H%M%S")
+        except ValueError:
+            return _bad("Timestamp")
+        if data.get("Password") != password(self.shortcode, self.passkey, ts):
+            # protocols.md 4.2: a bad Password is 500.001.1001 "Wrong credentials", not 400.
+            return _error(500, "500.001.1001", "Wrong credentials")
+        return None
+
+    def _push(self, data: dict) -> Answer:
+        with self._lock:
+            failure = self._failures.popleft() if self._failures else None
+        if failure:
+            return _error(failure[2], failure[0], failure[1])
+        problem = self._check_credentials(data)
+        if problem:
+            return problem
+        for field, valid in PUSH_RULES:
+            if not valid(data.get(field)):
+                return _bad(field)
+        phone = str(data["PhoneNumber"])
+        with self._lock:
+            outcome, paid = self._phone_outcomes.get(phone, self._outcome)
+            checkout_id = self._new_checkout_id()
+            push = {"checkout_request_id": checkout_id, "merchant_request_id": _request_id(),
+                    "phone": phone, "amount": _whole_number(data["Amount"]), "callback_url": data["CallBackURL"],
+                    "account_reference": data["AccountReference"], "outcome": outcome}
+            self.pushes.append(push)
+            self._results[checkout_id] = None
+            self._by_id[checkout_id] = push
+            timer = threading.Timer(self.callback_delay, self._finish, args=(push, paid))
+            timer.daemon = True
+            self._timers = [t for t in self._timers if t.is_alive()] + [timer]
+        timer.start()
+        log.info("Simulated STK push %s for %s: %s", checkout_id, mask(phone), outcome)
+        return 200, {"MerchantRequestID": push["merchant_request_id"], "CheckoutRequestID": checkout_id,
+                     "ResponseCode": "0", "ResponseDescription": "Success. Request accepted for processing",
+                     "CustomerMessage": "Success. Request accepted for processing"}
+
+    def _query(self, data: dict) -> Answer:
+        problem = self._check_credentials(data)
+        if problem:
+            return problem
+        checkout_id = data.get("CheckoutRequestID")
+        with self._lock:
+            if checkout_id not in self._results:
+                return _bad("CheckoutRequestID")
+            result = self._results[checkout_id]
+            push = self._by_id[checkout_id]
+        if result is None:
+            return _error(500, "500.001.1001", "The transaction is being processed")
+        return 200, {"ResponseCode": "0",
+                     "ResponseDescription": "The service request has been accepted successfully",
+                     "MerchantRequestID": push["merchant_request_id"], "CheckoutRequestID": checkout_id,
+                     "ResultCode": str(result[0]), "ResultDesc": result[1]}
+
+    def _control(self, route: tuple[str, str], body: bytes) -> Answer:
+        if route == ("GET", "/__sim__/pushes"):
+            with self._lock:
+                return 200, list(self.pushes)
+        if route == ("GET", "/__sim__/callbacks"):
+            with self._lock:
+                return 200, list(self.callbacks)
+        if route == ("POST", "/__sim__/outcome"):
+            try:
+                data = json.loads(body)
+                self.set_outcome(data["outcome"], data.get("phone"), paid_amount=data.get("paid_amount"))
+            except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
+                return 400, {"error": f"expected JSON {{\"outcome\": one of {list(OUTCOMES)}, \"phone\": "
+                                      f"optional}}: {exc}"}
+            return 200, {"ok": True}
+        return 404, {"error": "unknown simulator control endpoint"}
+
+    def _finish(self, push: dict, paid: int | None) -> None:
+        """Timer thread: decide the result, then POST the callback(s) it calls for."""
+        outcome = push["outcome"]
+        code = OUTCOMES[outcome]
+        checkout_id, merchant_id = push["checkout_request_id"], push["merchant_request_id"]
+        if code == 0:
+            with self._lock:
+                receipt = self._new_receipt()
+            body = success_callback(checkout_id, merchant_id, paid if paid is not None else push["amount"],
+                                    receipt, push["phone"], datetime.now(timezone.utc))
+        else:
+            body = failure_callback(checkout_id, merchant_id, code, RESULT_DESCS[code])
+        with self._lock:
+            self._results[checkout_id] = (code, RESULT_DESCS[code])
+        posts = {"no_callback": 0, "duplicate": self.duplicate_count}.get(outcome, 1)
+        for _ in range(posts):
+            if self._stopping.is_set():
+                return
+            self._post_callback(push["callback_url"], body)
+
+    def _post_callback(self, url: str, body: dict) -> None:
+        request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                         headers={"Content-Type": "application/json;charset=UTF-8"})
+        record: dict[str, Any] = {"url": url, "status": None, "body": body, "response": ""}
+        try:
+            with self._opener.open(request, timeout=10) as response:
+                record["status"] = response.status
+                record["response"] = response.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as exc:
+            record["status"] = exc.code
+            record["response"] = exc.read().decode("utf-8", "replace")
+        except Exception as exc:  # the simulator must outlive any receiver
+            record["response"] = f"{type(exc).__name__}: {exc}"
+            # Only the host: the path usually carries the site's secret callback token.
+            log.warning("Simulated callback to %s failed: %s", urlsplit(url).netloc, record["response"])
+        with self._lock:
+            self.callbacks.append(record)
+            self._lock.notify_all()
+
+    def _new_checkout_id(self) -> str:
+        while True:
+            found = f"ws_CO_{timestamp(datetime.now(timezone.utc))}{secrets.randbelow(10**12):012d}"
+            if found not in self._results:
+                return found
+
+    def _new_receipt(self) -> str:
+        alphabet = string.ascii_uppercase + string.digits
+        while True:
+            receipt = secrets.choice(string.ascii_uppercase) + "".join(secrets.choice(alphabet) for _ in range(9))
+            if receipt not in self._receipts:
+                self._receipts.add(receipt)
+                return receipt
+
+
+def _whole_number(value: Any) -> int | None:
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer():
+        return int(value)
+    return None
+
+
+def _good_callback_url(url: str) -> bool:
+    parts = urlsplit(url)
+    lowered = url.lower()
+    return (parts.scheme in ("http", "https") and bool(parts.netloc)
+            and not any(word in lowered for word in FORBIDDEN_URL_WORDS))
+
+
+def _phone(value: Any) -> bool:
+    return bool(PHONE_RE.fullmatch(str(value)))
+
+
+PUSH_RULES: tuple[tuple[str, Callable[[Any], bool]], ...] = (
+    ("TransactionType", lambda v: v in TRANSACTION_TYPES),
+    ("Amount", lambda v: 1 <= (_whole_number(v) or 0) <= 250_000),
+    ("PartyA", _phone),
+    ("PartyB", lambda v: str(v).isdigit()),
+    ("PhoneNumber", _phone),
+    ("CallBackURL", lambda v: isinstance(v, str) and _good_callback_url(v)),
+    ("AccountReference", lambda v: isinstance(v, str) and 1 <= len(v) <= 12),
+    ("TransactionDesc", lambda v: v is None or isinstance(v, str) and len(v) <= 13),
+)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Reads the request, asks the simulator, writes JSON back; never lets an error escape."""
+
+    server_version = "DarajaSimulator/1"
+
+    def _serve(self) -> None:
+        method = self.command
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+            if not 0 <= length <= MAX_BODY:
+                raise ValueError(length)
+        except ValueError:
+            self._reply(*_bad("Content-Length"))
+            return
+        try:
+            body = self.rfile.read(length)
+            headers = {key.lower(): value for key, value in self.headers.items()}
+            status, answer = self.server.sim.handle(method, self.path, headers, body)  # type: ignore[attr-defined]
+        except Exception:
+            log.exception("Daraja simulator failed on %s %s", method, self.path)
+            status, answer = _error(500, "500.003.1001", "Internal Server Error")
+        self._reply(status, answer)
+
+    def _reply(self, status: int, answer: Any) -> None:
+        data = json.dumps(answer).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:
+            pass  # the client gave up (for example after its own timeout)
+
+    do_GET = do_POST = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the simulator until SIGTERM or SIGINT."""
+    parser = argparse.ArgumentParser(prog="python -m hotspotd.sim.daraja", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8090)
+    parser.add_argument("--callback-delay", type=float, default=2.0, help="seconds before the callback")
+    parser.add_argument("--outcome", choices=list(OUTCOMES), default="success")
+    parser.add_argument("--expires-in-number", action="store_true", help="send expires_in as a number")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    # Handlers only set a flag; the main thread does the shutting down.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    sim = DarajaSimulator(host=args.host, port=args.port, callback_delay=args.callback_delay,
+                          expires_in_as_string=not args.expires_in_number)
+    sim.set_outcome(args.outcome)
+    try:
+        sim.start()
+    except OSError as exc:
+        print(f"cannot listen on {args.host}:{args.port}: {exc}", flush=True)
+        return 1
+    print(f"Daraja simulator on {sim.url}", flush=True)
+    while not stop.wait(1.0):
+        pass
+    sim.stop()
+    log.info("Daraja simulator stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
