@@ -10,29 +10,32 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Sequence
 
 from . import events
-from .store.db import write_transaction
-from .store.models import Credential, Payment, Subscription
+from .store.db import db, write_transaction
+from .store.models import to_db_time
 
 log = logging.getLogger(__name__)
 
+_MARK = 'UPDATE "subscription" SET "provisioned_at" = ? WHERE "id" = ? AND "provisioned_at" IS NULL'
+_USERNAME = ('SELECT c."username" FROM "subscription" s JOIN "credential" c ON c."customer_id" = s."customer_id" '
+             'WHERE s."id" = ?')
 
-def provision(subscription_id: int, now: datetime) -> bool:
-    """Mark a subscription ready at the routers; idempotent. Returns False if already done."""
+
+def provision(subscription_ids: Sequence[int], now: datetime) -> list[int]:
+    """Mark subscriptions ready at the routers; idempotent. Returns those marked now."""
+    done = []
     with write_transaction():
-        subscription = Subscription.get_by_id(subscription_id)
-        if subscription.provisioned_at is not None:
-            return False
-        credential = Credential.get(Credential.customer == subscription.customer_id)
-        subscription.provisioned_at = now
-        subscription.save()
-        events.emit("user.provisioned", {"subscription_id": subscription.id, "username": credential.username,
-                                         "via": "radius"}, now)
-        return True
+        for subscription_id in subscription_ids:
+            if db.execute_sql(_MARK, (to_db_time(now), subscription_id)).rowcount:
+                row = db.execute_sql(_USERNAME, (subscription_id,)).fetchone()
+                events.emit("user.provisioned", {"subscription_id": subscription_id,
+                                                 "username": row[0] if row else None, "via": "radius"}, now)
+                done.append(subscription_id)
+    return done
 
 
-def auto_login(payment_id: int, now: datetime) -> None:
-    """Log the paying device in through the router API (router work to come; portal does it now)."""
-    payment = Payment.get_by_id(payment_id)
-    log.debug("auto-login for payment %s left to the portal page (mac known: %s)", payment.id, bool(payment.mac))
+def auto_login(payment_ids: Sequence[int], now: datetime) -> None:
+    """Log paying devices in through the router API (router work to come; the portal does it now)."""
+    log.debug("auto-login of %d payment(s) left to the portal page", len(payment_ids))

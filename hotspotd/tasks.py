@@ -1,5 +1,8 @@
 """Every task hotspotd runs in the background. Each is a thin wrapper around a service
 function; retries are visible at the definition, and each task is idempotent.
+
+Payments and provisioning go in batches (a list of ids per task): a burst of callbacks
+becomes a few tasks, each one transaction, instead of a thousand.
 """
 
 from __future__ import annotations
@@ -11,11 +14,16 @@ from .store.db import utcnow
 
 
 @task(retry=PAYMENT_RETRY)
-def apply_payment(payment_id: int) -> None:
-    applied = payments.apply(payment_id, utcnow())
-    if applied.subscription_id is not None:
-        dispatch(provision_subscription, applied.subscription_id)
-        dispatch(auto_login, payment_id)
+def apply_payments(payment_ids: list[int]) -> None:
+    applied, failed = payments.apply_many(payment_ids, utcnow())
+    paid = [a for a in applied if a.status == "paid"]
+    if paid:
+        dispatch(provision_subscriptions, [a.subscription_id for a in paid])
+        dispatch(auto_login, [a.payment_id for a in paid])
+    if len(payment_ids) == 1 and failed:
+        raise failed[0][1]  # alone now: let its own retries run
+    for payment_id, _ in failed:
+        dispatch(apply_payments, [payment_id])
 
 
 @task(retry=PAYMENT_RETRY)
@@ -23,25 +31,25 @@ def check_payment(payment_id: int) -> None:
     status = payments.record_query(payment_id, runtime.daraja(), now=utcnow(),
                                    pending_timeout=runtime.config().mpesa.pending_timeout)
     if status == "received":
-        dispatch(apply_payment, payment_id)
+        dispatch(apply_payments, [payment_id])
 
 
 @task(retry=PROVISIONING_RETRY)
-def provision_subscription(subscription_id: int) -> None:
-    provisioning.provision(subscription_id, utcnow())
+def provision_subscriptions(subscription_ids: list[int]) -> None:
+    provisioning.provision(subscription_ids, utcnow())
 
 
 @task(retry=PROVISIONING_RETRY)
-def auto_login(payment_id: int) -> None:
-    provisioning.auto_login(payment_id, utcnow())
+def auto_login(payment_ids: list[int]) -> None:
+    provisioning.auto_login(payment_ids, utcnow())
 
 
 @task()
 def reconcile() -> None:
     plan = reconciler.run_once(utcnow(), runtime.config())
-    for payment_id in plan.apply:
-        dispatch(apply_payment, payment_id)
+    if plan.apply:
+        dispatch(apply_payments, plan.apply)
     for payment_id in plan.check:
         dispatch(check_payment, payment_id)
-    for subscription_id in plan.provision:
-        dispatch(provision_subscription, subscription_id)
+    if plan.provision:
+        dispatch(provision_subscriptions, plan.provision)

@@ -62,7 +62,7 @@ def test_vouchers_payments_subscriptions_and_queue_lists(ini, capsys):
         assert code == 0 and json.loads(out) == []
     code, out, _ = run(ini, capsys, "queue", "status", "--json")
     rows = {r["id"]: r for r in json.loads(out)}
-    assert rows["apply_payment"]["queued"] == 0 and rows["mode"]["queued"] == "async"
+    assert rows["apply_payments"]["queued"] == 0 and rows["mode"]["queued"] == "async"
     code, _, err = run(ini, capsys, "queue", "retry")
     assert code == 1 and "--all" in err
 

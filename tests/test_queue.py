@@ -34,7 +34,7 @@ def q(store, config):
 
 def test_every_task_is_bound_to_the_instance_the_worker_consumes():
     defined = queue.registered()
-    assert {"apply_payment", "check_payment", "provision_subscription", "auto_login", "reconcile"} <= set(defined)
+    assert {"apply_payments", "check_payment", "provision_subscriptions", "auto_login", "reconcile"} <= set(defined)
     for bound in defined.values():
         assert bound.wrapper.huey is queue.huey
     consumer = queue.huey.create_consumer(workers=1)
@@ -99,5 +99,5 @@ def test_immediate_mode_runs_inline_and_is_switchable_at_run_time(q, monkeypatch
 
 
 def test_provisioning_uses_the_provisioning_delays():
-    assert tasks.provision_subscription.retry == (5, 15, 30, 60, 120)
-    assert tasks.apply_payment.retry == (10, 30, 60)
+    assert tasks.provision_subscriptions.retry == (5, 15, 30, 60, 120)
+    assert tasks.apply_payments.retry == (10, 30, 60)

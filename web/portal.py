@@ -16,11 +16,12 @@ from typing import Any, Callable
 import bottle
 
 from hotspotd import runtime, tasks
-from hotspotd.billing import packages, payments, vouchers
+from hotspotd.billing import callbacks, packages, payments, vouchers
 from hotspotd.config import Config
 from hotspotd.errors import Conflict, HotspotdError, InvalidInput, NotFound, UpstreamError
 from hotspotd.mpesa.callback import MAX_BODY
 from hotspotd.queue import dispatch
+from hotspotd.store.batching import Batcher
 from hotspotd.store.db import db, utcnow
 
 log = logging.getLogger(__name__)
@@ -84,10 +85,17 @@ def api(route: Callable[..., dict[str, Any] | tuple[int, dict[str, Any]]]) -> Ca
     return handle
 
 
+def _enqueue_applies(outcomes: list[callbacks.CallbackOutcome]) -> None:
+    received = [o.payment_id for o in outcomes if o.apply]
+    if received:
+        dispatch(tasks.apply_payments, received)
+
+
 def make_app(config: Config) -> bottle.Bottle:
     app = bottle.Bottle()
     templates = bottle.TEMPLATE_PATH[:0] + [str(HERE / "templates")]
     token = config.mpesa.callback_token.encode()
+    recorder = Batcher(callbacks.record_callbacks, after_commit=_enqueue_applies, name="callback-writer")
 
     @app.hook("before_request")
     def _connect() -> None:
@@ -138,7 +146,7 @@ def make_app(config: Config) -> bottle.Bottle:
             account_reference=config.mpesa.account_reference, now=utcnow(),
         )
         if payment.status == "received":  # its callback raced ahead and was adopted
-            dispatch(tasks.apply_payment, payment.id)
+            dispatch(tasks.apply_payments, [payment.id])
         return 202, {"payment_id": payment.ref, "status": "pending" if payment.status == "received" else payment.status}
 
     @app.get("/api/portal/payments/<ref>")
@@ -157,7 +165,7 @@ def make_app(config: Config) -> bottle.Bottle:
         body = _read_json()
         redeemed = vouchers.redeem(_text(body, "code", 40) or "", mac=_text(body, "mac", 17),
                                    ip=_text(body, "ip", 45) or bottle.request.remote_addr, now=utcnow())
-        dispatch(tasks.provision_subscription, redeemed.subscription_id)
+        dispatch(tasks.provision_subscriptions, [redeemed.subscription_id])
         return {"username": redeemed.username, "password": redeemed.password,
                 "expires_at": redeemed.expires_at.isoformat().replace("+00:00", "Z")}
 
@@ -170,11 +178,10 @@ def make_app(config: Config) -> bottle.Bottle:
         body = bottle.request.body.read(MAX_BODY + 1)
         if len(body) > MAX_BODY:
             return _json(413, {"ResultCode": 1, "ResultDesc": "Body too large"})
-        outcome = payments.record_callback(body, remote_addr=bottle.request.remote_addr, now=utcnow())
+        # Answered only after the batch holding this callback is committed.
+        outcome = recorder.submit(callbacks.IncomingCallback(body, bottle.request.remote_addr, utcnow()))
         if outcome.outcome == "malformed":
             return _json(400, {"ResultCode": 1, "ResultDesc": f"Rejected: {outcome.error}"})
-        if outcome.apply:
-            dispatch(tasks.apply_payment, outcome.payment_id)
         return _json(200, ACCEPTED)
 
     return app

@@ -1,7 +1,7 @@
 """What happens to an M-Pesa payment, from the STK push to access, in one place.
 
     initiate()         customer asks to pay: a pending payment, then the STK push
-    record_callback()  Daraja reports the result: stored durably, once, before the answer
+    record_callback()  Daraja reports the result (see callbacks.py, the hot path)
     record_query()     no callback came: the reconciler asked Daraja (STK query)
     apply()            a received payment becomes a subscription with credentials
 
@@ -17,21 +17,25 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Protocol
+from typing import NamedTuple, Protocol, Sequence
 
 import peewee
 
 from .. import events
 from .. import phone as phones
-from ..errors import UpstreamError
-from ..mpesa.callback import StkCallback, parse_stk_callback, status_for_result
-from ..store.db import write_transaction
-from ..store.models import MpesaCallback, Payment, Subscription
-from . import packages, subscriptions
+from ..errors import NotFound, UpstreamError
+from ..mpesa.callback import status_for_result
+from ..store.db import db, write_transaction
+from ..store.models import Payment, Subscription, to_db_time
+from . import callbacks, packages, subscriptions
+from .callbacks import CallbackOutcome, record_callback, record_callbacks  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 
 FINAL = ("paid", "failed", "cancelled", "expired")
+# Payments applied per transaction: large enough to share an fsync, small enough that the
+# portal, waiting to record callbacks, never waits long for the write lock.
+APPLY_CHUNK = 16
 
 
 class StkPusher(Protocol):
@@ -70,75 +74,9 @@ def initiate(*, package_id: object, phone: str, mac: str | None, ip: str | None,
         payment.save()
         events.emit("payment.initiated", {"payment_id": payment.id, "package_id": package.id,
                                           "amount": package.price, "phone": number}, now)
-    adopted = _adopt_orphans(payment, now)
-    return adopted or payment
-
-
-@dataclass(frozen=True)
-class CallbackOutcome:
-    outcome: str  # recorded | duplicate | orphan | malformed
-    payment_id: int | None = None
-    apply: bool = False  # the caller should enqueue apply(payment_id)
-    error: str | None = None
-
-
-def record_callback(body: bytes, *, remote_addr: str | None, now: datetime) -> CallbackOutcome:
-    """Store a Daraja callback durably and update its payment; never raises for bad input.
-
-    Returns `malformed` for a body that cannot be parsed (kept for inspection),
-    `orphan` when no payment has its CheckoutRequestID (kept for the operator),
-    `duplicate` when the result was known already (a replay changes nothing).
-    """
-    text = body.decode("utf-8", errors="replace")
-    try:
-        callback = parse_stk_callback(body)
-    except Exception as exc:  # MalformedCallback, or anything a hostile body provokes
-        with write_transaction():
-            MpesaCallback.create(received_at=now, body=text, outcome="malformed", error=str(exc)[:300],
-                                 remote_addr=remote_addr)
-        log.warning("malformed M-Pesa callback from %s: %s", remote_addr, exc)
-        return CallbackOutcome("malformed", error=str(exc))
-    with write_transaction():
-        payment = Payment.get_or_none(Payment.checkout_request_id == callback.checkout_request_id)
-        outcome = "orphan" if payment is None else _apply_result(payment, callback, now)
-        MpesaCallback.create(received_at=now, body=text, checkout_request_id=callback.checkout_request_id,
-                             outcome="recorded" if outcome == "apply" else outcome, remote_addr=remote_addr)
-    if outcome == "orphan":
-        log.warning("M-Pesa callback for unknown CheckoutRequestID %s kept as orphan", callback.checkout_request_id)
-        return CallbackOutcome("orphan")
-    return CallbackOutcome("recorded" if outcome in ("apply", "recorded") else outcome,
-                           payment.id, apply=outcome == "apply")
-
-
-def _apply_result(payment: Payment, callback: StkCallback, now: datetime) -> str:
-    """Move a payment on by a callback's result. Inside a write transaction."""
-    if callback.succeeded:
-        if payment.status in ("received", "paid"):
-            if payment.receipt is None and callback.receipt:  # resolved by query first
-                _set_receipt(payment, callback.receipt)
-            return "duplicate"
-        # A late success after we gave up (expired/cancelled by query) still means money
-        # was taken: honour it rather than keep the customer's shillings.
-        if callback.receipt and Payment.select().where(Payment.receipt == callback.receipt).exists():
-            return "duplicate"
-        payment.receipt = callback.receipt
-        payment.amount_paid = callback.amount
-        payment.result_code, payment.result_desc = "0", callback.result_desc
-        payment.status, payment.reason = "received", None
-        payment.resolved_at = payment.updated_at = now
-        payment.save()
-        return "apply"
-    if payment.status != "pending":
-        return "duplicate"
-    _finish(payment, status_for_result(callback.result_code), now, reason=callback.result_desc,
-            result_code=str(callback.result_code))
-    return "recorded"
-
-
-def _set_receipt(payment: Payment, receipt: str) -> None:
-    if not Payment.select().where(Payment.receipt == receipt).exists():
-        payment.receipt = receipt
-        payment.save()
+    if callbacks.adopt_orphans(payment.id, accepted.checkout_request_id, now):
+        return Payment.get_by_id(payment.id)
+    return payment
 
 
 def _finish(payment: Payment, status: str, now: datetime, *, reason: str | None,
@@ -151,26 +89,29 @@ def _finish(payment: Payment, status: str, now: datetime, *, reason: str | None,
                                    "phone": payment.phone, "amount": payment.amount}, now)
 
 
-def _adopt_orphans(payment: Payment, now: datetime) -> Payment | None:
-    """A callback that raced ahead of our own record of the push is applied now."""
-    orphans = list(MpesaCallback.select().where(
-        (MpesaCallback.checkout_request_id == payment.checkout_request_id) & (MpesaCallback.outcome == "orphan")))
-    if not orphans:
-        return None
-    for orphan in orphans:
-        with write_transaction():
-            fresh = Payment.get_by_id(payment.id)
-            _apply_result(fresh, parse_stk_callback(orphan.body.encode()), now)
-            orphan.outcome = "recorded"
-            orphan.save()
-    return Payment.get_by_id(payment.id)
-
-
 @dataclass(frozen=True)
 class Applied:
     payment_id: int
     status: str
     subscription_id: int | None = None
+
+
+class _Package(NamedTuple):
+    id: int
+    name: str
+    price: int
+    duration_s: int
+    data_limit: int | None
+
+
+# Plain SQL: this runs for every payment of a burst (see bench/callback_bench.py).
+_TO_APPLY = ('SELECT p."status", p."amount_paid", p."amount", p."phone", p."mac", p."receipt", p."subscription_id", '
+             'k."id", k."name", k."price", k."duration_s", k."data_limit" '
+             'FROM "payment" p JOIN "package" k ON k."id" = p."package_id" WHERE p."id" = ?')
+_PAID = ('UPDATE "payment" SET "customer_id" = ?, "subscription_id" = ?, "status" = \'paid\', "applied_at" = ?, '
+         '"updated_at" = ? WHERE "id" = ?')
+_UNDERPAID = ('UPDATE "payment" SET "status" = \'failed\', "reason" = ?, "resolved_at" = ?, "updated_at" = ? '
+              'WHERE "id" = ?')
 
 
 def apply(payment_id: int, now: datetime) -> Applied:
@@ -179,22 +120,48 @@ def apply(payment_id: int, now: datetime) -> Applied:
     Running it again, or on a payment that is not `received`, changes nothing.
     """
     with write_transaction():
-        payment = Payment.get_by_id(payment_id)
-        if payment.status != "received":
-            return Applied(payment.id, payment.status, payment.subscription_id)
-        package = payment.package
-        paid = Decimal(payment.amount_paid if payment.amount_paid is not None else payment.amount)
-        if paid < package.price:
-            _finish(payment, "failed", now, reason=f"underpaid: paid {paid:f}, the package costs {package.price}")
-            return Applied(payment.id, "failed")
-        customer = subscriptions.find_or_create_customer(payment.phone, now)
-        grant = subscriptions.grant(customer, package, now, mac=payment.mac, source={"payment_id": payment.id})
-        payment.customer, payment.subscription = customer, grant.subscription
-        payment.status, payment.applied_at, payment.updated_at = "paid", now, now
-        payment.save()
-        events.emit("payment.processed", {"payment_id": payment.id, "amount": str(paid), "receipt": payment.receipt,
-                                          "phone": payment.phone, "subscription_id": grant.subscription.id}, now)
-        return Applied(payment.id, "paid", grant.subscription.id)
+        return _apply(payment_id, now)
+
+
+def apply_many(payment_ids: Sequence[int], now: datetime) -> tuple[list[Applied], list[tuple[int, Exception]]]:
+    """Apply a batch in one transaction; each payment in its own savepoint, so one that
+    fails (returned second, with its error) leaves the others applied."""
+    applied: list[Applied] = []
+    failed: list[tuple[int, Exception]] = []
+    for start in range(0, len(payment_ids), APPLY_CHUNK):
+        with write_transaction():
+            for payment_id in payment_ids[start:start + APPLY_CHUNK]:
+                try:
+                    with db.atomic():
+                        applied.append(_apply(payment_id, now))
+                except Exception as exc:
+                    log.exception("applying payment %s failed", payment_id)
+                    failed.append((payment_id, exc))
+    return applied, failed
+
+
+def _apply(payment_id: int, now: datetime) -> Applied:
+    row = db.execute_sql(_TO_APPLY, (payment_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no payment {payment_id}")
+    status, amount_paid, amount, phone, mac, receipt, subscription_id = row[:7]
+    package = _Package(*row[7:])
+    if status != "received":
+        return Applied(payment_id, status, subscription_id)
+    at = to_db_time(now)
+    paid = Decimal(str(amount_paid if amount_paid is not None else amount))
+    if paid < package.price:
+        reason = f"underpaid: paid {paid:f}, the package costs {package.price}"
+        db.execute_sql(_UNDERPAID, (reason, at, at, payment_id))
+        events.emit("payment.failed", {"payment_id": payment_id, "status": "failed", "reason": reason,
+                                       "phone": phone, "amount": amount}, now)
+        return Applied(payment_id, "failed")
+    customer_id = subscriptions.find_or_create_customer(phone, now)
+    grant = subscriptions.grant(customer_id, package, now, mac=mac, source={"payment_id": payment_id})
+    db.execute_sql(_PAID, (customer_id, grant.subscription_id, at, at, payment_id))
+    events.emit("payment.processed", {"payment_id": payment_id, "amount": str(paid), "receipt": receipt,
+                                      "phone": phone, "subscription_id": grant.subscription_id}, now)
+    return Applied(payment_id, "paid", grant.subscription_id)
 
 
 def record_query(payment_id: int, daraja: StkPusher, *, pending_timeout: float, now: datetime) -> str:
@@ -254,9 +221,9 @@ def portal_view(payment: Payment, *, mac: str | None, ip: str | None) -> dict:
     if payment.status in ("failed", "cancelled", "expired"):
         view["reason"] = payment.reason
     if payment.status == "paid" and _same_device(payment, mac, ip):
-        credential = subscriptions.credential_for(payment.customer, payment.applied_at)
+        username, password = subscriptions.credential_for(payment.customer_id, payment.applied_at)
         subscription: Subscription = payment.subscription
-        view.update(username=credential.username, password=credential.password,
+        view.update(username=username, password=password,
                     expires_at=subscription.ends_at.isoformat().replace("+00:00", "Z"))
     return view
 

@@ -11,9 +11,13 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
+
+import peewee
 
 from .. import events
-from ..store.models import Credential, Customer, Package, Subscription
+from ..store.db import db
+from ..store.models import Subscription, UTCDateTimeField, to_db_time
 
 # No 0/O, 1/l/I: people read these off a phone screen or a printed slip.
 _USER_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -37,65 +41,86 @@ def stack(chain_end: datetime | None, now: datetime, duration_s: int) -> tuple[d
 
 @dataclass(frozen=True)
 class Grant:
-    subscription: Subscription
-    credential: Credential
+    subscription_id: int
+    starts_at: datetime
+    ends_at: datetime
+    username: str
+    password: str
     extended: bool
 
 
-def find_or_create_customer(phone: str | None, now: datetime) -> Customer:
+class Sellable(Protocol):
+    """What granting needs to know of a package (a Package row, or a plain tuple of it)."""
+
+    id: int
+    name: str
+    duration_s: int
+    data_limit: int | None
+
+
+# Plain SQL: granting runs once per payment in a burst, and the ORM's query building
+# costs several times the queries themselves (see bench/callback_bench.py).
+_CUSTOMER = 'SELECT "id" FROM "customer" WHERE "phone" = ?'
+_NEW_CUSTOMER = 'INSERT INTO "customer" ("phone", "created_at") VALUES (?, ?)'
+_CREDENTIAL = 'SELECT "username", "password" FROM "credential" WHERE "customer_id" = ?'
+_NEW_CREDENTIAL = ('INSERT INTO "credential" ("customer_id", "username", "password", "created_at") '
+                   'VALUES (?, ?, ?, ?)')
+_LAST = ('SELECT "id", "package_id", "starts_at", "ends_at", "data_limit" FROM "subscription" '
+         'WHERE "customer_id" = ? AND "status" = \'active\' AND "ends_at" > ? ORDER BY "ends_at" DESC LIMIT 1')
+_EXTEND = ('UPDATE "subscription" SET "ends_at" = ?, "data_limit" = ?, "mac" = COALESCE(?, "mac"), '
+           '"updated_at" = ?, "provisioned_at" = NULL WHERE "id" = ?')
+_NEW_SUBSCRIPTION = ('INSERT INTO "subscription" ("customer_id", "package_id", "status", "starts_at", "ends_at", '
+                     '"data_limit", "bytes_used", "mac", "created_at", "updated_at") '
+                     'VALUES (?, ?, \'active\', ?, ?, ?, 0, ?, ?, ?)')
+_TIME = UTCDateTimeField()
+
+
+def find_or_create_customer(phone: str | None, now: datetime) -> int:
+    """The customer id for `phone` (a new customer for None: voucher buyers are anonymous)."""
     if phone:
-        customer = Customer.get_or_none(Customer.phone == phone)
-        if customer:
-            return customer
-    return Customer.create(phone=phone, created_at=now)
+        row = db.execute_sql(_CUSTOMER, (phone,)).fetchone()
+        if row:
+            return row[0]
+    return db.execute_sql(_NEW_CUSTOMER, (phone, to_db_time(now))).lastrowid
 
 
-def credential_for(customer: Customer, now: datetime) -> Credential:
-    credential = Credential.get_or_none(Credential.customer == customer)
-    if credential:
-        return credential
+def credential_for(customer_id: int, now: datetime) -> tuple[str, str]:
+    """(username, password) of the customer, issued on first need."""
+    row = db.execute_sql(_CREDENTIAL, (customer_id,)).fetchone()
+    if row:
+        return row[0], row[1]
     while True:
-        username = new_username()
-        if not Credential.select().where(Credential.username == username).exists():
-            return Credential.create(customer=customer, username=username, password=new_password(), created_at=now)
+        username, password = new_username(), new_password()
+        try:
+            db.execute_sql(_NEW_CREDENTIAL, (customer_id, username, password, to_db_time(now)))
+            return username, password
+        except peewee.IntegrityError:  # the username was taken: draw again
+            continue
 
 
-def chain(customer: Customer, now: datetime) -> list[Subscription]:
-    """The customer's active and queued subscriptions, in the order they run."""
-    return list(
-        Subscription.select()
-        .where((Subscription.customer == customer) & (Subscription.status == "active") & (Subscription.ends_at > now))
-        .order_by(Subscription.ends_at)
-    )
-
-
-def grant(customer: Customer, package: Package, now: datetime, *, mac: str | None = None,
+def grant(customer_id: int, package: Sellable, now: datetime, *, mac: str | None = None,
           source: dict | None = None) -> Grant:
-    """Give `customer` one period of `package`; write the event. Call inside a write transaction."""
-    credential = credential_for(customer, now)
-    current = chain(customer, now)
-    last = current[-1] if current else None
+    """Give the customer one period of `package`; write the event. Inside a write transaction."""
+    username, password = credential_for(customer_id, now)
     mac = mac.upper() if mac else None
-    data = {"customer_id": customer.id, "package_id": package.id, "package": package.name,
-            "username": credential.username, **(source or {})}
-    if last is not None and last.package_id == package.id:
-        last.ends_at = last.ends_at + timedelta(seconds=package.duration_s)
-        if last.data_limit is not None and package.data_limit is not None:
-            last.data_limit += package.data_limit
-        last.mac = mac or last.mac
-        last.updated_at = now
-        last.provisioned_at = None  # the router must learn the new end
-        last.save()
-        events.emit("subscription.extended", {"subscription_id": last.id, "ends_at": _iso(last.ends_at), **data}, now)
-        return Grant(last, credential, extended=True)
-    starts, ends = stack(last.ends_at if last else None, now, package.duration_s)
-    subscription = Subscription.create(
-        customer=customer, package=package, status="active", starts_at=starts, ends_at=ends,
-        data_limit=package.data_limit, bytes_used=0, mac=mac, created_at=now, updated_at=now,
-    )
-    events.emit("subscription.created", {"subscription_id": subscription.id, "starts_at": _iso(starts),
+    at = to_db_time(now)
+    data = {"customer_id": customer_id, "package_id": package.id, "package": package.name,
+            "username": username, **(source or {})}
+    last = db.execute_sql(_LAST, (customer_id, at)).fetchone()
+    if last is not None and last[1] == package.id:
+        sub_id, _, starts_text, ends_text, data_limit = last
+        ends = _TIME.python_value(ends_text) + timedelta(seconds=package.duration_s)
+        if data_limit is not None and package.data_limit is not None:
+            data_limit += package.data_limit
+        db.execute_sql(_EXTEND, (to_db_time(ends), data_limit, mac, at, sub_id))
+        events.emit("subscription.extended", {"subscription_id": sub_id, "ends_at": _iso(ends), **data}, now)
+        return Grant(sub_id, _TIME.python_value(starts_text), ends, username, password, extended=True)
+    starts, ends = stack(_TIME.python_value(last[3]) if last else None, now, package.duration_s)
+    sub_id = db.execute_sql(_NEW_SUBSCRIPTION, (customer_id, package.id, to_db_time(starts), to_db_time(ends),
+                                                package.data_limit, mac, at, at)).lastrowid
+    events.emit("subscription.created", {"subscription_id": sub_id, "starts_at": _iso(starts),
                                          "ends_at": _iso(ends), **data}, now)
-    return Grant(subscription, credential, extended=False)
+    return Grant(sub_id, starts, ends, username, password, extended=False)
 
 
 def expire_due(now: datetime, limit: int = 500) -> list[int]:

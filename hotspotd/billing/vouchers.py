@@ -72,19 +72,19 @@ def redeem(code: str, *, mac: str | None, ip: str | None, now: datetime) -> Rede
             if mac and voucher.mac == mac:
                 return _redemption(voucher)
             raise Conflict("This voucher has already been used")
-        customer = subscriptions.find_or_create_customer(None, now)
-        grant = subscriptions.grant(customer, voucher.package, now, mac=mac, source={"voucher_id": voucher.id})
+        customer_id = subscriptions.find_or_create_customer(None, now)
+        grant = subscriptions.grant(customer_id, voucher.package, now, mac=mac, source={"voucher_id": voucher.id})
         voucher.redeemed_at = now
-        voucher.customer = customer
-        voucher.subscription = grant.subscription
+        voucher.customer = customer_id
+        voucher.subscription = grant.subscription_id
         voucher.mac = mac
         voucher.save()
         events.emit("voucher.redeemed", {"voucher_id": voucher.id, "package_id": voucher.package_id,
-                                         "subscription_id": grant.subscription.id, "mac": mac, "ip": ip}, now)
-        return _redemption(voucher)
+                                         "subscription_id": grant.subscription_id, "mac": mac, "ip": ip}, now)
+        return Redemption(grant.username, grant.password, grant.ends_at, grant.subscription_id)
 
 
 def _redemption(voucher: Voucher) -> Redemption:
-    credential = subscriptions.credential_for(voucher.customer, voucher.redeemed_at)
+    username, password = subscriptions.credential_for(voucher.customer_id, voucher.redeemed_at)
     subscription = voucher.subscription
-    return Redemption(credential.username, credential.password, subscription.ends_at, subscription.id)
+    return Redemption(username, password, subscription.ends_at, subscription.id)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import threading
+import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -10,8 +13,43 @@ from typing import Iterator
 
 import peewee
 
+class Database(peewee.SqliteDatabase):
+    """SQLite that waits for the write lock in short steps.
+
+    SQLite's own busy handler sleeps in steps that grow to 100 ms, so a writer that
+    just missed the lock held by another process (portal vs worker) may wait far longer
+    than the lock was held. BEGIN IMMEDIATE is the only statement that waits for that
+    lock in WAL mode, so it alone polls: every 0.5-5 ms until the busy timeout.
+    """
+
+    def begin(self, lock_type: str | None = None) -> None:
+        if lock_type != "IMMEDIATE":
+            return super().begin(lock_type)
+        cursor = self.cursor()
+        cursor.execute("PRAGMA busy_timeout = 0")
+        try:
+            deadline, pause = time.monotonic() + self._timeout, 0.0005
+            while True:
+                try:
+                    cursor.execute("BEGIN IMMEDIATE")
+                    return None
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) and "busy" not in str(exc):
+                        raise peewee.OperationalError(str(exc)) from exc
+                    if time.monotonic() >= deadline:
+                        raise peewee.OperationalError(f"database write lock not free in {self._timeout} s") from exc
+                    time.sleep(pause)
+                    pause = min(pause * 1.5, 0.005)
+        finally:
+            cursor.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+
+
 # Models bind to this; `open_database` points it at a file (or ":memory:" in tests).
-db = peewee.SqliteDatabase(None)
+db = Database(None)
+
+# Writers in one process queue here rather than in SQLite's busy handler, which sleeps
+# in steps of up to 100 ms: a Python lock hands over at once. Re-entrant for nesting.
+_write_lock = threading.RLock()
 
 
 def open_database(path: str | os.PathLike, *, synchronous: str = "full", busy_timeout: float = 10.0) -> peewee.SqliteDatabase:
@@ -47,7 +85,7 @@ def write_transaction() -> Iterator[None]:
     Taking it up front avoids the deadlock where two readers both try to upgrade to
     writers and one gets SQLITE_BUSY without waiting.
     """
-    with db.atomic("IMMEDIATE"):
+    with _write_lock, db.atomic("IMMEDIATE"):
         yield
 
 

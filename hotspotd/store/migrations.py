@@ -67,9 +67,46 @@ _V2_INDEXES = (
     'CREATE INDEX "subscription_status_ends_at" ON "subscription" ("status", "ends_at")',
 )
 
+def _change_triggers(table: str, events: Sequence[str]) -> list[str]:
+    """Triggers that note every change of `table` in `radius_change` (see _V3_RADIUS)."""
+    statements = []
+    for event in events:
+        row = "old" if event == "DELETE" else "new"
+        name = event.split()[0].lower()
+        statements.append(
+            f'CREATE TRIGGER "radius_change_{table}_{name}" AFTER {event} ON "{table}" BEGIN '
+            f'INSERT INTO "radius_change" ("tbl", "row_id") VALUES (\'{table}\', {row}."id"); END'
+        )
+    return statements
+
+
+# The RADIUS role answers from an in-memory view of credentials, subscriptions, packages,
+# routers and open sessions. Triggers write one row per change into `radius_change`; as
+# SQLite has one writer at a time, ids are committed in order, so a reader that remembers
+# the last id it saw misses nothing, whichever process or library made the change.
+# Sessions: the disconnect request (admin kick, expiry, data used up) and its delivery.
+_V3_RADIUS = (
+    'ALTER TABLE "session" ADD COLUMN "disconnect_requested_at" TEXT',
+    'ALTER TABLE "session" ADD COLUMN "disconnect_reason" TEXT',
+    'ALTER TABLE "session" ADD COLUMN "disconnect_attempts" INTEGER NOT NULL DEFAULT 0',
+    'ALTER TABLE "session" ADD COLUMN "disconnect_next_at" TEXT',
+    'ALTER TABLE "session" ADD COLUMN "disconnected_at" TEXT',
+    'CREATE INDEX "session_disconnect_pending" ON "session" ("disconnect_next_at") '
+    'WHERE "status" = \'open\' AND "disconnect_requested_at" IS NOT NULL',
+    'CREATE INDEX "session_username_status" ON "session" ("username", "status")',
+    'CREATE TABLE "radius_change" ("id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, '
+    '"tbl" TEXT NOT NULL, "row_id" INTEGER NOT NULL)',
+    *_change_triggers("credential", ("INSERT", "UPDATE", "DELETE")),
+    *_change_triggers("subscription", ("INSERT", "UPDATE", "DELETE")),
+    *_change_triggers("package", ("UPDATE",)),
+    *_change_triggers("router", ("INSERT", "UPDATE", "DELETE")),
+    *_change_triggers("session", ("INSERT", "UPDATE OF status, username, mac", "DELETE")),
+)
+
 MIGRATIONS: dict[int, Migration] = {
     1: _V1_INITIAL,
     2: _V2_INDEXES,
+    3: _V3_RADIUS,
 }
 
 

@@ -50,6 +50,7 @@ class BaseModel(peewee.Model):
     class Meta:
         database = db
         legacy_table_names = False
+        only_save_dirty = True  # an UPDATE names only the fields that changed
 
 
 class Package(BaseModel):
@@ -190,6 +191,12 @@ class Session(BaseModel):
     output_bytes = peewee.BigIntegerField(default=0)
     session_time = peewee.IntegerField(default=0)
     terminate_cause = peewee.TextField(null=True)
+    # Set by an admin kick or the enforcement sweep; the RADIUS role delivers it (RFC 5176).
+    disconnect_requested_at = UTCDateTimeField(null=True)
+    disconnect_reason = peewee.TextField(null=True)
+    disconnect_attempts = peewee.IntegerField(default=0)
+    disconnect_next_at = UTCDateTimeField(null=True)
+    disconnected_at = UTCDateTimeField(null=True)
 
     class Meta:
         indexes = ((("router", "acct_session_id"), True),)
