@@ -7,7 +7,9 @@ process, and nowhere else: no other role is patched.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import time
 import logging
 from pathlib import Path
 from typing import Any
@@ -34,15 +36,30 @@ def _json(body: Any, status: int = 200) -> str:
     return json.dumps(body)
 
 
+_AUTH_CACHE_SECONDS = 60.0
+_auth_cache: dict[str, float] = {}
+
+
 def _authorised(environ: dict[str, Any]) -> bool:
+    """HTTP Basic against the admin accounts. A good login is remembered (by a hash of
+    the header) for a minute, so the page's requests do not each pay for scrypt."""
     header = environ.get("HTTP_AUTHORIZATION", "")
     if not header.startswith("Basic "):
         return False
+    key = hashlib.sha256(header.encode()).hexdigest()
+    now = time.monotonic()
+    if _auth_cache.get(key, 0.0) > now:
+        return True
     try:
-        username, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
+        username, _, password = base64.b64decode(header[6:], validate=True).decode("utf-8").partition(":")
     except ValueError:
         return False
-    return authenticate(username, password) is not None
+    if authenticate(username, password) is None:
+        return False
+    if len(_auth_cache) > 100:
+        _auth_cache.clear()
+    _auth_cache[key] = now + _AUTH_CACHE_SECONDS
+    return True
 
 
 def metrics_text() -> str:
@@ -148,6 +165,8 @@ def serve(config: Config) -> int:
     open_store(config)
     host, port = config.admin.listen
     server = WSGIServer((host, port), make_app(config), handler_class=WebSocketHandler, log=None)
+    # Refuse the upgrade itself without a login: the app answers 401 over plain HTTP.
+    server.pre_start_hook = lambda handler: not _authorised(handler.environ)
 
     def stop() -> None:
         log.info("admin stopping")

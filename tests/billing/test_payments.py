@@ -115,3 +115,27 @@ def test_same_receipt_on_another_payment_is_a_duplicate(pending, now):
     again = payments.record_callback(success("ws_CO_2", receipt="SAME000001"), remote_addr=None, now=now)
     assert again.outcome == "duplicate"
     assert Payment.get(Payment.ref == "ref-2").status == "pending"
+
+
+def test_a_batch_applies_each_payment_once_and_isolates_a_broken_one(pending, now):
+    from hotspotd.store.models import Package
+    payments.record_callback(success("ws_CO_1"), remote_addr=None, now=now)
+    with write_transaction():
+        other = Payment.create(ref="ref-2", package=pending.package, phone="254712345679", amount=10,
+                               status="received", amount_paid=10, checkout_request_id="ws_CO_2",
+                               created_at=now, updated_at=now)
+    applied, failed = payments.apply_many([pending.id, 999999, other.id, pending.id], now)
+    assert [a.status for a in applied] == ["paid", "paid", "paid"]
+    assert [f[0] for f in failed] == [999999]
+    assert Subscription.select().count() == 2
+    assert Package.select().count() == 1
+
+
+def test_callbacks_in_one_batch(pending, now):
+    from hotspotd.billing.callbacks import IncomingCallback, record_callbacks
+    outcomes = record_callbacks([IncomingCallback(success("ws_CO_1"), None, now),
+                                 IncomingCallback(b"junk", None, now),
+                                 IncomingCallback(success("ws_CO_1"), None, now),
+                                 IncomingCallback(success("ws_CO_x", receipt="RCPT000009"), None, now)])
+    assert [o.outcome for o in outcomes] == ["recorded", "malformed", "duplicate", "orphan"]
+    assert [o.apply for o in outcomes] == [True, False, False, False]

@@ -55,3 +55,26 @@ def test_admin_api_needs_a_login_and_streams_events(bare_site):
     assert status == 200 and events[-1]["type"] == "system.mode_changed"
     status, text = http("GET", base + "/metrics")
     assert status == 200 and 'hotspotd_payments{status="paid"} 0.0' in text
+
+
+def test_websocket_pushes_new_events_as_they_happen(bare_site):
+    import base64
+    import json
+
+    from .wsclient import WebSocket
+
+    bare_site.cli("admin", "add", "boss", stdin="correct horse\n")
+    bare_site.start("admin")
+    auth = {"Authorization": "Basic " + base64.b64encode(b"boss:correct horse").decode()}
+    refused = WebSocket("127.0.0.1", bare_site.admin_port, "/ws")
+    assert refused.status == 401
+    refused.close()
+    ws = WebSocket("127.0.0.1", bare_site.admin_port, "/ws", auth)
+    assert ws.status == 101
+    bare_site.cli("queue", "mode", "immediate")
+    message = json.loads(ws.receive())
+    assert message["type"] == "system.mode_changed" and message["data"]["queue_mode"] == "immediate"
+    assert set(message) == {"id", "type", "at", "data"} and message["at"].endswith("Z")
+    bare_site.cli("queue", "mode", "async")
+    assert json.loads(ws.receive())["id"] == message["id"] + 1
+    ws.close()

@@ -1,0 +1,192 @@
+"""From datagrams to decisions and back: no sockets here, so tests and the fuzzer call it directly.
+
+Validate first (known client, well-formed, authenticators), then ask the core:
+`hotspotd.access.authorize` for Access-Requests, `hotspotd.sessions` for accounting.
+Anything that fails validation is dropped, counted and logged at most once per interval.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from datetime import datetime
+
+from hotspotd.access import AccessView, AuthRequest, Decision, RouterView, authorize, normalize_mac
+from hotspotd.sessions import AccountingRecord
+
+from . import packet as rp
+
+log = logging.getLogger(__name__)
+
+
+class DropLog:
+    """Counts dropped packets by reason; logs each reason at most once per `interval` s."""
+
+    def __init__(self, interval: float = 10.0) -> None:
+        self.interval = interval
+        self.counts: Counter[str] = Counter()
+        self._logged: dict[str, tuple[float, int]] = {}
+
+    def drop(self, reason: str, source: str) -> None:
+        self.counts[reason] += 1
+        now = time.monotonic()
+        last, seen = self._logged.get(reason, (-1e9, 0))
+        if now - last >= self.interval:
+            log.warning("dropped RADIUS packet from %s: %s (%d such drops in all)",
+                        source, reason, self.counts[reason])
+            self._logged[reason] = (now, self.counts[reason])
+
+
+def _proxy_states(packet: rp.Packet) -> bytes:
+    if rp.PROXY_STATE not in packet.attrs:
+        return b""
+    return b"".join(rp.attr(t, v) for t, v in packet.pairs if t == rp.PROXY_STATE)
+
+
+def reply_attributes(decision: Decision) -> bytes:
+    """The reply attributes of a decision (Message-Authenticator is added when encoding)."""
+    if not decision.accept:
+        return rp.attr(rp.REPLY_MESSAGE, decision.message.encode())
+    out = []
+    if decision.session_timeout is not None:
+        out.append(rp.integer(rp.SESSION_TIMEOUT, decision.session_timeout))
+    if decision.idle_timeout is not None:
+        out.append(rp.integer(rp.IDLE_TIMEOUT, decision.idle_timeout))
+    if decision.interim_interval is not None:
+        out.append(rp.integer(rp.ACCT_INTERIM_INTERVAL, decision.interim_interval))
+    if decision.rate_limit:
+        out.append(rp.vsa(rp.MIKROTIK, rp.MIKROTIK_RATE_LIMIT, decision.rate_limit.encode()))
+    if decision.data_left is not None:
+        left = max(0, decision.data_left)
+        out.append(rp.vsa(rp.MIKROTIK, rp.MIKROTIK_TOTAL_LIMIT, (left & 0xFFFFFFFF).to_bytes(4, "big")))
+        out.append(rp.vsa(rp.MIKROTIK, rp.MIKROTIK_TOTAL_LIMIT_GIGAWORDS, (left >> 32).to_bytes(4, "big")))
+    return b"".join(out)
+
+
+class Handler:
+    """Validates packets from the routers in `view` and answers them."""
+
+    def __init__(self, view: AccessView, require_message_authenticator: bool = True,
+                 drops: DropLog | None = None) -> None:
+        self.view = view
+        self.require_message_authenticator = require_message_authenticator
+        self.drops = drops or DropLog()
+        self.decisions: Counter[str] = Counter()
+
+    def _client(self, source: str) -> RouterView | None:
+        router = self.view.routers.get(source)
+        if router is None:
+            self.drops.drop("unknown client", source)
+        return router
+
+    def _decode(self, data: bytes, source: str, code: int) -> rp.Packet | None:
+        try:
+            packet = rp.decode(data)
+        except rp.MalformedPacket as exc:
+            self.drops.drop(f"malformed ({exc})", source)
+            return None
+        if packet.code != code:
+            self.drops.drop(f"unexpected code {packet.code}", source)
+            return None
+        return packet
+
+    def access(self, data: bytes, source: str, now: datetime) -> bytes | None:
+        """Answer an Access-Request datagram; None means drop it."""
+        router = self._client(source)
+        if router is None:
+            return None
+        packet = self._decode(data, source, rp.ACCESS_REQUEST)
+        if packet is None:
+            return None
+        secret = router.secret
+        if packet.ma_offset >= 0:
+            if not rp.message_authenticator_ok(packet, secret):
+                self.drops.drop("wrong Message-Authenticator (check the shared secret)", source)
+                return None
+        else:
+            required = router.require_message_authenticator
+            if self.require_message_authenticator if required is None else required:
+                self.drops.drop("Access-Request without Message-Authenticator", source)
+                return None
+        try:
+            request = self._auth_request(packet, secret)
+        except (rp.MalformedPacket, UnicodeDecodeError) as exc:
+            self.drops.drop(f"malformed ({exc})", source)
+            return None
+        if request is None:
+            self.drops.drop("Access-Request without User-Name or password", source)
+            return None
+        decision = authorize(request, self.view, now)
+        self.decisions[decision.reason] += 1
+        if not decision.accept:
+            log.info("reject %r from %s: %s", request.username, router.name, decision.reason)
+        code = rp.ACCESS_ACCEPT if decision.accept else rp.ACCESS_REJECT
+        return rp.encode_reply(code, packet.ident, packet.authenticator, secret,
+                               reply_attributes(decision) + _proxy_states(packet))
+
+    @staticmethod
+    def _auth_request(packet: rp.Packet, secret: bytes) -> AuthRequest | None:
+        attrs = packet.attrs
+        name = attrs.get(rp.USER_NAME)
+        if name is None:
+            return None
+        mac = normalize_mac(packet.text(rp.CALLING_STATION_ID))
+        username = name.decode("utf-8")
+        chap = attrs.get(rp.CHAP_PASSWORD)
+        if chap is not None:
+            return AuthRequest(username, chap_password=chap, mac=mac,
+                               chap_challenge=attrs.get(rp.CHAP_CHALLENGE, packet.authenticator))
+        hidden = attrs.get(rp.USER_PASSWORD)
+        if hidden is None:
+            return None
+        return AuthRequest(username, password=rp.reveal_password(hidden, secret, packet.authenticator), mac=mac)
+
+    def accounting(self, data: bytes, source: str) -> tuple[rp.Packet, RouterView, AccountingRecord] | None:
+        """Validate an Accounting-Request; the record goes to the store before any reply."""
+        router = self._client(source)
+        if router is None:
+            return None
+        packet = self._decode(data, source, rp.ACCOUNTING_REQUEST)
+        if packet is None:
+            return None
+        if not rp.request_authenticator_ok(packet, router.secret):
+            self.drops.drop("wrong Accounting-Request authenticator (check the shared secret)", source)
+            return None
+        if packet.ma_offset >= 0 and not rp.message_authenticator_ok(packet, router.secret, rp.ZERO16):
+            self.drops.drop("wrong Message-Authenticator on Accounting-Request", source)
+            return None
+        try:
+            record = self._record(packet, router)
+        except (rp.MalformedPacket, ValueError) as exc:
+            self.drops.drop(f"malformed accounting ({exc})", source)
+            return None
+        return packet, router, record
+
+    @staticmethod
+    def _record(packet: rp.Packet, router: RouterView) -> AccountingRecord:
+        status = packet.integer(rp.ACCT_STATUS_TYPE)
+        if status not in (1, 2, 3, 7, 8):
+            raise ValueError(f"Acct-Status-Type {status}")
+        session_id = packet.text(rp.ACCT_SESSION_ID)
+        if status in (1, 2, 3) and not session_id:
+            raise ValueError("no Acct-Session-Id")
+        framed = packet.attrs.get(rp.FRAMED_IP_ADDRESS)
+        cause = packet.integer(rp.ACCT_TERMINATE_CAUSE)
+        return AccountingRecord(
+            router_id=router.id, status_type=status, acct_session_id=session_id,
+            username=packet.text(rp.USER_NAME), mac=normalize_mac(packet.text(rp.CALLING_STATION_ID)),
+            ip=".".join(map(str, framed)) if framed is not None and len(framed) == 4 else None,
+            input_octets=packet.integer(rp.ACCT_INPUT_OCTETS, 0),
+            input_gigawords=packet.integer(rp.ACCT_INPUT_GIGAWORDS, 0),
+            output_octets=packet.integer(rp.ACCT_OUTPUT_OCTETS, 0),
+            output_gigawords=packet.integer(rp.ACCT_OUTPUT_GIGAWORDS, 0),
+            session_time=packet.integer(rp.ACCT_SESSION_TIME),
+            terminate_cause=None if cause is None else rp.TERMINATE_CAUSES.get(cause, str(cause)),
+        )
+
+    @staticmethod
+    def accounting_reply(packet: rp.Packet, router: RouterView) -> bytes:
+        """Accounting-Response (with Message-Authenticator: harmless, and always present)."""
+        return rp.encode_reply(rp.ACCOUNTING_RESPONSE, packet.ident, packet.authenticator, router.secret,
+                               _proxy_states(packet))

@@ -1,0 +1,71 @@
+"""Enforcement: the sweep that finds sessions outliving their subscription, and delivery
+of every requested disconnect (sweep, data used up, admin kick) to the routers.
+
+Runs as one thread in one RADIUS process, so each Disconnect-Request is sent once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from hotspotd import sessions
+from hotspotd.access import RouterView
+from hotspotd.store.db import db, utcnow, write_transaction
+from hotspotd.store.models import Router
+
+from . import disconnect
+
+log = logging.getLogger(__name__)
+
+KEEP_CHANGES = 100_000  # rows of radius_change kept for views that lag behind
+
+
+def routers_by_id() -> dict[int, RouterView]:
+    return {r.id: RouterView(r.id, r.name, r.host, r.nas_ip, r.secret.encode(), r.coa_port,
+                             r.require_message_authenticator) for r in Router.select()}
+
+
+def enforce_once(sweep: bool, retry_after: float) -> int:
+    """One pass: the sweep when `sweep` is True, then one delivery round of due
+    disconnects. Returns the number of Disconnect-Requests sent."""
+    now = utcnow()
+    if sweep:
+        marked = sessions.mark_overdue(now)
+        if marked:
+            log.info("sweep: %d session(s) outlive their package", len(marked))
+        with write_transaction():
+            db.execute_sql('DELETE FROM "radius_change" WHERE "id" <= (SELECT MAX("id") FROM "radius_change") - ?',
+                           (KEEP_CHANGES,))
+    jobs = sessions.pending_disconnects(now)
+    if not jobs:
+        return 0
+    for job, outcome, detail in disconnect.deliver(jobs, routers_by_id()):
+        log.info("disconnect session %s (%s): %s", job.acct_session_id, job.reason, outcome)
+        sessions.disconnect_result(job.session_id, outcome, detail, utcnow(), retry_after)
+    return len(jobs)
+
+
+class Enforcer(threading.Thread):
+    """Sweep every `sweep_interval` s; deliver due disconnects every second or at `wake`."""
+
+    def __init__(self, sweep_interval: float, stop: threading.Event, wake: threading.Event) -> None:
+        super().__init__(name="radius-enforcer", daemon=True)
+        self.sweep_interval = sweep_interval
+        self.stop = stop
+        self.wake = wake
+
+    def run(self) -> None:
+        next_sweep = 0.0
+        while not self.stop.is_set():
+            sweep = time.monotonic() >= next_sweep
+            if sweep:
+                next_sweep = time.monotonic() + self.sweep_interval
+            try:
+                enforce_once(sweep, retry_after=self.sweep_interval)
+            except Exception:
+                log.exception("enforcement pass failed; trying again")
+            self.wake.wait(1.0)
+            self.wake.clear()
+        db.close()

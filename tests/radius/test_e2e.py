@@ -1,0 +1,214 @@
+"""End to end: the radius role as a real process, FreeRADIUS's radclient as the router,
+and a fake NAS on loopback that takes Disconnect-Requests."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import threading
+from datetime import timedelta
+
+import pytest
+
+from hotspotd.radius import packet as rp
+from hotspotd.store.db import utcnow
+from hotspotd.store.models import Event, Router, Session, Subscription
+
+from .conftest import SECRET, wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(shutil.which("radclient") is None, reason="needs radclient")]
+
+
+@pytest.fixture
+def now():
+    return utcnow()  # the role judges by the real clock
+
+
+def radclient(port: int, kind: str, lines: list[str], tries: int = 3, timeout: float = 5) -> subprocess.CompletedProcess:
+    return subprocess.run(["radclient", "-x", "-r", str(tries), "-t", str(timeout), f"127.0.0.1:{port}", kind, SECRET],
+                          input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=120)
+
+
+MA = "Message-Authenticator = 0x00"
+
+
+def test_pap_accept_with_mikrotik_attributes(radius_role):
+    out = radclient(radius_role.auth_port, "auth", ['User-Name = "alice"', 'User-Password = "alice-pw"', MA,
+                                                    'Calling-Station-Id = "AA:BB:CC:00:00:01"'])
+    assert "Received Access-Accept" in out.stdout, out.stdout + out.stderr
+    assert 'Mikrotik-Rate-Limit = "2M/5M"' in out.stdout
+    assert "Acct-Interim-Interval = 300" in out.stdout
+    assert "Session-Timeout = 35" in out.stdout  # 3599 or 3598 s left of the hour
+    reply = out.stdout.split("Received Access-Accept")[1].splitlines()
+    assert reply[1].strip().startswith("Message-Authenticator = 0x")  # first attribute
+
+
+def test_total_limit_for_capped_package(radius_role):
+    out = radclient(radius_role.auth_port, "auth", ['User-Name = "carol"', 'User-Password = "carol-pw"', MA])
+    assert "Mikrotik-Total-Limit = 0" in out.stdout and "Mikrotik-Total-Limit-Gigawords = 1" in out.stdout
+
+
+def test_chap_accept(radius_role):
+    out = radclient(radius_role.auth_port, "auth", ['User-Name = "alice"', 'CHAP-Password = "alice-pw"', MA])
+    assert "Received Access-Accept" in out.stdout, out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("user, password, message", [
+    ("alice", "nope", "Wrong password"),
+    ("bob", "bob-pw", "Your package has expired"),
+    ("dave", "dave-pw", "Your data allowance is used up"),
+    ("zed", "x", "Unknown user"),
+])
+def test_rejects(radius_role, user, password, message):
+    out = radclient(radius_role.auth_port, "auth", [f'User-Name = "{user}"', f'User-Password = "{password}"', MA])
+    assert "Received Access-Reject" in out.stdout, out.stdout + out.stderr
+    assert f'Reply-Message = "{message}"' in out.stdout
+
+
+def test_missing_message_authenticator_is_refused(radius_role):
+    out = radclient(radius_role.auth_port, "auth", ['User-Name = "alice"', 'User-Password = "alice-pw"'],
+                    tries=1, timeout=1)
+    assert "Received" not in out.stdout and "No reply" in out.stderr + out.stdout
+    assert "without Message-Authenticator" in wait_for(lambda: radius_role.log_path.read_text().count(
+        "without Message-Authenticator") and radius_role.log_path.read_text(), what="drop log line")
+
+
+def test_unknown_client_gets_no_answer(radius_role, site):
+    Router.update(nas_ip="127.0.0.2").where(Router.id == site["router"].id).execute()
+    out = wait_for(lambda: (lambda o: "No reply" in o.stderr + o.stdout and o)(
+        radclient(radius_role.auth_port, "auth", ['User-Name = "alice"', 'User-Password = "alice-pw"', MA],
+                  tries=1, timeout=1)), what="the role to forget the router")
+    assert "Received" not in out.stdout
+    assert "unknown client" in radius_role.log_path.read_text()
+
+
+def acct(radius_role, status: str, *extra: str, session: str = "80100014", user: str = "alice"):
+    out = radclient(radius_role.acct_port, "acct", [f'User-Name = "{user}"', f"Acct-Status-Type = {status}",
+                                                    f'Acct-Session-Id = "{session}"', "Framed-IP-Address = 10.5.0.2",
+                                                    'Calling-Station-Id = "AA:BB:CC:00:00:01"', *extra])
+    assert "Received Accounting-Response" in out.stdout, out.stdout + out.stderr
+    return out
+
+
+def test_accounting_updates_usage_once(radius_role, site):
+    alice = site["subs"]["alice"].id
+    acct(radius_role, "Start")
+    session = Session.get(Session.acct_session_id == "80100014")  # committed before the response
+    assert session.status == "open" and session.subscription_id == alice
+    interim = ("Acct-Input-Octets = 1000", "Acct-Output-Octets = 2000", "Acct-Output-Gigawords = 1",
+               "Acct-Session-Time = 60")
+    acct(radius_role, "Interim-Update", *interim)
+    acct(radius_role, "Interim-Update", *interim)  # a retransmission: counts once
+    assert Subscription.get_by_id(alice).bytes_used == 3000 + (1 << 32)
+    acct(radius_role, "Stop", "Acct-Input-Octets = 1500", "Acct-Output-Octets = 2500", "Acct-Output-Gigawords = 1",
+         "Acct-Session-Time = 90", "Acct-Terminate-Cause = User-Request")
+    acct(radius_role, "Stop", "Acct-Input-Octets = 1500", "Acct-Output-Octets = 2500", "Acct-Output-Gigawords = 1",
+         "Acct-Session-Time = 90", "Acct-Terminate-Cause = User-Request")
+    session = Session.get_by_id(session.id)
+    assert (session.status, session.terminate_cause, session.session_time) == ("closed", "User-Request", 90)
+    assert Subscription.get_by_id(alice).bytes_used == 4000 + (1 << 32)
+    assert [e.type for e in Event.select().where(Event.type.startswith("session."))] == \
+        ["session.started", "session.stopped"]
+
+
+class FakeNAS:
+    """A MikroTik's /radius incoming on loopback: answers Disconnect-Requests."""
+
+    def __init__(self, answer: int = rp.DISCONNECT_ACK) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.answer = answer
+        self.received: list[rp.Packet] = []
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        key = SECRET.encode()
+        while self.running:
+            try:
+                data, address = self.sock.recvfrom(4096)
+            except socket.timeout:
+                continue
+            packet = rp.decode(data)
+            assert packet.code == rp.DISCONNECT_REQUEST
+            assert rp.request_authenticator_ok(packet, key) and rp.message_authenticator_ok(packet, key, rp.ZERO16)
+            self.received.append(packet)
+            attrs = b"" if self.answer == rp.DISCONNECT_ACK else rp.integer(rp.ERROR_CAUSE, 504)
+            self.sock.sendto(rp.encode_reply(self.answer, packet.ident, packet.authenticator, key, attrs), address)
+
+    def close(self) -> None:
+        self.running = False
+        self.thread.join(5)
+        self.sock.close()
+
+
+@pytest.fixture
+def nas(site):
+    fake = FakeNAS()
+    Router.update(coa_port=fake.port).where(Router.id == site["router"].id).execute()
+    yield fake
+    fake.close()
+
+
+def disconnected_event():
+    return Event.select().where(Event.type == "session.disconnected").first()
+
+
+def test_disconnect_when_subscription_expires(nas, radius_role, site):
+    acct(radius_role, "Start")
+    Subscription.update(ends_at=utcnow() - timedelta(seconds=1)).where(
+        Subscription.id == site["subs"]["alice"].id).execute()
+    event = wait_for(disconnected_event, what="session.disconnected")
+    assert event.data["reason"] == "package expired" and event.data["result"] == "ack"
+    request = nas.received[0]
+    assert request.text(rp.USER_NAME) == "alice" and request.text(rp.ACCT_SESSION_ID) == "80100014"
+    assert request.attrs[rp.FRAMED_IP_ADDRESS] == bytes([10, 5, 0, 2])
+    assert Session.get().status == "closed"
+
+
+def test_disconnect_when_data_runs_out(nas, radius_role, site):
+    acct(radius_role, "Start", user="carol", session="c1")
+    acct(radius_role, "Interim-Update", "Acct-Input-Gigawords = 4", "Acct-Input-Octets = 1", user="carol",
+         session="c1")
+    event = wait_for(disconnected_event, what="session.disconnected")
+    assert event.data["reason"] == "data used up"
+    assert nas.received[0].text(rp.ACCT_SESSION_ID) == "c1"
+
+
+def test_kick_nak_is_logged(nas, radius_role, site):
+    from hotspotd import sessions
+    from hotspotd.store.models import HealthLog
+    nas.answer = rp.DISCONNECT_NAK
+    acct(radius_role, "Start")
+    sessions.request_disconnect(Session.get().id, "admin kick", utcnow())
+    log = wait_for(lambda: HealthLog.select().first(), what="health-log error")
+    assert log.level == "error" and "Error-Cause 504" in log.message
+    assert disconnected_event() is None
+
+
+def test_two_processes_serve_and_stop_quickly(config, site, tmp_path):
+    import configparser
+    import time
+
+    from hotspotd.store.db import db
+
+    from .conftest import RadiusProcess, write_config
+    db.close()
+    path = write_config(config, tmp_path / "two.ini", processes=2)
+    ports = configparser.ConfigParser()
+    ports.read(path)
+    role = RadiusProcess(path, int(ports["radius"]["auth_port"]), int(ports["radius"]["acct_port"]),
+                         tmp_path / "two.log")
+    try:
+        wait_for(lambda: role.log_path.read_text().count("radius serving") == 2, what="both processes")
+        for _ in range(4):
+            out = radclient(role.auth_port, "auth", ['User-Name = "alice"', 'User-Password = "alice-pw"', MA])
+            assert "Received Access-Accept" in out.stdout, out.stdout + out.stderr
+    finally:
+        started = time.monotonic()
+        code = role.stop()
+        assert code == 0 and time.monotonic() - started < 5, role.log_path.read_text()
