@@ -22,6 +22,8 @@ def _setup_logging(verbose: bool = False) -> None:
                         format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
     logging.getLogger("huey").setLevel(logging.WARNING)
     logging.getLogger("waitress").setLevel(logging.WARNING)
+    # "Task queue depth is N" on every request of a burst: noise, and it costs CPU then.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 
 def _load(args: argparse.Namespace):

@@ -138,7 +138,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("store", "busy_timeout", "10", _seconds, "Seconds a writer waits for the database lock."),
     Setting("portal", "listen", "0.0.0.0:8080", _listen, "Address of the captive portal and callback server."),
     Setting("portal", "public_url", "http://127.0.0.1:8080", _url, "URL at which devices reach the portal."),
-    Setting("portal", "threads", "8", _positive_int, "Request threads of the portal server."),
+    Setting("portal", "threads", "16", _positive_int, "Request threads of the portal server (callback bursts are group-committed across them)."),
     Setting("admin", "listen", "127.0.0.1:8081", _listen, "Address of the admin pages (keep it on the LAN)."),
     Setting("radius", "listen", "0.0.0.0", _ip, "Address the RADIUS server binds."),
     Setting("radius", "auth_port", "1812", _port, "RADIUS authentication port."),

@@ -97,6 +97,12 @@ def set_mode(mode: str, *, by: str = "operator") -> None:
 
 # -- tasks with counted retries
 
+# Tasks that mostly write the app database run one at a time in a process. Several
+# worker threads would otherwise pass the write lock to each other at once (a Python lock
+# hands over instantly) and starve the portal, which waits for it from another process.
+_serial = threading.Lock()
+
+
 @dataclass
 class Task:
     """A task bound to `huey`: `wrapper` enqueues, `run` executes with retry bookkeeping."""
@@ -104,10 +110,14 @@ class Task:
     name: str
     func: Callable[..., Any]
     retry: tuple[float, ...]
+    serial: bool = False
     wrapper: Any = None
 
     def run(self, *args: Any, _attempt: int = 0) -> Any:
         try:
+            if self.serial:
+                with _serial:
+                    return self.func(*args)
             return self.func(*args)
         except Exception as exc:
             if _attempt < len(self.retry):
@@ -122,11 +132,12 @@ class Task:
             return None
 
 
-def task(*, retry: tuple[float, ...] = ()) -> Callable[[Callable[..., Any]], Task]:
-    """Define a task on `huey` with the given retry delays (seconds)."""
+def task(*, retry: tuple[float, ...] = (), serial: bool = False) -> Callable[[Callable[..., Any]], Task]:
+    """Define a task on `huey` with the given retry delays (seconds); `serial` tasks run
+    one at a time per process (those that mostly write the database)."""
 
     def define(func: Callable[..., Any]) -> Task:
-        bound = Task(func.__name__, func, tuple(retry))
+        bound = Task(func.__name__, func, tuple(retry), serial)
         bound.wrapper = huey.task(name=func.__name__)(bound.run)
         _tasks[bound.name] = bound
         return bound

@@ -2,7 +2,9 @@
 function; retries are visible at the definition, and each task is idempotent.
 
 Payments and provisioning go in batches (a list of ids per task): a burst of callbacks
-becomes a few tasks, each one transaction, instead of a thousand.
+becomes a few tasks instead of a thousand. Tasks that mostly write the database are
+`serial`; those that wait on the network (Daraja queries) are not, so a slow Daraja
+never holds up applying payments.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from .queue import PAYMENT_RETRY, PROVISIONING_RETRY, dispatch, task
 from .store.db import utcnow
 
 
-@task(retry=PAYMENT_RETRY)
+@task(retry=PAYMENT_RETRY, serial=True)
 def apply_payments(payment_ids: list[int]) -> None:
     applied, failed = payments.apply_many(payment_ids, utcnow())
     paid = [a for a in applied if a.status == "paid"]
@@ -34,7 +36,7 @@ def check_payment(payment_id: int) -> None:
         dispatch(apply_payments, [payment_id])
 
 
-@task(retry=PROVISIONING_RETRY)
+@task(retry=PROVISIONING_RETRY, serial=True)
 def provision_subscriptions(subscription_ids: list[int]) -> None:
     provisioning.provision(subscription_ids, utcnow())
 
@@ -44,7 +46,7 @@ def auto_login(payment_ids: list[int]) -> None:
     provisioning.auto_login(payment_ids, utcnow())
 
 
-@task()
+@task(serial=True)
 def reconcile() -> None:
     plan = reconciler.run_once(utcnow(), runtime.config())
     if plan.apply:

@@ -190,12 +190,16 @@ def make_app(config: Config) -> bottle.Bottle:
 def serve(config: Config) -> int:
     """Run the portal role until SIGTERM/SIGINT (waitress; callbacks answered after commit)."""
     import signal
+    import sys
 
     import waitress
 
     from hotspotd.queue import configure as configure_queue
     from hotspotd.store import open_store
 
+    # The callback writer releases the GIL on every SQLite call; with the default 5 ms
+    # switch interval it then waits behind request threads, and a burst convoys on it.
+    sys.setswitchinterval(0.0005)
     open_store(config)
     runtime.configure(config)
     configure_queue(config.queue_db_path, default_mode=config.queue.mode,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -35,7 +36,8 @@ log = logging.getLogger(__name__)
 FINAL = ("paid", "failed", "cancelled", "expired")
 # Payments applied per transaction: large enough to share an fsync, small enough that the
 # portal, waiting to record callbacks, never waits long for the write lock.
-APPLY_CHUNK = 16
+APPLY_CHUNK = 8
+LOCK_GAP = 0.003
 
 
 class StkPusher(Protocol):
@@ -129,6 +131,8 @@ def apply_many(payment_ids: Sequence[int], now: datetime) -> tuple[list[Applied]
     applied: list[Applied] = []
     failed: list[tuple[int, Exception]] = []
     for start in range(0, len(payment_ids), APPLY_CHUNK):
+        if start:
+            time.sleep(LOCK_GAP)  # let a waiting writer (the portal's callbacks) have the lock
         with write_transaction():
             for payment_id in payment_ids[start:start + APPLY_CHUNK]:
                 try:

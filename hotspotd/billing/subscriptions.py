@@ -17,7 +17,7 @@ import peewee
 
 from .. import events
 from ..store.db import db
-from ..store.models import Subscription, UTCDateTimeField, to_db_time
+from ..store.models import Subscription, from_db_time, to_db_time
 
 # No 0/O, 1/l/I: people read these off a phone screen or a printed slip.
 _USER_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -72,7 +72,6 @@ _EXTEND = ('UPDATE "subscription" SET "ends_at" = ?, "data_limit" = ?, "mac" = C
 _NEW_SUBSCRIPTION = ('INSERT INTO "subscription" ("customer_id", "package_id", "status", "starts_at", "ends_at", '
                      '"data_limit", "bytes_used", "mac", "created_at", "updated_at") '
                      'VALUES (?, ?, \'active\', ?, ?, ?, 0, ?, ?, ?)')
-_TIME = UTCDateTimeField()
 
 
 def find_or_create_customer(phone: str | None, now: datetime) -> int:
@@ -109,13 +108,13 @@ def grant(customer_id: int, package: Sellable, now: datetime, *, mac: str | None
     last = db.execute_sql(_LAST, (customer_id, at)).fetchone()
     if last is not None and last[1] == package.id:
         sub_id, _, starts_text, ends_text, data_limit = last
-        ends = _TIME.python_value(ends_text) + timedelta(seconds=package.duration_s)
+        ends = from_db_time(ends_text) + timedelta(seconds=package.duration_s)
         if data_limit is not None and package.data_limit is not None:
             data_limit += package.data_limit
         db.execute_sql(_EXTEND, (to_db_time(ends), data_limit, mac, at, sub_id))
         events.emit("subscription.extended", {"subscription_id": sub_id, "ends_at": _iso(ends), **data}, now)
-        return Grant(sub_id, _TIME.python_value(starts_text), ends, username, password, extended=True)
-    starts, ends = stack(_TIME.python_value(last[3]) if last else None, now, package.duration_s)
+        return Grant(sub_id, from_db_time(starts_text), ends, username, password, extended=True)
+    starts, ends = stack(from_db_time(last[3]) if last else None, now, package.duration_s)
     sub_id = db.execute_sql(_NEW_SUBSCRIPTION, (customer_id, package.id, to_db_time(starts), to_db_time(ends),
                                                 package.data_limit, mac, at, at)).lastrowid
     events.emit("subscription.created", {"subscription_id": sub_id, "starts_at": _iso(starts),

@@ -18,24 +18,28 @@ from .db import db
 _FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
+def to_db_time(value: datetime) -> str:
+    """An aware datetime as stored: fixed-width UTC ISO text ending in Z."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given; hotspotd stores aware UTC times only")
+    if value.utcoffset():
+        value = value.astimezone(timezone.utc)
+    # isoformat is C-fast; the same text as strftime(_FORMAT), e.g. ...T09:00:00.000000Z
+    return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def from_db_time(value: str) -> datetime:
+    return datetime.strptime(value, _FORMAT).replace(tzinfo=timezone.utc)
+
+
 class UTCDateTimeField(peewee.Field):
     field_type = "TEXT"
 
     def db_value(self, value: datetime | None) -> str | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given; hotspotd stores aware UTC times only")
-        return value.astimezone(timezone.utc).strftime(_FORMAT)
+        return None if value is None else to_db_time(value)
 
     def python_value(self, value: str | None) -> datetime | None:
-        if value is None:
-            return None
-        return datetime.strptime(value, _FORMAT).replace(tzinfo=timezone.utc)
-
-
-def to_db_time(value: datetime) -> str:
-    return UTCDateTimeField().db_value(value)
+        return None if value is None else from_db_time(value)
 
 
 class JSONField(peewee.TextField):

@@ -108,6 +108,8 @@ class Site:
         self.procs[role] = proc
         if role == "portal":
             wait_for(lambda: http("GET", self.portal + "/healthz")[0] == 200, 60, "portal /healthz")
+        if role == "worker":
+            wait_for(lambda: "worker consuming" in self.log("worker"), 60, "worker start")
         if role == "admin":
             wait_for(lambda: http("GET", f"http://127.0.0.1:{self.admin_port}/healthz")[0] == 200, 60, "admin /healthz")
         return proc
