@@ -89,9 +89,10 @@ def seed(config, router_secret: str) -> str:
         routers.add_router(name="demo-router", host="127.0.0.1", api_port=8728, api_user="admin",
                            api_password="", secret=router_secret, nas_ip="127.0.0.1", coa_port=3799, now=now)
     password = secrets.token_urlsafe(9)
+    hashed = hash_password(password)
     with write_transaction():
-        AdminUser.insert(username="admin", password_hash=hash_password(password), created_at=now).on_conflict(
-            conflict_target=[AdminUser.username], update={AdminUser.password_hash: hash_password(password)}
+        AdminUser.insert(username="admin", password_hash=hashed, created_at=now).on_conflict(
+            conflict_target=[AdminUser.username], update={AdminUser.password_hash: hashed}
         ).execute()
     return password
 

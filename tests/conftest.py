@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from hotspotd import config as config_mod
+from hotspotd.sim.daraja import DarajaSimulator
 from hotspotd.store import init_store
 from hotspotd.store.db import db
 
@@ -36,3 +37,18 @@ def store(config):
 @pytest.fixture
 def now():
     return datetime(2026, 11, 23, 9, 0, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def make_sim():
+    """Start Daraja simulators with the given settings; all are stopped afterwards."""
+    started = []
+
+    def make(**kwargs) -> DarajaSimulator:
+        sim = DarajaSimulator(**kwargs).start()
+        started.append(sim)
+        return sim
+
+    yield make
+    for sim in started:
+        sim.stop()

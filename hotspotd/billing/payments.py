@@ -29,7 +29,6 @@ from ..mpesa.callback import status_for_result
 from ..store.db import db, write_transaction
 from ..store.models import Payment, Subscription, to_db_time
 from . import callbacks, packages, subscriptions
-from .callbacks import CallbackOutcome, record_callback, record_callbacks  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 

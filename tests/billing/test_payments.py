@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from hotspotd.billing import payments
+from hotspotd.billing.callbacks import record_callback
 from hotspotd.billing.packages import add_package
 from hotspotd.store.db import write_transaction
 from hotspotd.store.models import Event, MpesaCallback, Payment, Subscription
@@ -37,7 +38,7 @@ def pending(store, now):
 
 
 def test_paid_callback_then_apply_gives_subscription_and_credentials(pending, now):
-    outcome = payments.record_callback(success("ws_CO_1"), remote_addr="127.0.0.1", now=now)
+    outcome = record_callback(success("ws_CO_1"), remote_addr="127.0.0.1", now=now)
     assert (outcome.outcome, outcome.apply) == ("recorded", True)
     applied = payments.apply(pending.id, now)
     assert applied.status == "paid"
@@ -51,14 +52,14 @@ def test_paid_callback_then_apply_gives_subscription_and_credentials(pending, no
 
 
 def test_credentials_only_go_to_the_device_that_paid(pending, now):
-    payments.record_callback(success("ws_CO_1"), remote_addr=None, now=now)
+    record_callback(success("ws_CO_1"), remote_addr=None, now=now)
     payments.apply(pending.id, now)
     other = payments.portal_view(Payment.get_by_id(pending.id), mac="11:22:33:44:55:66", ip="10.5.50.7")
     assert other["status"] == "paid" and "password" not in other
 
 
 def test_replayed_callback_changes_nothing(pending, now):
-    outcomes = [payments.record_callback(success("ws_CO_1"), remote_addr=None, now=now).outcome for _ in range(5)]
+    outcomes = [record_callback(success("ws_CO_1"), remote_addr=None, now=now).outcome for _ in range(5)]
     assert outcomes == ["recorded"] + ["duplicate"] * 4
     payments.apply(pending.id, now)
     payments.apply(pending.id, now)
@@ -67,18 +68,18 @@ def test_replayed_callback_changes_nothing(pending, now):
 
 
 def test_cancelled_callback(pending, now):
-    outcome = payments.record_callback(failure("ws_CO_1"), remote_addr=None, now=now)
+    outcome = record_callback(failure("ws_CO_1"), remote_addr=None, now=now)
     assert outcome.outcome == "recorded" and not outcome.apply
     payment = Payment.get_by_id(pending.id)
     assert payment.status == "cancelled" and payment.reason == "Request cancelled by user"
     assert Event.get(Event.type == "payment.failed").data["status"] == "cancelled"
     # a late duplicate failure changes nothing
-    assert payments.record_callback(failure("ws_CO_1", 1037, "DS timeout"), remote_addr=None, now=now).outcome == "duplicate"
+    assert record_callback(failure("ws_CO_1", 1037, "DS timeout"), remote_addr=None, now=now).outcome == "duplicate"
     assert Payment.get_by_id(pending.id).status == "cancelled"
 
 
 def test_underpaid_gets_no_access(pending, now):
-    payments.record_callback(success("ws_CO_1", amount=5), remote_addr=None, now=now)
+    record_callback(success("ws_CO_1", amount=5), remote_addr=None, now=now)
     applied = payments.apply(pending.id, now)
     payment = Payment.get_by_id(pending.id)
     assert applied.status == "failed" and payment.amount_paid == Decimal("5")
@@ -87,14 +88,14 @@ def test_underpaid_gets_no_access(pending, now):
 
 
 def test_unknown_checkout_is_kept_as_orphan(store, now):
-    outcome = payments.record_callback(success("ws_CO_nobody"), remote_addr="1.2.3.4", now=now)
+    outcome = record_callback(success("ws_CO_nobody"), remote_addr="1.2.3.4", now=now)
     assert outcome.outcome == "orphan"
     kept = MpesaCallback.get()
     assert kept.outcome == "orphan" and kept.checkout_request_id == "ws_CO_nobody" and "RCPT" in kept.body
 
 
 def test_malformed_body_is_kept_for_inspection(store, now):
-    outcome = payments.record_callback(b'{"Body": nonsense', remote_addr="1.2.3.4", now=now)
+    outcome = record_callback(b'{"Body": nonsense', remote_addr="1.2.3.4", now=now)
     assert outcome.outcome == "malformed" and "not JSON" in outcome.error
     assert MpesaCallback.get().body == '{"Body": nonsense'
 
@@ -102,7 +103,7 @@ def test_malformed_body_is_kept_for_inspection(store, now):
 def test_late_success_after_expiry_is_still_honoured(pending, now):
     with write_transaction():
         Payment.update(status="expired").where(Payment.id == pending.id).execute()
-    outcome = payments.record_callback(success("ws_CO_1"), remote_addr=None, now=now)
+    outcome = record_callback(success("ws_CO_1"), remote_addr=None, now=now)
     assert outcome.apply
     assert payments.apply(pending.id, now).status == "paid"
 
@@ -111,15 +112,15 @@ def test_same_receipt_on_another_payment_is_a_duplicate(pending, now):
     with write_transaction():
         Payment.create(ref="ref-2", package=pending.package, phone="254712345678", amount=10, status="pending",
                        checkout_request_id="ws_CO_2", created_at=now, updated_at=now)
-    payments.record_callback(success("ws_CO_1", receipt="SAME000001"), remote_addr=None, now=now)
-    again = payments.record_callback(success("ws_CO_2", receipt="SAME000001"), remote_addr=None, now=now)
+    record_callback(success("ws_CO_1", receipt="SAME000001"), remote_addr=None, now=now)
+    again = record_callback(success("ws_CO_2", receipt="SAME000001"), remote_addr=None, now=now)
     assert again.outcome == "duplicate"
     assert Payment.get(Payment.ref == "ref-2").status == "pending"
 
 
 def test_a_batch_applies_each_payment_once_and_isolates_a_broken_one(pending, now):
     from hotspotd.store.models import Package
-    payments.record_callback(success("ws_CO_1"), remote_addr=None, now=now)
+    record_callback(success("ws_CO_1"), remote_addr=None, now=now)
     with write_transaction():
         other = Payment.create(ref="ref-2", package=pending.package, phone="254712345679", amount=10,
                                status="received", amount_paid=10, checkout_request_id="ws_CO_2",

@@ -46,20 +46,6 @@ def wait_until(predicate, timeout: float = 5.0, what: str = "condition"):
 
 
 @pytest.fixture
-def make_sim():
-    started = []
-
-    def make(**kwargs) -> DarajaSimulator:
-        sim = DarajaSimulator(**kwargs).start()
-        started.append(sim)
-        return sim
-
-    yield make
-    for sim in started:
-        sim.stop()
-
-
-@pytest.fixture
 def sim(make_sim):
     return make_sim(callback_delay=0.2)
 
