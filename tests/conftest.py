@@ -19,6 +19,7 @@ def config(tmp_path):
     return config_mod.load(None, overrides={
         "site": {"state_dir": str(tmp_path / "state")},
         "mpesa": {
+            "base_url": "http://127.0.0.1:9",  # never the real Daraja: nothing listens here
             "consumer_key": "sim-key", "consumer_secret": "sim-secret",
             "passkey": "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919",
             "callback_token": CALLBACK_TOKEN,

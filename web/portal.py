@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import bottle
+import peewee
 
 from hotspotd import runtime, tasks
 from hotspotd.billing import callbacks, packages, payments, vouchers
@@ -78,6 +79,9 @@ def api(route: Callable[..., dict[str, Any] | tuple[int, dict[str, Any]]]) -> Ca
                 log.exception("error in %s", bottle.request.path)
                 return _json(500, {"error": "Something went wrong, please try again"})
             return _json(status, {"error": str(exc)})
+        except peewee.OperationalError as exc:  # disk full, database locked for too long
+            log.critical("storage unavailable in %s: %s", bottle.request.path, exc)
+            return _json(503, {"error": "The hotspot cannot take this request right now; try again in a minute"})
         status, body = result if isinstance(result, tuple) else (200, result)
         return _json(status, body)
 
@@ -120,9 +124,13 @@ def make_app(config: Config) -> bottle.Bottle:
     def landing() -> str:
         query = bottle.request.query
         login = {key: query.getunicode(key, default="")[:512] for key in LOGIN_VARS}
+        if not login["link-login-only"].lower().startswith(("http://", "https://")):
+            login["link-login-only"] = ""  # the router's login URL, or nothing (no javascript: URLs)
+        # Inside <script>: "</script>" in a value must not end it (the values come from the URL).
+        login_json = json.dumps(login).replace("<", "\\u003c")
         return bottle.template("portal", template_lookup=templates, site=config.site.name,
                                packages=[packages.package_dict(p) for p in packages.list_packages()],
-                               login=login, login_json=json.dumps(login))
+                               login=login, login_json=login_json)
 
     @app.get("/static/<name:path>")
     def static(name: str):
@@ -179,7 +187,11 @@ def make_app(config: Config) -> bottle.Bottle:
         if len(body) > MAX_BODY:
             return _json(413, {"ResultCode": 1, "ResultDesc": "Body too large"})
         # Answered only after the batch holding this callback is committed.
-        outcome = recorder.submit(callbacks.IncomingCallback(body, bottle.request.remote_addr, utcnow()))
+        try:
+            outcome = recorder.submit(callbacks.IncomingCallback(body, bottle.request.remote_addr, utcnow()))
+        except Exception as exc:  # not recorded (disk full?): say so, and Daraja or the reconciler's query will retry
+            log.critical("M-Pesa callback not recorded: %s", exc)
+            return _json(503, {"ResultCode": 1, "ResultDesc": "Temporarily unavailable, retry later"})
         if outcome.outcome == "malformed":
             return _json(400, {"ResultCode": 1, "ResultDesc": f"Rejected: {outcome.error}"})
         return _json(200, ACCEPTED)

@@ -44,6 +44,13 @@ class Database(peewee.SqliteDatabase):
             cursor.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
 
 
+    def rollback(self) -> None:
+        # On some errors (a full disk: SQLITE_FULL) SQLite has already rolled back by
+        # itself; a second ROLLBACK would replace the real error with a confusing one.
+        if self.connection().in_transaction:
+            super().rollback()
+
+
 # Models bind to this; `open_database` points it at a file (or ":memory:" in tests).
 db = Database(None)
 

@@ -33,6 +33,7 @@
       <button type="submit">Pay with M-Pesa</button>
     </form>
   </section>
+  <p id="status" role="status" aria-live="polite"></p>
   <section id="voucher">
     <h2>Have a voucher?</h2>
     <form id="voucher-form">
@@ -41,7 +42,6 @@
       <button type="submit">Use voucher</button>
     </form>
   </section>
-  <p id="status" role="status" aria-live="polite"></p>
   <form id="login-form" method="post" action="{{login.get('link-login-only') or ''}}" hidden>
     <input type="hidden" name="username"><input type="hidden" name="password">
     <input type="hidden" name="dst" value="{{login.get('link-orig') or ''}}">

@@ -1,0 +1,87 @@
+"""The portal app in-process (no sockets): answers to what goes wrong with storage."""
+
+import io
+import json
+from wsgiref.util import setup_testing_defaults
+
+import peewee
+import pytest
+
+from hotspotd import queue, runtime
+from hotspotd.billing.packages import add_package
+from hotspotd.store.db import db, utcnow, write_transaction
+from hotspotd.store.models import MpesaCallback, Payment
+from hotspotd.web.portal import make_app
+
+from .billing.test_payments import success
+
+
+def call(app, method, path, body=b""):
+    environ = {}
+    setup_testing_defaults(environ)
+    environ.update(REQUEST_METHOD=method, PATH_INFO=path, CONTENT_LENGTH=str(len(body)),
+                   CONTENT_TYPE="application/json", **{"wsgi.input": io.BytesIO(body)})
+    status = []
+    chunks = app(environ, lambda s, h, e=None: status.append(s))
+    return int(status[0].split()[0]), json.loads(b"".join(chunks) or b"null")
+
+
+@pytest.fixture
+def app(store, config):
+    runtime.configure(config)
+    queue.configure(config.queue_db_path, default_mode="immediate")
+    yield make_app(config)
+    queue.huey.storage = queue.UnconfiguredStorage("hotspotd")
+
+
+@pytest.fixture
+def full_disk():
+    """SQLite's page limit gives exactly the error a full disk gives ('database or disk is
+    full'). It is a per-connection setting, so it goes into the pragmas every new
+    connection gets (the portal's callback writer opens its own)."""
+    pages = db.execute_sql("PRAGMA page_count").fetchone()[0]
+    db._pragmas.append(("max_page_count", pages))
+    db.execute_sql(f"PRAGMA max_page_count = {pages}")
+    yield
+    db._pragmas[:] = [pragma for pragma in db._pragmas if pragma[0] != "max_page_count"]
+    db.execute_sql("PRAGMA max_page_count = 1073741823")
+
+
+def test_callback_on_a_full_disk_is_refused_with_503_and_nothing_half_written(store, config, now, full_disk):
+    runtime.configure(config)
+    queue.configure(config.queue_db_path, default_mode="immediate")
+    with db.atomic():
+        db.execute_sql("PRAGMA max_page_count = 1073741823")  # room for the test's own setup
+        package = add_package(name="Hour", price=10, duration="1h", now=now)
+        Payment.create(ref="r1", package=package, phone="254712345678", amount=10, status="pending",
+                       checkout_request_id="ws_CO_1", created_at=now, updated_at=now)
+    path = f"/api/payments/stk-callback/{config.mpesa.callback_token}"
+    big = success("ws_CO_1")[:-4] + b', "pad": "' + b"x" * 60000 + b'"}}}}'
+    status, body = call(make_app(config), "POST", path, big)
+    assert status == 503 and body["ResultCode"] == 1
+    assert Payment.get(Payment.ref == "r1").status == "pending"  # not recorded, so not acknowledged
+    assert MpesaCallback.select().count() == 0
+    db._pragmas[:] = [pragma for pragma in db._pragmas if pragma[0] != "max_page_count"]
+    status, body = call(make_app(config), "POST", path, success("ws_CO_1"))  # space again: the retry is taken
+    assert (status, body) == (200, {"ResultCode": 0, "ResultDesc": "Accepted"})
+    assert Payment.get(Payment.ref == "r1").status in ("received", "paid")  # applied right after the answer
+
+
+def test_pay_on_a_full_disk_is_a_clear_503(app, now):
+    package = add_package(name="Hour", price=10, duration="1h", now=now)
+    pages = db.execute_sql("PRAGMA page_count").fetchone()[0]
+    db.execute_sql(f"PRAGMA max_page_count = {pages}")
+    with pytest.raises(peewee.OperationalError, match="full"):
+        for n in range(100000):  # fill the payment table's last pages too
+            Payment.create(ref=f"fill-{n}", package=package, phone="254712345678", amount=10,
+                           created_at=now, updated_at=now)
+    before = Payment.select().count()
+    status, body = call(app, "POST", "/api/portal/pay", json.dumps({"package_id": 1, "phone": "0712345678"}).encode())
+    db.execute_sql("PRAGMA max_page_count = 1073741823")
+    assert status == 503 and "try again" in body["error"]
+    assert Payment.select().count() == before  # and no M-Pesa prompt was sent for a payment not recorded
+
+
+def test_unknown_route_and_wrong_method_are_json(app):
+    assert call(app, "GET", "/nope") == (404, {"error": "Not found"})
+    assert call(app, "GET", "/api/portal/pay")[0] == 405
