@@ -95,6 +95,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def run_role(role: str, config) -> int:
+    if role != "admin":
+        # huey imports gevent whenever it is installed (for greenlet workers we do not
+        # use); only the admin role needs it, and it costs each other role 4 MB.
+        sys.modules.setdefault("gevent", None)
     if role == "admin":
         from gevent import monkey
 
