@@ -85,3 +85,17 @@ def test_pay_on_a_full_disk_is_a_clear_503(app, now):
 def test_unknown_route_and_wrong_method_are_json(app):
     assert call(app, "GET", "/nope") == (404, {"error": "Not found"})
     assert call(app, "GET", "/api/portal/pay")[0] == 405
+
+
+def test_device_addresses_are_stored_as_the_router_reports_them(app, now, make_sim, config):
+    from hotspotd.mpesa.client import DarajaClient
+    sim = make_sim(callback_delay=3600)
+    runtime._daraja = DarajaClient(sim.url, "sim-key", "sim-secret", "174379", config.mpesa.passkey, timeout=5)
+    add_package(name="Hour", price=10, duration="1h", now=now)
+    status, body = call(app, "POST", "/api/portal/pay",
+                        json.dumps({"package_id": 1, "phone": "0712345678", "mac": "bc-24-11-eb-56-4d"}).encode())
+    assert status == 202
+    assert Payment.get(Payment.ref == body["payment_id"]).mac == "BC:24:11:EB:56:4D"
+    status, body = call(app, "POST", "/api/portal/pay",
+                        json.dumps({"package_id": 1, "phone": "0712345678", "mac": "not-a-mac"}).encode())
+    assert status == 400 and "mac" in body["error"]

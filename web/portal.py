@@ -17,6 +17,7 @@ import bottle
 import peewee
 
 from hotspotd import runtime, tasks
+from hotspotd.access import normalize_mac
 from hotspotd.billing import callbacks, packages, payments, vouchers
 from hotspotd.config import Config
 from hotspotd.errors import Conflict, HotspotdError, InvalidInput, NotFound, UpstreamError
@@ -67,6 +68,16 @@ def _text(body: dict[str, Any], key: str, limit: int = 64) -> str | None:
     return str(value).strip()
 
 
+def _mac(value: str | None) -> str | None:
+    """The device MAC as the router reports it over RADIUS (AA:BB:CC:DD:EE:FF), or None."""
+    if not value:
+        return None
+    mac = normalize_mac(value)
+    if mac is None:
+        raise InvalidInput("mac is not a device address")
+    return mac
+
+
 def api(route: Callable[..., dict[str, Any] | tuple[int, dict[str, Any]]]) -> Callable[..., str]:
     """Turn core errors into JSON answers with the right status."""
 
@@ -97,7 +108,7 @@ def _enqueue_applies(outcomes: list[callbacks.CallbackOutcome]) -> None:
 
 def make_app(config: Config) -> bottle.Bottle:
     app = bottle.Bottle()
-    templates = bottle.TEMPLATE_PATH[:0] + [str(HERE / "templates")]
+    templates = [str(HERE / "templates")]
     token = config.mpesa.callback_token.encode()
     recorder = Batcher(callbacks.record_callbacks, after_commit=_enqueue_applies, name="callback-writer")
 
@@ -149,7 +160,7 @@ def make_app(config: Config) -> bottle.Bottle:
             raise InvalidInput("choose a package and enter your phone number")
         payment = payments.initiate(
             package_id=body.get("package_id"), phone=_text(body, "phone", 20) or "",
-            mac=_text(body, "mac", 17), ip=_text(body, "ip", 45) or bottle.request.remote_addr,
+            mac=_mac(_text(body, "mac", 17)), ip=_text(body, "ip", 45) or bottle.request.remote_addr,
             daraja=runtime.daraja(), callback_url=config.callback_url,
             account_reference=config.mpesa.account_reference, now=utcnow(),
         )
@@ -164,14 +175,14 @@ def make_app(config: Config) -> bottle.Bottle:
         if payment is None:
             raise NotFound("No such payment")
         query = bottle.request.query
-        return payments.portal_view(payment, mac=query.getunicode("mac", default="")[:17] or None,
+        return payments.portal_view(payment, mac=normalize_mac(query.getunicode("mac", default="")[:17]),
                                     ip=query.getunicode("ip", default="")[:45] or bottle.request.remote_addr)
 
     @app.post("/api/portal/voucher")
     @api
     def voucher() -> dict[str, Any]:
         body = _read_json()
-        redeemed = vouchers.redeem(_text(body, "code", 40) or "", mac=_text(body, "mac", 17),
+        redeemed = vouchers.redeem(_text(body, "code", 40) or "", mac=_mac(_text(body, "mac", 17)),
                                    ip=_text(body, "ip", 45) or bottle.request.remote_addr, now=utcnow())
         dispatch(tasks.provision_subscriptions, [redeemed.subscription_id])
         return {"username": redeemed.username, "password": redeemed.password,
