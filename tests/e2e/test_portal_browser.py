@@ -13,13 +13,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from hotspotd import config as config_mod
 from hotspotd.billing import subscriptions
-from hotspotd.sim.daraja import DarajaSimulator
-from hotspotd.store.db import db, open_database, utcnow
+from hotspotd.store.db import utcnow
 from hotspotd.store.models import Payment, Voucher
 
-from .site import Site, http, wait_for
+from .site import http, wait_for
 
 try:
     from selenium import webdriver
@@ -33,27 +31,17 @@ pytestmark = pytest.mark.e2e
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 WAIT = 60  # seconds; the machine is small and shared
-PRICE = 20
+PRICE = 10  # the "Hour" package of conftest.py
 
 
 @pytest.fixture(scope="module")
-def sim():
-    with DarajaSimulator(callback_delay=0.5) as sim:
-        yield sim
+def sim(daraja):
+    return daraja  # the module's Daraja simulator (conftest.py)
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory, sim):
-    site = Site(tmp_path_factory.mktemp("browser-site"), sim.url)
-    site.cli("package", "add", "--name", "Day Pass", "--price", str(PRICE), "--duration", "1d", "--rate", "2M/5M")
-    try:
-        site.start("portal")
-        site.start("worker")
-        open_database(config_mod.load(site.config_path).app_db_path)  # read what the roles write
-        yield site
-    finally:
-        site.stop()
-        db.close()
+def shop(site):
+    return site  # portal and worker with the "Hour" package (conftest.py)
 
 
 class _LoginRecorder(BaseHTTPRequestHandler):
@@ -153,7 +141,7 @@ def test_paying_logs_the_device_in_with_its_credentials(shop, browser, router, t
     browser.save_screenshot(str(tmp_path / "portal-landing.png"))
 
     package = browser.find_element(By.CSS_SELECTOR, "label.package")
-    assert "Day Pass" in package.find_element(By.CLASS_NAME, "name").text
+    assert "Hour" in package.find_element(By.CLASS_NAME, "name").text
     assert package.find_element(By.CLASS_NAME, "price").text == f"KES {PRICE}"
 
     pay(browser, "0712 345 610")
