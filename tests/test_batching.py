@@ -2,7 +2,6 @@
 
 import threading
 
-import pytest
 
 from hotspotd.store.batching import Batcher
 

@@ -9,7 +9,7 @@ import pytest
 
 from hotspotd import queue, runtime
 from hotspotd.billing.packages import add_package
-from hotspotd.store.db import db, utcnow, write_transaction
+from hotspotd.store.db import db
 from hotspotd.store.models import MpesaCallback, Payment
 from hotspotd.web.portal import make_app
 

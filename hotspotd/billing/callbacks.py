@@ -63,7 +63,7 @@ def record_callbacks(batch: Sequence[IncomingCallback]) -> list[CallbackOutcome]
             parsed.append(exc)
     outcomes = []
     with write_transaction():
-        for incoming, callback in zip(batch, parsed):
+        for incoming, callback in zip(batch, parsed, strict=True):
             text = incoming.body.decode("utf-8", errors="replace")
             at = to_db_time(incoming.received_at)
             if isinstance(callback, Exception):

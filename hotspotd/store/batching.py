@@ -69,6 +69,8 @@ class Batcher(Generic[T, R]):
         items = [item for item, _ in batch]
         try:
             results = list(self._process(items))
+            if len(results) != len(items):
+                raise RuntimeError(f"batch of {len(items)} gave {len(results)} results")
         except Exception:
             if len(batch) > 1:
                 log.warning("batch of %d failed; processing its items one by one", len(batch))
@@ -80,7 +82,7 @@ class Batcher(Generic[T, R]):
 
             batch[0][1].set_exception(sys.exc_info()[1])
             return
-        for (_, future), result in zip(batch, results):
+        for (_, future), result in zip(batch, results, strict=True):
             future.set_result(result)
         if self._after_commit:
             # On its own thread: a slow follow-up (the queue's lock) must not hold up the

@@ -24,7 +24,7 @@ def bare_site(tmp_path):
 
 @pytest.mark.parametrize("role", ["portal", "worker", "admin"])
 def test_role_stops_cleanly_on_sigterm_within_5_seconds(bare_site, role):
-    proc = bare_site.start(role)
+    bare_site.start(role)
     if role == "worker":
         wait_for(lambda: "worker consuming" in bare_site.log(role), 30, "worker start")
     started = time.monotonic()

@@ -49,8 +49,10 @@ def test_run_exits_non_zero_when_a_role_dies(running):
     others = [p for p in psutil.Process(proc.pid).children() if p.pid != portal.pid]
     portal.kill()
     assert proc.wait(20) == 1
-    for other in others:
-        wait_for(lambda: not other.is_running() or other.status() == psutil.STATUS_ZOMBIE, 10, "others stopped")
+    def stopped(process: psutil.Process) -> bool:
+        return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
+
+    wait_for(lambda: all(stopped(p) for p in others), 10, "the other roles to stop")
 
 
 def test_demo_runs_a_whole_site_that_sells(tmp_path):

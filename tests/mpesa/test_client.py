@@ -14,7 +14,7 @@ import pytest
 
 from hotspotd.errors import InvalidInput, UpstreamError
 from hotspotd.mpesa.client import SANDBOX_PASSKEY, DarajaClient, password, timestamp
-from hotspotd.sim.daraja import OUTCOMES, DarajaSimulator
+from hotspotd.sim.daraja import OUTCOMES
 
 PHONE = "254708374149"
 NOW = datetime(2026, 11, 23, 9, 0, 0, tzinfo=timezone.utc)
