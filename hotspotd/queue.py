@@ -100,7 +100,8 @@ def set_mode(mode: str, *, by: str = "operator") -> None:
 # Tasks that mostly write the app database run one at a time in a process. Several
 # worker threads would otherwise pass the write lock to each other at once (a Python lock
 # hands over instantly) and starve the portal, which waits for it from another process.
-_serial = threading.Lock()
+# Re-entrant: a serial task that dispatches another runs it inline in immediate mode.
+_serial = threading.RLock()
 
 
 @dataclass

@@ -14,6 +14,7 @@ from hotspotd.store.models import MpesaCallback, Payment
 from hotspotd.web.portal import make_app
 
 from .billing.test_payments import success
+from .e2e.site import wait_for
 
 
 def call(app, method, path, body=b""):
@@ -64,7 +65,7 @@ def test_callback_on_a_full_disk_is_refused_with_503_and_nothing_half_written(st
     db._pragmas[:] = [pragma for pragma in db._pragmas if pragma[0] != "max_page_count"]
     status, body = call(make_app(config), "POST", path, success("ws_CO_1"))  # space again: the retry is taken
     assert (status, body) == (200, {"ResultCode": 0, "ResultDesc": "Accepted"})
-    assert Payment.get(Payment.ref == "r1").status in ("received", "paid")  # applied right after the answer
+    wait_for(lambda: Payment.get(Payment.ref == "r1").status == "paid", 30, "the payment applied after the answer")
 
 
 def test_pay_on_a_full_disk_is_a_clear_503(app, now):

@@ -101,3 +101,24 @@ def test_immediate_mode_runs_inline_and_is_switchable_at_run_time(q, monkeypatch
 def test_provisioning_uses_the_provisioning_delays():
     assert tasks.provision_subscriptions.retry == (5, 15, 30, 60, 120)
     assert tasks.apply_payments.retry == (10, 30, 60)
+
+
+def test_a_serial_task_dispatching_another_inline_does_not_deadlock(q, now):
+    """Immediate mode (or a broken queue) runs follow-up tasks inline, inside the first."""
+    import threading
+
+    from hotspotd.billing.packages import add_package
+    from hotspotd.store.db import write_transaction
+    from hotspotd.store.models import Payment, Subscription
+
+    package = add_package(name="Hour", price=10, duration="1h", now=now)
+    with write_transaction():
+        payment = Payment.create(ref="r", package=package, phone="254712345678", amount=10, status="received",
+                                 amount_paid=10, checkout_request_id="ws_CO_1", created_at=now, updated_at=now)
+    queue.set_mode("immediate")
+    runner = threading.Thread(target=queue.dispatch, args=(tasks.apply_payments, [payment.id]), daemon=True)
+    runner.start()
+    runner.join(30)
+    assert not runner.is_alive(), "apply_payments -> provision_subscriptions deadlocked"
+    assert Payment.get_by_id(payment.id).status == "paid"
+    assert Subscription.get().provisioned_at is not None
