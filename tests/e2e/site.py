@@ -5,38 +5,17 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+
+from ..loopback import free_port, wait_for  # noqa: F401 (e2e tests import them from here)
 
 CALLBACK_TOKEN = "e2e-callback-token-0123456789"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 30.0, what: str = "condition", interval: float = 0.05):
-    """Poll until `condition()` is truthy; fail with `what` after a generous deadline."""
-    deadline = time.monotonic() + timeout
-    last_error = None
-    while time.monotonic() < deadline:
-        try:
-            value = condition()
-            if value:
-                return value
-        except Exception as exc:  # not ready yet
-            last_error = exc
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}" + (f" (last error: {last_error})" if last_error else ""))
 
 
 def http(method: str, url: str, body: Any = None, *, raw: bytes | None = None, headers: dict | None = None,

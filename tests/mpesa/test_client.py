@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
 import time
 from datetime import datetime, timezone
@@ -15,6 +14,8 @@ import pytest
 from hotspotd.errors import InvalidInput, UpstreamError
 from hotspotd.mpesa.client import SANDBOX_PASSKEY, DarajaClient, password, timestamp
 from hotspotd.sim.daraja import OUTCOMES
+
+from ..loopback import free_port, wait_for
 
 PHONE = "254708374149"
 NOW = datetime(2026, 11, 23, 9, 0, 0, tzinfo=timezone.utc)
@@ -27,22 +28,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(predicate, timeout: float = 5.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"{what} not met within {timeout} s")
 
 
 @pytest.fixture
@@ -244,8 +229,8 @@ def test_query_is_pending_then_resolves(make_sim, outcome):
     first = client.stk_query(accepted.checkout_request_id, now=NOW)
     assert first.pending is True and first.result_code is None
     assert "being processed" in first.result_desc
-    answer = wait_until(lambda: (a := client.stk_query(accepted.checkout_request_id, now=NOW)).pending is False
-                        and a, what="query resolved")
+    answer = wait_for(lambda: (a := client.stk_query(accepted.checkout_request_id, now=NOW)).pending is False
+                      and a, timeout=5.0, what="query resolved", interval=0.02)
     assert answer.result_code == str(OUTCOMES[outcome])
     assert answer.result_desc
 

@@ -6,13 +6,15 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from hotspotd.routers import add_router
+
+from ..loopback import free_port
+from ..loopback import wait_for  # noqa: F401 (the radius tests import it from here)
 from hotspotd.store.models import Credential, Customer, Package, Subscription
 
 SECRET = "testing123-secret"
@@ -46,26 +48,9 @@ def site(store, now):
     return {"router": router, "hour": hour, "capped": capped, "subs": subs}
 
 
-def free_port(kind: int = socket.SOCK_DGRAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(condition, timeout: float = 30.0, interval: float = 0.05, what: str = "condition"):
-    """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
-
-
 def write_config(config, path: Path, **radius) -> Path:
-    values = {"listen": "127.0.0.1", "auth_port": free_port(), "acct_port": free_port(), "processes": 1,
+    udp = socket.SOCK_DGRAM
+    values = {"listen": "127.0.0.1", "auth_port": free_port(udp), "acct_port": free_port(udp), "processes": 1,
               "sweep_interval": 1, **radius}
     lines = ["[site]", f"state_dir = {config.state_dir}", "[radius]"] + [f"{k} = {v}" for k, v in values.items()]
     path.write_text("\n".join(lines) + "\n")
