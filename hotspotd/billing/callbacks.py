@@ -41,8 +41,8 @@ _RECEIPT_TAKEN = 'SELECT 1 FROM "payment" WHERE "receipt" = ?'
 _SET_RECEIPT = 'UPDATE "payment" SET "receipt" = ? WHERE "id" = ?'
 _RECEIVED = ('UPDATE "payment" SET "receipt" = ?, "amount_paid" = ?, "result_code" = \'0\', "result_desc" = ?, '
              '"status" = \'received\', "reason" = NULL, "resolved_at" = ?, "updated_at" = ? WHERE "id" = ?')
-_FAILED = ('UPDATE "payment" SET "status" = ?, "reason" = ?, "result_code" = ?, "resolved_at" = ?, '
-           '"updated_at" = ? WHERE "id" = ?')
+_FAILED = ('UPDATE "payment" SET "status" = ?, "reason" = ?, "result_code" = COALESCE(?, "result_code"), '
+           '"resolved_at" = ?, "updated_at" = ? WHERE "id" = ?')
 _KEEP = ('INSERT INTO "mpesa_callback" ("received_at", "body", "checkout_request_id", "outcome", "error", '
          '"remote_addr") VALUES (?, ?, ?, ?, ?, ?)')
 _ADOPT = 'UPDATE "mpesa_callback" SET "outcome" = \'recorded\' WHERE "id" = ?'
@@ -108,11 +108,20 @@ def apply_result(row: tuple, callback: StkCallback, now: datetime) -> str:
         return "apply"
     if status != "pending":
         return "duplicate"
-    new_status = status_for_result(callback.result_code)
-    db.execute_sql(_FAILED, (new_status, callback.result_desc, str(callback.result_code), at, at, payment_id))
-    events.emit("payment.failed", {"payment_id": payment_id, "status": new_status, "reason": callback.result_desc,
-                                   "phone": phone, "amount": amount}, now)
+    record_failure(payment_id, status_for_result(callback.result_code), callback.result_desc,
+                   result_code=str(callback.result_code), phone=phone, amount=amount, now=now)
     return "recorded"
+
+
+def record_failure(payment_id: int, status: str, reason: str | None, *, result_code: str | None,
+                   phone: str, amount: int, now: datetime) -> None:
+    """A payment ends without access (failed, cancelled, expired, underpaid), with its
+    `payment.failed` event. Every path that ends a payment so comes here. In a write
+    transaction."""
+    at = to_db_time(now)
+    db.execute_sql(_FAILED, (status, reason, result_code, at, at, payment_id))
+    events.emit("payment.failed", {"payment_id": payment_id, "status": status, "reason": reason,
+                                   "phone": phone, "amount": amount}, now)
 
 
 def adopt_orphans(payment_id: int, checkout_request_id: str, now: datetime) -> bool:

@@ -32,7 +32,6 @@ from . import callbacks, packages, subscriptions
 
 log = logging.getLogger(__name__)
 
-FINAL = ("paid", "failed", "cancelled", "expired")
 # Payments applied per transaction: large enough to share an fsync, small enough that the
 # portal, waiting to record callbacks, never waits long for the write lock.
 APPLY_CHUNK = 8
@@ -82,12 +81,12 @@ def initiate(*, package_id: object, phone: str, mac: str | None, ip: str | None,
 
 def _finish(payment: Payment, status: str, now: datetime, *, reason: str | None,
             result_code: str | None = None) -> None:
+    """End `payment` without access (callbacks.record_failure) and keep the object in step."""
+    callbacks.record_failure(payment.id, status, reason, result_code=result_code, phone=payment.phone,
+                             amount=payment.amount, now=now)
     payment.status, payment.reason = status, reason
     payment.result_code = result_code or payment.result_code
     payment.resolved_at = payment.updated_at = now
-    payment.save()
-    events.emit("payment.failed", {"payment_id": payment.id, "status": status, "reason": reason,
-                                   "phone": payment.phone, "amount": payment.amount}, now)
 
 
 @dataclass(frozen=True)
@@ -111,8 +110,6 @@ _TO_APPLY = ('SELECT p."status", p."amount_paid", p."amount", p."phone", p."mac"
              'FROM "payment" p JOIN "package" k ON k."id" = p."package_id" WHERE p."id" = ?')
 _PAID = ('UPDATE "payment" SET "customer_id" = ?, "subscription_id" = ?, "status" = \'paid\', "applied_at" = ?, '
          '"updated_at" = ? WHERE "id" = ?')
-_UNDERPAID = ('UPDATE "payment" SET "status" = \'failed\', "reason" = ?, "resolved_at" = ?, "updated_at" = ? '
-              'WHERE "id" = ?')
 
 
 def apply(payment_id: int, now: datetime) -> Applied:
@@ -154,10 +151,8 @@ def _apply(payment_id: int, now: datetime) -> Applied:
     at = to_db_time(now)
     paid = Decimal(str(amount_paid if amount_paid is not None else amount))
     if paid < package.price:
-        reason = f"underpaid: paid {paid:f}, the package costs {package.price}"
-        db.execute_sql(_UNDERPAID, (reason, at, at, payment_id))
-        events.emit("payment.failed", {"payment_id": payment_id, "status": "failed", "reason": reason,
-                                       "phone": phone, "amount": amount}, now)
+        callbacks.record_failure(payment_id, "failed", f"underpaid: paid {paid:f}, the package costs {package.price}",
+                                 result_code=None, phone=phone, amount=amount, now=now)
         return Applied(payment_id, "failed")
     customer_id = subscriptions.find_or_create_customer(phone, now)
     grant = subscriptions.grant(customer_id, package, now, mac=mac, source={"payment_id": payment_id})
