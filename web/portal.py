@@ -25,6 +25,7 @@ from hotspotd.mpesa.callback import MAX_BODY
 from hotspotd.queue import dispatch
 from hotspotd.store.batching import Batcher
 from hotspotd.store.db import db, utcnow
+from hotspotd.store.models import iso
 
 log = logging.getLogger(__name__)
 
@@ -112,10 +113,6 @@ def make_app(config: Config) -> bottle.Bottle:
     token = config.mpesa.callback_token.encode()
     recorder = Batcher(callbacks.record_callbacks, after_commit=_enqueue_applies, name="callback-writer")
 
-    @app.hook("before_request")
-    def _connect() -> None:
-        db.connect(reuse_if_open=True)
-
     @app.error(404)
     @app.error(405)
     @app.error(500)
@@ -186,7 +183,7 @@ def make_app(config: Config) -> bottle.Bottle:
                                    ip=_text(body, "ip", 45) or bottle.request.remote_addr, now=utcnow())
         dispatch(tasks.provision_subscriptions, [redeemed.subscription_id])
         return {"username": redeemed.username, "password": redeemed.password,
-                "expires_at": redeemed.expires_at.isoformat().replace("+00:00", "Z")}
+                "expires_at": iso(redeemed.expires_at)}
 
     @app.post("/api/payments/stk-callback/<given>")
     def stk_callback(given: str) -> str:

@@ -27,7 +27,7 @@ from .. import phone as phones
 from ..errors import NotFound, UpstreamError
 from ..mpesa.callback import status_for_result
 from ..store.db import db, write_transaction
-from ..store.models import Payment, Subscription, to_db_time
+from ..store.models import Payment, Subscription, iso, to_db_time
 from . import callbacks, packages, subscriptions
 
 log = logging.getLogger(__name__)
@@ -222,7 +222,7 @@ def portal_view(payment: Payment, *, mac: str | None, ip: str | None) -> dict:
         username, password = subscriptions.credential_for(payment.customer_id, payment.applied_at)
         subscription: Subscription = payment.subscription
         view.update(username=username, password=password,
-                    expires_at=subscription.ends_at.isoformat().replace("+00:00", "Z"))
+                    expires_at=iso(subscription.ends_at))
     return view
 
 

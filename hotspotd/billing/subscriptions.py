@@ -17,7 +17,7 @@ import peewee
 
 from .. import events
 from ..store.db import db
-from ..store.models import Subscription, from_db_time, to_db_time
+from ..store.models import Subscription, from_db_time, iso, to_db_time
 
 # No 0/O, 1/l/I: people read these off a phone screen or a printed slip.
 _USER_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -112,13 +112,13 @@ def grant(customer_id: int, package: Sellable, now: datetime, *, mac: str | None
         if data_limit is not None and package.data_limit is not None:
             data_limit += package.data_limit
         db.execute_sql(_EXTEND, (to_db_time(ends), data_limit, mac, at, sub_id))
-        events.emit("subscription.extended", {"subscription_id": sub_id, "ends_at": _iso(ends), **data}, now)
+        events.emit("subscription.extended", {"subscription_id": sub_id, "ends_at": iso(ends), **data}, now)
         return Grant(sub_id, from_db_time(starts_text), ends, username, password, extended=True)
     starts, ends = stack(from_db_time(last[3]) if last else None, now, package.duration_s)
     sub_id = db.execute_sql(_NEW_SUBSCRIPTION, (customer_id, package.id, to_db_time(starts), to_db_time(ends),
                                                 package.data_limit, mac, at, at)).lastrowid
-    events.emit("subscription.created", {"subscription_id": sub_id, "starts_at": _iso(starts),
-                                         "ends_at": _iso(ends), **data}, now)
+    events.emit("subscription.created", {"subscription_id": sub_id, "starts_at": iso(starts),
+                                         "ends_at": iso(ends), **data}, now)
     return Grant(sub_id, starts, ends, username, password, extended=False)
 
 
@@ -136,9 +136,5 @@ def expire_due(now: datetime, limit: int = 500) -> list[int]:
         subscription.save()
         events.emit("subscription.expired", {"subscription_id": subscription.id,
                                              "customer_id": subscription.customer_id,
-                                             "ends_at": _iso(subscription.ends_at)}, now)
+                                             "ends_at": iso(subscription.ends_at)}, now)
     return [s.id for s in due]
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")

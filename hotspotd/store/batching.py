@@ -71,16 +71,14 @@ class Batcher(Generic[T, R]):
             results = list(self._process(items))
             if len(results) != len(items):
                 raise RuntimeError(f"batch of {len(items)} gave {len(results)} results")
-        except Exception:
+        except Exception as exc:
             if len(batch) > 1:
                 log.warning("batch of %d failed; processing its items one by one", len(batch))
                 for single in batch:
                     self._handle([single])
                 return
             log.exception("item failed in %s", self._thread.name)
-            import sys
-
-            batch[0][1].set_exception(sys.exc_info()[1])
+            batch[0][1].set_exception(exc)
             return
         for (_, future), result in zip(batch, results, strict=True):
             future.set_result(result)

@@ -28,6 +28,11 @@ def to_db_time(value: datetime) -> str:
     return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
+def iso(value: datetime) -> str:
+    """A UTC time for people and APIs: ISO-8601 with Z (2026-11-23T09:00:00Z)."""
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
 def from_db_time(value: str) -> datetime:
     return datetime.strptime(value, _FORMAT).replace(tzinfo=timezone.utc)
 
