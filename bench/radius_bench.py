@@ -76,8 +76,8 @@ def start_role(state_dir: Path, processes: int, workdir: Path) -> tuple[subproce
     ini.write_text(f"[site]\nstate_dir = {state_dir}\n[radius]\nlisten = 127.0.0.1\nauth_port = {port}\n"
                    f"acct_port = {free_port()}\nprocesses = {processes}\n")
     log = open(workdir / f"radius-{processes}.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "hotspotd.radius.server", "--config", str(ini), "--log-level",
-                             "WARNING"], stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([sys.executable, "-m", "hotspotd", "--config", str(ini), "--log-level", "WARNING",
+                             "run", "--role", "radius"], stdout=log, stderr=subprocess.STDOUT)
     return proc, port
 
 

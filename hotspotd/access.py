@@ -3,23 +3,21 @@
 `authorize(request, view, now)` is a pure function over plain data: the RADIUS role turns
 an Access-Request into an `AuthRequest`, asks, and turns the `Decision` into a reply. The
 `AccessView` holds credentials, subscriptions, packages, routers and open sessions;
-`ViewLoader` keeps it current from the store (see `refresh`), so a login storm never
-waits on a query.
+`hotspotd.access_loader.ViewLoader` keeps it current from the store, so a login storm
+never waits on a query.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
-from .store.db import db
-
-log = logging.getLogger(__name__)
+from .billing import subscriptions
+from .mac import normalize_mac
+from .router import RouterView
 
 UNKNOWN_USER = "Unknown user"
 WRONG_PASSWORD = "Wrong password"
@@ -27,18 +25,9 @@ EXPIRED = "Your package has expired"
 DATA_USED_UP = "Your data allowance is used up"
 TOO_MANY_DEVICES = "Too many devices are using this package"
 
-_MAC_CHARS = re.compile(r"[^0-9A-Fa-f]")
-
-
-def normalize_mac(value: str | None) -> str | None:
-    """`bc-24-11-eb-56-4d`, `BC2411EB564D`, ... -> `BC:24:11:EB:56:4D`; None if not a MAC."""
-    if not value:
-        return None
-    digits = _MAC_CHARS.sub("", value)
-    if len(digits) != 12 or len(value) > 17:
-        return None
-    digits = digits.upper()
-    return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
+# Rejects that a view a moment old may give wrongly (the customer paid a second ago): the
+# RADIUS role looks at the store again before it sends one of these.
+MAY_BE_STALE = frozenset({"unknown_user", "expired", "data_used_up"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,16 +85,6 @@ class PackageView(NamedTuple):
     devices: int
 
 
-class RouterView(NamedTuple):
-    id: int
-    name: str
-    host: str
-    nas_ip: str
-    secret: bytes
-    coa_port: int
-    require_message_authenticator: bool | None
-
-
 @dataclass
 class AccessView:
     """Plain data the decision reads; built by `ViewLoader` or by hand in tests."""
@@ -125,9 +104,7 @@ class AccessView:
     def current(self, subscription_ids, now: float) -> list[SubscriptionView]:
         """Active subscriptions whose period contains `now`, soonest end first."""
         subs = self.subscriptions
-        found = [subs[i] for i in subscription_ids if i in subs]
-        return sorted((s for s in found if s.status == "active" and s.starts_at <= now < s.ends_at),
-                      key=lambda s: (s.ends_at, s.id))
+        return subscriptions.current((subs[i] for i in subscription_ids if i in subs), now)
 
     def open_devices(self, username: str, except_mac: str | None) -> int:
         """Distinct devices with an open session for `username`, not counting `except_mac`."""
@@ -177,7 +154,7 @@ def authorize(request: AuthRequest, view: AccessView, now: datetime) -> Decision
         username = view.usernames.get(current[0].customer_id, mac) if current else mac
     if not current:
         return Decision(False, "expired", EXPIRED)
-    usable = [s for s in current if s.data_limit is None or s.bytes_used < s.data_limit]
+    usable = [s for s in current if subscriptions.has_data(s)]
     if not usable:
         return Decision(False, "data_used_up", DATA_USED_UP)
     sub = usable[0]
@@ -194,144 +171,3 @@ def authorize(request: AuthRequest, view: AccessView, now: datetime) -> Decision
         interim_interval=view.interim_interval,
         idle_timeout=view.idle_timeout,
     )
-
-
-def _epoch(text: str) -> float:
-    return datetime.fromisoformat(text).timestamp()
-
-
-class ViewLoader:
-    """Keeps an `AccessView` current from the store.
-
-    Triggers (migration 3) append every change of a credential, subscription, package,
-    router or session status to `radius_change`; `refresh()` reads the rows after the last
-    id it saw and reloads just those records. `PRAGMA data_version` tells, without touching
-    a table, whether any other connection committed since the last look, so an idle
-    refresh costs a few microseconds and can run every second.
-    """
-
-    BATCH = 20000
-
-    def __init__(self, view: AccessView | None = None) -> None:
-        self.view = view or AccessView()
-        self.last_change = -1
-        self._data_version: tuple[int, int] | None = None
-
-    def refresh(self) -> bool:
-        """Bring the view up to date; return True when anything was reloaded."""
-        # data_version moves on commits by other connections, total_changes on our own
-        version = (db.execute_sql("PRAGMA data_version").fetchone()[0], db.connection().total_changes)
-        if version == self._data_version and self.last_change >= 0:
-            return False
-        self._data_version = version
-        with db.atomic():
-            if self.last_change < 0:
-                self._full()
-                return True
-            rows = db.execute_sql('SELECT "id", "tbl", "row_id" FROM "radius_change" WHERE "id" > ? '
-                                  'ORDER BY "id" LIMIT ?', (self.last_change, self.BATCH + 1)).fetchall()
-            if not rows:
-                return False
-            if rows[0][0] != self.last_change + 1 or len(rows) > self.BATCH:
-                self._full()  # pruned past us, or too much to apply piecemeal
-                return True
-            changed: dict[str, set[int]] = {}
-            for _, table, row_id in rows:
-                changed.setdefault(table, set()).add(row_id)
-            self.last_change = rows[-1][0]
-            self._apply(changed)
-        return True
-
-    def _full(self) -> None:
-        row = db.execute_sql('SELECT MAX("id") FROM "radius_change"').fetchone()
-        fresh = AccessView(interim_interval=self.view.interim_interval, idle_timeout=self.view.idle_timeout)
-        old, self.view.__dict__ = dict(self.view.__dict__), fresh.__dict__
-        try:
-            self._apply(None)
-        except Exception:
-            self.view.__dict__ = old
-            raise
-        self.last_change = row[0] or 0
-        log.info("access view loaded: %d credentials, %d subscriptions, %d routers",
-                 len(self.view.credentials), len(self.view.subscriptions), len(self.view.routers))
-
-    def _select(self, sql: str, ids: set[int] | None):
-        if ids is None:
-            return db.execute_sql(sql).fetchall()
-        found, listed = [], sorted(ids)
-        for start in range(0, len(listed), 500):
-            chunk = listed[start:start + 500]
-            where = " AND " if " WHERE " in sql else " WHERE "
-            found += db.execute_sql(f'{sql}{where}"id" IN ({",".join("?" * len(chunk))})', chunk).fetchall()
-        return found
-
-    def _apply(self, changed: dict[str, set[int]] | None) -> None:
-        """Reload the changed rows (everything when `changed` is None)."""
-        def ids(table: str) -> set[int] | None:
-            return None if changed is None else changed.get(table, set())
-
-        if changed is None or "package" in changed:
-            self._packages(ids("package"))
-        if changed is None or "router" in changed:
-            self._routers()
-        if changed is None or "credential" in changed:
-            self._credentials(ids("credential"))
-        if changed is None or "subscription" in changed:
-            self._subscriptions(ids("subscription"))
-        if changed is None or "session" in changed:
-            self._sessions(ids("session"))
-
-    def _packages(self, ids: set[int] | None) -> None:
-        for pid, rate, devices in self._select('SELECT "id", "rate_limit", "devices" FROM "package"', ids):
-            self.view.packages[pid] = PackageView(pid, rate or "", devices)
-
-    def _routers(self) -> None:
-        rows = db.execute_sql('SELECT "id", "name", "host", "nas_ip", "secret", "coa_port", '
-                              '"require_message_authenticator" FROM "router"').fetchall()
-        self.view.routers = {
-            nas_ip: RouterView(rid, name, host, nas_ip, secret.encode(), coa_port, None if require is None else bool(require))
-            for rid, name, host, nas_ip, secret, coa_port, require in rows
-        }
-
-    def _credentials(self, ids: set[int] | None) -> None:
-        view = self.view
-        if ids is not None:  # drop the old names first: a rename or delete must not linger
-            for name, cred in [(n, c) for n, c in view.credentials.items() if c.id in ids]:
-                del view.credentials[name]
-                view.usernames.pop(cred.customer_id, None)
-        rows = self._select('SELECT "id", "customer_id", "username", "password" FROM "credential"', ids)
-        for cid, customer, username, password in rows:
-            view.credentials[username] = CredentialView(cid, customer, username, password.encode())
-            view.usernames[customer] = username
-
-    def _subscriptions(self, ids: set[int] | None) -> None:
-        view = self.view
-        for sid in ids or ():
-            old = view.subscriptions.pop(sid, None)
-            if old is not None:
-                view.by_customer.get(old.customer_id, set()).discard(sid)
-                if old.mac:
-                    view.by_mac.get(old.mac, set()).discard(sid)
-        rows = self._select('SELECT "id", "customer_id", "package_id", "status", "starts_at", "ends_at", '
-                            '"data_limit", "bytes_used", "mac" FROM "subscription"', ids)
-        for sid, customer, package, status, starts, ends, limit, used, mac in rows:
-            mac = normalize_mac(mac)
-            view.subscriptions[sid] = SubscriptionView(sid, customer, package, status, _epoch(starts), _epoch(ends),
-                                                       limit, used, mac)
-            view.by_customer.setdefault(customer, set()).add(sid)
-            if mac:
-                view.by_mac.setdefault(mac, set()).add(sid)
-
-    def _sessions(self, ids: set[int] | None) -> None:
-        view = self.view
-        for sid in ids or ():
-            old = view.open_sessions.pop(sid, None)
-            if old is not None:
-                view.devices.get(old[0], {}).pop(sid, None)
-        sql = 'SELECT "id", "username", "mac", "status" FROM "session"'
-        if ids is None:
-            sql += " WHERE \"status\" = 'open'"
-        for sid, username, mac, status in self._select(sql, ids):
-            if status == "open":
-                view.open_sessions[sid] = (username, normalize_mac(mac))
-                view.devices.setdefault(username, {})[sid] = normalize_mac(mac)

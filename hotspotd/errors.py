@@ -38,5 +38,5 @@ class UpstreamError(HotspotdError):
         self.retryable = retryable
 
 
-class QueueUnavailable(HotspotdError):
-    """The task queue could not take a task."""
+class StorageUnavailable(HotspotdError):
+    """The database cannot take the request now (a full disk, a lock held too long)."""

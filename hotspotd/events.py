@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from . import phone as phones
@@ -16,15 +17,27 @@ from .store.models import Event, to_db_time
 
 TYPES = frozenset({
     "payment.initiated", "payment.processed", "payment.failed",
+    "payment.unmatched",  # money that matched no payment: an orphan callback, a Paybill with an unknown account
+    "payment.restored",  # "already paid?" answered
     "subscription.created", "subscription.extended", "subscription.expired",
     "user.provisioned", "provisioning.failed",
     "router.online", "router.offline",
     "router.deploy.started", "router.deploy.progress", "router.deploy.completed", "router.deploy.failed",
     "session.started", "session.stopped", "session.disconnected",
     "voucher.redeemed", "system.mode_changed", "system.critical",
+    "admin.action",  # the audit log
+    "alert.raised", "alert.cleared",
+    "sync.completed", "sync.failed",
 })
 
 _PHONE_KEYS = ("phone", "msisdn", "phone_number")
+
+
+def money(value: Decimal | int | float) -> int | float:
+    """An amount as events carry it: a JSON number of shillings, whole when it is whole
+    (every `amount` field of every event has this one type)."""
+    number = Decimal(str(value))
+    return int(number) if number == number.to_integral_value() else float(number)
 
 
 _INSERT = 'INSERT INTO "event" ("type", "at", "data") VALUES (?, ?, ?)'

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .billing import subscriptions
+from .billing.payments import PaymentStatus
+from .billing.subscriptions import SubscriptionStatus
 from .config import Config
 from .store.db import write_transaction
 from .store.models import Payment, Subscription
@@ -31,14 +33,14 @@ def run_once(now: datetime, config: Config) -> Plan:
     plan = Plan()
     with write_transaction():
         plan.expired = subscriptions.expire_due(now)
-    plan.apply = [p.id for p in Payment.select(Payment.id).where(Payment.status == "received").limit(BATCH)]
+    plan.apply = [p.id for p in Payment.select(Payment.id).where(Payment.status == PaymentStatus.RECEIVED).limit(BATCH)]
     query_after = timedelta(seconds=config.mpesa.query_after)
     cutoff = now - query_after
     plan.check = [p.id for p in Payment.select(Payment.id).where(
-        (Payment.status == "pending") & (Payment.created_at <= cutoff)
+        (Payment.status == PaymentStatus.PENDING) & (Payment.created_at <= cutoff)
         & (Payment.queried_at.is_null() | (Payment.queried_at <= cutoff))
     ).order_by(Payment.created_at).limit(BATCH)]
     plan.provision = [s.id for s in Subscription.select(Subscription.id).where(
-        (Subscription.status == "active") & Subscription.provisioned_at.is_null()
+        (Subscription.status == SubscriptionStatus.ACTIVE) & Subscription.provisioned_at.is_null()
     ).limit(BATCH)]
     return plan

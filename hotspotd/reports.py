@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from peewee import fn
+
 from . import phone as phones
-from .store.models import Credential, FailedTask, Payment, Subscription, to_db_time
+from .store.models import Credential, FailedTask, Payment, Session, Subscription, to_db_time
 
 
 def _t(value: datetime | None) -> str | None:
@@ -43,3 +45,18 @@ def failed_tasks() -> list[dict[str, Any]]:
     query = FailedTask.select().where(FailedTask.retried_at.is_null()).order_by(FailedTask.id)
     return [{"id": f.id, "task": f.task, "args": f.args, "attempts": f.attempts,
              "failed_at": _t(f.failed_at), "error": f.error} for f in query]
+
+
+def site_counts() -> dict[str, Any]:
+    """The numbers an operator watches (for /metrics)."""
+    from .billing.payments import PaymentStatus
+    from .billing.subscriptions import SubscriptionStatus
+    from .sessions import SessionStatus
+
+    by_status = dict(Payment.select(Payment.status, fn.COUNT(Payment.id)).group_by(Payment.status).tuples())
+    return {
+        "payments": {status.value: by_status.get(status.value, 0) for status in PaymentStatus},
+        "subscriptions_active": Subscription.select().where(Subscription.status == SubscriptionStatus.ACTIVE).count(),
+        "sessions_open": Session.select().where(Session.status == SessionStatus.OPEN).count(),
+        "failed_tasks": FailedTask.select().where(FailedTask.retried_at.is_null()).count(),
+    }

@@ -1,41 +1,72 @@
-"""What a running role holds: its config and the clients built from it, made once.
+"""What one process shares: its config, the open store, the task queue, and the clients built
+from the config (Daraja; the routers' API clients arrive with the router work).
 
-Tasks run in the worker, far from the code that loaded the config; they find it here.
-Tests and roles call `configure(config)` first.
+Every role, the command line and the tests build one `Runtime` and hand it to what needs
+it (the checkout, the tasks, the apps), instead of reaching for module globals. Clients are
+made on first use, so a role that never talks to Daraja never builds a client.
 """
 
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from .config import Config
-from .errors import HotspotdError
+from .store import open_store
+from .store.db import db
 
-_config: Config | None = None
-_daraja = None
-_lock = threading.Lock()
-
-
-def configure(config: Config) -> None:
-    global _config, _daraja
-    _config, _daraja = config, None
+if TYPE_CHECKING:
+    from .mpesa.client import DarajaClient
+    from .queue import Queue
 
 
-def config() -> Config:
-    if _config is None:
-        raise HotspotdError("runtime not configured: call hotspotd.runtime.configure(config) first")
-    return _config
+class Runtime:
+    """The shared things of one process. `open()` also opens the store; the constructor
+    alone does not (tests open theirs first)."""
 
+    def __init__(self, config: Config, *, daraja: DarajaClient | None = None, queue: Queue | None = None) -> None:
+        self.config = config
+        self._daraja = daraja
+        self._queue = queue
+        self._lock = threading.Lock()
 
-def daraja():
-    """The Daraja client for this process (one token cache per process)."""
-    global _daraja
-    with _lock:
-        if _daraja is None:
-            from .mpesa.client import DarajaClient
+    @classmethod
+    def open(cls, config: Config) -> Runtime:
+        """Open the app database (refusing one `init` has not migrated) and return the runtime."""
+        open_store(config)
+        return cls(config)
 
-            m = config().mpesa
-            _daraja = DarajaClient(m.base_url, m.consumer_key, m.consumer_secret, m.shortcode, m.passkey,
-                                   transaction_type=m.transaction_type, party_b=config().mpesa_party_b,
-                                   timeout=m.timeout, tz=config().site.timezone)
-        return _daraja
+    @property
+    def queue(self) -> Queue:
+        """The task queue of this site, with every task bound (made on first use)."""
+        with self._lock:
+            if self._queue is None:
+                from . import tasks
+                from .queue import Queue
+
+                config = self.config
+                self._queue = Queue(config.queue_db_path, tasks.ALL, self, default_mode=config.queue.mode,
+                                    fsync=config.store.synchronous == "full")
+            return self._queue
+
+    @property
+    def daraja(self) -> DarajaClient:
+        """The Daraja client of this process (one token cache per process)."""
+        with self._lock:
+            if self._daraja is None:
+                from .mpesa.client import DarajaClient
+
+                m = self.config.mpesa
+                self._daraja = DarajaClient(m.base_url, m.consumer_key, m.consumer_secret, m.shortcode, m.passkey,
+                                            transaction_type=m.transaction_type, party_b=self.config.mpesa_party_b,
+                                            timeout=m.timeout, tz=self.config.site.timezone)
+            return self._daraja
+
+    def close(self) -> None:
+        """Close the clients and this thread's database connection."""
+        with self._lock:
+            if self._daraja is not None:
+                self._daraja.close()
+                self._daraja = None
+        if not db.is_closed():
+            db.close()

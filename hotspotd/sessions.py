@@ -15,16 +15,34 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import IntEnum, StrEnum
 from typing import Iterable
 
 from . import events
+from .billing import subscriptions
+from .billing.subscriptions import SubscriptionStatus
 from .errors import NotFound
 from .store.db import write_transaction
 from .store.models import Credential, HealthLog, Router, Session, Subscription
 
 log = logging.getLogger(__name__)
 
-START, STOP, INTERIM, ACCOUNTING_ON, ACCOUNTING_OFF = 1, 2, 3, 7, 8
+
+class AcctStatus(IntEnum):
+    """Acct-Status-Type values (RFC 2866 §5.1)."""
+
+    START = 1
+    STOP = 2
+    INTERIM_UPDATE = 3
+    ACCOUNTING_ON = 7
+    ACCOUNTING_OFF = 8
+
+
+class SessionStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
 MAX_DISCONNECT_ROUNDS = 5
 EXPIRED_REASON = "package expired"
 DATA_REASON = "data used up"
@@ -70,30 +88,14 @@ class DisconnectJob:
     attempts: int
 
 
-def current_subscriptions(customer_id: int, now: datetime) -> list[Subscription]:
-    """Active subscriptions whose period contains `now`, soonest end first."""
-    return list(Subscription.select().where(
-        (Subscription.customer == customer_id) & (Subscription.status == "active")
-        & (Subscription.starts_at <= now) & (Subscription.ends_at > now)
-    ).order_by(Subscription.ends_at, Subscription.id))
-
-
-def _has_data(sub: Subscription) -> bool:
-    return sub.data_limit is None or sub.bytes_used < sub.data_limit
-
-
 def _resolve(username: str | None, mac: str | None, now: datetime) -> Subscription | None:
     """The subscription a login by `username` (a credential or a bound MAC) runs on now."""
     credential = Credential.get_or_none(Credential.username == username) if username else None
     if credential is not None:
-        subs = current_subscriptions(credential.customer_id, now)
+        candidates = subscriptions.not_ended(customer_id=credential.customer_id, now=now)
     else:
-        bound = (mac or username or "").upper()
-        subs = list(Subscription.select().where(
-            (Subscription.mac == bound) & (Subscription.status == "active")
-            & (Subscription.starts_at <= now) & (Subscription.ends_at > now)).order_by(Subscription.ends_at))
-    usable = [s for s in subs if _has_data(s)]
-    return (usable or subs or [None])[0]
+        candidates = subscriptions.not_ended(mac=(mac or username or "").upper(), now=now)
+    return subscriptions.in_use(candidates, now)
 
 
 def _event_data(session: Session, **extra) -> dict:
@@ -107,7 +109,7 @@ def _start(record: AccountingRecord, now: datetime) -> Session:
     session = Session.create(
         router=record.router_id, acct_session_id=record.acct_session_id, username=record.username or "",
         subscription=_resolve(record.username, record.mac, now), mac=record.mac, ip=record.ip,
-        status="open", started_at=started, updated_at=now)
+        status=SessionStatus.OPEN, started_at=started, updated_at=now)
     events.emit("session.started", _event_data(session), now)
     return session
 
@@ -130,9 +132,9 @@ def _charge(session: Session, delta: int, now: datetime) -> Subscription | None:
 
 
 def _overdue_reason(sub: Subscription | None, now: datetime) -> str | None:
-    if sub is None or sub.status != "active" or sub.ends_at <= now:
+    if sub is None or sub.status != SubscriptionStatus.ACTIVE or sub.ends_at <= now:
         return EXPIRED_REASON
-    if not _has_data(sub):
+    if not subscriptions.has_data(sub):
         return DATA_REASON
     return None
 
@@ -143,7 +145,7 @@ def _mark(session_ids: Iterable[int], reason: str, now: datetime) -> list[int]:
     for sid in session_ids:
         done = Session.update(disconnect_requested_at=now, disconnect_reason=reason, disconnect_attempts=0,
                               disconnect_next_at=now).where(
-            (Session.id == sid) & (Session.status == "open") & Session.disconnect_requested_at.is_null()).execute()
+            (Session.id == sid) & (Session.status == SessionStatus.OPEN) & Session.disconnect_requested_at.is_null()).execute()
         if done:
             marked.append(sid)
     return marked
@@ -162,30 +164,30 @@ def _update(record: AccountingRecord, now: datetime) -> list[int]:
         changes.update({Session.input_bytes: new_in, Session.output_bytes: new_out})
     if record.session_time is not None and record.session_time > session.session_time:
         changes[Session.session_time] = record.session_time
-    stopping = record.status_type == STOP and session.status == "open"
+    stopping = record.status_type == AcctStatus.STOP and session.status == SessionStatus.OPEN
     if stopping:
-        changes.update({Session.status: "closed", Session.stopped_at: now,
+        changes.update({Session.status: SessionStatus.CLOSED, Session.stopped_at: now,
                         Session.terminate_cause: record.terminate_cause})
     if delta or len(changes) > 1:
         Session.update(changes).where(Session.id == session.id).execute()
-    sub = _charge(session, delta, now) if session.status == "open" or delta else None
+    sub = _charge(session, delta, now) if session.status == SessionStatus.OPEN or delta else None
     if stopping:
         session = Session.get_by_id(session.id)
         events.emit("session.stopped", _event_data(
             session, input_bytes=session.input_bytes, output_bytes=session.output_bytes,
             session_time=session.session_time, terminate_cause=session.terminate_cause), now)
         return []
-    reason = _overdue_reason(sub, now) if session.status == "open" else None
+    reason = _overdue_reason(sub, now) if session.status == SessionStatus.OPEN else None
     if reason == DATA_REASON:  # every device on the exhausted subscription goes
-        others = Session.select(Session.id).where((Session.subscription == sub.id) & (Session.status == "open"))
+        others = Session.select(Session.id).where((Session.subscription == sub.id) & (Session.status == SessionStatus.OPEN))
         return _mark([s.id for s in others], reason, now)
     return _mark([session.id], reason, now) if reason else []
 
 
 def _close_router(record: AccountingRecord, now: datetime) -> None:
-    cause = "NAS-Reboot" if record.status_type == ACCOUNTING_ON else "NAS-Request"
-    for session in Session.select().where((Session.router == record.router_id) & (Session.status == "open")):
-        Session.update(status="closed", stopped_at=now, updated_at=now, terminate_cause=cause).where(
+    cause = "NAS-Reboot" if record.status_type == AcctStatus.ACCOUNTING_ON else "NAS-Request"
+    for session in Session.select().where((Session.router == record.router_id) & (Session.status == SessionStatus.OPEN)):
+        Session.update(status=SessionStatus.CLOSED, stopped_at=now, updated_at=now, terminate_cause=cause).where(
             Session.id == session.id).execute()
         events.emit("session.stopped", _event_data(
             session, input_bytes=session.input_bytes, output_bytes=session.output_bytes,
@@ -194,18 +196,18 @@ def _close_router(record: AccountingRecord, now: datetime) -> None:
 
 def apply_one(record: AccountingRecord, now: datetime) -> list[int]:
     """Apply one record (inside a transaction); return sessions newly marked to disconnect."""
-    if record.status_type in (ACCOUNTING_ON, ACCOUNTING_OFF):
+    if record.status_type in (AcctStatus.ACCOUNTING_ON, AcctStatus.ACCOUNTING_OFF):
         _close_router(record, now)
         return []
     if not record.acct_session_id:
         raise ValueError("accounting record without Acct-Session-Id")
-    if record.status_type == START:
+    if record.status_type == AcctStatus.START:
         exists = Session.select(Session.id).where((Session.router == record.router_id)
                                                   & (Session.acct_session_id == record.acct_session_id)).exists()
         if not exists:
             _start(record, now)
         return []
-    if record.status_type in (STOP, INTERIM):
+    if record.status_type in (AcctStatus.STOP, AcctStatus.INTERIM_UPDATE):
         return _update(record, now)
     raise ValueError(f"unsupported Acct-Status-Type {record.status_type}")
 
@@ -246,7 +248,7 @@ def mark_overdue(now: datetime) -> list[int]:
     current subscription with data left. Returns the sessions marked now."""
     marked = []
     with write_transaction():
-        for session in Session.select().where((Session.status == "open") & Session.disconnect_requested_at.is_null()):
+        for session in Session.select().where((Session.status == SessionStatus.OPEN) & Session.disconnect_requested_at.is_null()):
             sub = _charge(session, 0, now)
             reason = _overdue_reason(sub, now)
             if reason:
@@ -257,7 +259,7 @@ def mark_overdue(now: datetime) -> list[int]:
 def pending_disconnects(now: datetime, limit: int = 200) -> list[DisconnectJob]:
     """Requested disconnects due for (another) delivery round."""
     query = Session.select().where(
-        (Session.status == "open") & Session.disconnect_requested_at.is_null(False)
+        (Session.status == SessionStatus.OPEN) & Session.disconnect_requested_at.is_null(False)
         & (Session.disconnect_next_at <= now)).order_by(Session.disconnect_next_at).limit(limit)
     return [DisconnectJob(s.id, s.router_id, s.acct_session_id, s.username, s.ip, s.mac,
                           s.disconnect_reason or "", s.disconnect_attempts) for s in query]
@@ -274,7 +276,7 @@ def disconnect_result(session_id: int, outcome: str, detail: str, now: datetime,
         if outcome in ("ack", "not_found"):
             if session.disconnected_at is not None:
                 return
-            Session.update(status="closed", disconnected_at=now, disconnect_next_at=None, updated_at=now,
+            Session.update(status=SessionStatus.CLOSED, disconnected_at=now, disconnect_next_at=None, updated_at=now,
                            stopped_at=session.stopped_at or now,
                            terminate_cause=session.terminate_cause or "Admin-Reset").where(
                 Session.id == session_id).execute()

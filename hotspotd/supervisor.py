@@ -1,4 +1,5 @@
-"""`hotspotd run`: start every role as a child process and watch them.
+"""The one process supervisor: `hotspotd run` starts every role as a child process and
+watches them; the radius role uses it too for `[radius] processes = N`.
 
 SIGTERM/SIGINT are forwarded to the children; if one child dies the others are stopped
 and the supervisor exits non-zero (restarting is systemd's job, not ours). Signal
@@ -19,17 +20,21 @@ log = logging.getLogger(__name__)
 
 STOP_GRACE = 6.0
 
+# The roles `hotspotd run` starts, in this order (`hotspotd run --role NAME` runs one).
+ROLES = ("portal", "admin", "worker", "radius")
 
-def role_command(role: str, config_path: str | None) -> list[str]:
-    command = [sys.executable, "-m", "hotspotd.cli"]
+
+def role_command(role: str, config_path: str | None, *extra: str) -> list[str]:
+    command = [sys.executable, "-m", "hotspotd"]
     if config_path:
         command += ["--config", str(config_path)]
-    return command + ["run", "--role", role]
+    return command + ["run", "--role", role, *extra]
 
 
-def supervise(roles: Sequence[str], config_path: str | None, *, on_tick: Callable[[], None] | None = None,
+def supervise(children_commands: dict[str, Sequence[str]], *, on_tick: Callable[[], None] | None = None,
               ready: Callable[[dict[str, subprocess.Popen]], None] | None = None) -> int:
-    """Run the roles until a signal (exit 0) or until one of them dies (exit 1)."""
+    """Run each named command as a child until a signal (exit 0) or until one of them dies
+    (exit 1)."""
     received: list[int] = []
 
     def flag(signum: int, frame: object) -> None:
@@ -38,9 +43,9 @@ def supervise(roles: Sequence[str], config_path: str | None, *, on_tick: Callabl
     previous = {s: signal.signal(s, flag) for s in (signal.SIGTERM, signal.SIGINT)}
     children: dict[str, subprocess.Popen] = {}
     try:
-        for role in roles:
-            children[role] = subprocess.Popen(role_command(role, config_path), env=dict(os.environ))
-            log.info("started %s (pid %d)", role, children[role].pid)
+        for name, command in children_commands.items():
+            children[name] = subprocess.Popen(list(command), env=dict(os.environ))
+            log.info("started %s (pid %d)", name, children[name].pid)
         if ready:
             ready(children)
         while not received:
@@ -60,6 +65,11 @@ def supervise(roles: Sequence[str], config_path: str | None, *, on_tick: Callabl
         _stop(children)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def supervise_roles(roles: Sequence[str], config_path: str | None, **kwargs) -> int:
+    """`hotspotd run`: every role in `roles` as a child process."""
+    return supervise({role: role_command(role, config_path) for role in roles}, **kwargs)
 
 
 def _stop(children: dict[str, subprocess.Popen]) -> None:

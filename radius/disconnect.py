@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Iterable
 
-from hotspotd.access import RouterView
+from hotspotd.router import RouterView
 from hotspotd.sessions import DisconnectJob
 
 from . import packet as rp

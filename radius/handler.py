@@ -12,8 +12,10 @@ import time
 from collections import Counter
 from datetime import datetime
 
-from hotspotd.access import AccessView, AuthRequest, Decision, RouterView, authorize, normalize_mac
-from hotspotd.sessions import AccountingRecord
+from hotspotd.access import MAY_BE_STALE, AccessView, AuthRequest, Decision, authorize
+from hotspotd.mac import normalize_mac
+from hotspotd.router import RouterView
+from hotspotd.sessions import AccountingRecord, AcctStatus
 
 from . import packet as rp
 
@@ -36,6 +38,12 @@ class DropLog:
             log.warning("dropped RADIUS packet from %s: %s (%d such drops in all)",
                         source, reason, self.counts[reason])
             self._logged[reason] = (now, self.counts[reason])
+
+
+STALE = object()  # see Handler.access
+
+_ACCT_STATUSES = frozenset(AcctStatus)
+_SESSION_STATUSES = frozenset({AcctStatus.START, AcctStatus.STOP, AcctStatus.INTERIM_UPDATE})
 
 
 def _proxy_states(packet: rp.Packet) -> bytes:
@@ -91,8 +99,14 @@ class Handler:
             return None
         return packet
 
-    def access(self, data: bytes, source: str, now: datetime) -> bytes | None:
-        """Answer an Access-Request datagram; None means drop it."""
+    def access(self, data: bytes, source: str, now: datetime, *, fresh: bool = True) -> bytes | None | object:
+        """Answer an Access-Request datagram; None means drop it.
+
+        With `fresh=False` the view may be a moment behind the store: a reject that a
+        newer view could turn into an accept (unknown user, expired, data used up: the
+        customer may have paid a second ago) returns `STALE` instead, and the caller asks
+        again after refreshing the view.
+        """
         router = self._client(source)
         if router is None:
             return None
@@ -118,6 +132,8 @@ class Handler:
             self.drops.drop("Access-Request without User-Name or password", source)
             return None
         decision = authorize(request, self.view, now)
+        if not fresh and not decision.accept and decision.reason in MAY_BE_STALE:
+            return STALE
         self.decisions[decision.reason] += 1
         if not decision.accept:
             log.info("reject %r from %s: %s", request.username, router.name, decision.reason)
@@ -166,10 +182,10 @@ class Handler:
     @staticmethod
     def _record(packet: rp.Packet, router: RouterView) -> AccountingRecord:
         status = packet.integer(rp.ACCT_STATUS_TYPE)
-        if status not in (1, 2, 3, 7, 8):
+        if status not in _ACCT_STATUSES:
             raise ValueError(f"Acct-Status-Type {status}")
         session_id = packet.text(rp.ACCT_SESSION_ID)
-        if status in (1, 2, 3) and not session_id:
+        if status in _SESSION_STATUSES and not session_id:
             raise ValueError("no Acct-Session-Id")
         framed = packet.attrs.get(rp.FRAMED_IP_ADDRESS)
         cause = packet.integer(rp.ACCT_TERMINATE_CAUSE)

@@ -2,41 +2,44 @@
 
 One process serves Access-Requests on its main thread from the in-memory access view,
 accounting on a second thread (group commits), and, in the first process only, the
-enforcement sweep and Disconnect-Requests on a third. `[radius] processes = N` forks N
-such processes that bind the same ports with SO_REUSEPORT; the kernel spreads routers'
-source ports across them. SIGTERM or SIGINT stops everything within a few seconds.
+enforcement sweep and Disconnect-Requests on a third. `[radius] processes = N` runs N such
+processes under the one supervisor (`hotspotd.supervisor`); they bind the same ports with
+SO_REUSEPORT and the kernel spreads routers' source ports across them. SIGTERM or SIGINT
+stops everything within a few seconds.
 
-    python -m hotspotd.radius.server --config /etc/hotspotd/hotspotd.ini
+A customer who paid a second ago must not be turned away because the view is a moment
+old: before the role rejects a login as unknown, expired or used up, it looks at the store
+again and decides afresh (`AuthLoop`). Those looks are spaced at least
+`STALE_REFRESH_GAP` apart, so a flood of unknown users cannot become a flood of queries; a
+request that arrives inside the gap waits for the next look instead of being rejected on
+old data.
 """
 
 from __future__ import annotations
 
-import argparse
 import gc
 import logging
 import os
 import select
-import signal
 import socket
-import sys
 import threading
 import time
 
-from hotspotd import config as config_mod
-from hotspotd.access import AccessView, ViewLoader
-from hotspotd.config import Config
-from hotspotd.errors import HotspotdError
-from hotspotd.store import open_store
-from hotspotd.store.db import db, utcnow
+from hotspotd.access import AccessView
+from hotspotd.access_loader import ViewLoader
+from hotspotd.role import Role
+from hotspotd.store.db import utcnow
+from hotspotd.supervisor import role_command, supervise
 
 from .accounting import RECV_BUFFER, AccountingLoop, source_ip
-from .handler import Handler
+from .handler import STALE, Handler
 from .sweep import Enforcer
 
 log = logging.getLogger(__name__)
 
 AUTH_BATCH = 64
-REFRESH_INTERVAL = 1.0  # seconds between looks at the store for changes to the access view
+REFRESH_INTERVAL = 1.0  # seconds between routine looks at the store for changes to the view
+STALE_REFRESH_GAP = 0.005  # at least this long between looks made for would-be rejects
 STOP_GRACE = 4.0
 
 
@@ -56,147 +59,129 @@ def bind(host: str, port: int, reuse_port: bool) -> socket.socket:
 
 
 class AuthLoop:
-    """Answers Access-Requests until `stop` is set; refreshes the view between batches."""
+    """Answers Access-Requests until `stop` is set; keeps the view current between batches."""
 
     def __init__(self, sock: socket.socket, handler: Handler, loader: ViewLoader, stop: threading.Event) -> None:
         self.sock = sock
         self.handler = handler
         self.loader = loader
         self.stop = stop
+        self.deferred: list[tuple[bytes, tuple]] = []  # would-be rejects waiting for the next look
+        self.refreshed_at = time.monotonic()
+        self.refreshes = 0
 
     def run(self) -> None:
-        sock, access, next_refresh = self.sock, self.handler.access, time.monotonic() + REFRESH_INTERVAL
         while not self.stop.is_set():
-            readable, _, _ = select.select([sock], [], [], 0.2)
+            timeout = 0.2
+            if self.deferred:
+                timeout = max(0.0, self.refreshed_at + STALE_REFRESH_GAP - time.monotonic())
+            readable, _, _ = select.select([self.sock], [], [], timeout)
             if readable:
-                now = utcnow()
-                for _ in range(AUTH_BATCH):
-                    try:
-                        data, address = sock.recvfrom(RECV_BUFFER)
-                    except (BlockingIOError, InterruptedError):
-                        break
-                    try:
-                        reply = access(data, source_ip(address), now)
-                        if reply is not None:
-                            sock.sendto(reply, address)
-                    except Exception:  # nothing a client sends may stop the loop
-                        log.exception("Access-Request from %s not answered", address[0])
-            if time.monotonic() >= next_refresh:
-                next_refresh = time.monotonic() + REFRESH_INTERVAL
-                try:
-                    self.loader.refresh()
-                except Exception:
-                    log.exception("access view refresh failed; serving the last view")
+                self.serve_batch()
+            since = time.monotonic() - self.refreshed_at
+            if (self.deferred and since >= STALE_REFRESH_GAP) or since >= REFRESH_INTERVAL:
+                self.refresh()
 
-
-def serve(config: Config, enforce: bool = True, reuse_port: bool = False) -> int:
-    """One RADIUS process: bind, load the view, serve until SIGTERM/SIGINT; return 0."""
-    stop, wake = threading.Event(), threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    radius = config.radius
-    auth_sock = bind(radius.listen, radius.auth_port, reuse_port)
-    acct_sock = bind(radius.listen, radius.acct_port, reuse_port)
-    open_store(config)
-    loader = ViewLoader(AccessView(interim_interval=radius.interim_interval))
-    loader.refresh()
-    gc.freeze()  # the loaded view is long-lived: keep it out of every later collection's scan
-    handler = Handler(loader.view, radius.require_message_authenticator)
-    threads: list[threading.Thread] = [AccountingLoop(acct_sock, handler, stop, wake)]
-    if enforce:
-        threads.append(Enforcer(radius.sweep_interval, stop, wake))
-    for thread in threads:
-        thread.start()
-    log.info("radius serving on %s auth %d acct %d (pid %d)", radius.listen, radius.auth_port, radius.acct_port,
-             os.getpid())
-    try:
-        AuthLoop(auth_sock, handler, loader, stop).run()
-    finally:
-        stop.set()
-        wake.set()
-        deadline = time.monotonic() + STOP_GRACE
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        auth_sock.close()
-        acct_sock.close()
-        db.close()
-        if handler.drops.counts:
-            log.info("radius stopped; dropped packets: %s", dict(handler.drops.counts))
-    return 0
-
-
-def run(config: Config) -> int:
-    """The `radius` role entry point (`hotspotd run --role radius`)."""
-    open_store(config)  # fail here, once, if the database is missing or not migrated
-    db.close()
-    count = config.radius.processes
-    if count == 1:
-        return serve(config)
-    return _supervise(config, count)
-
-
-def _supervise(config: Config, count: int) -> int:
-    stopping = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopping.set())
-    children = []
-    for index in range(count):
-        pid = os.fork()
-        if pid == 0:
-            code = 1
+    def serve_batch(self) -> int:
+        """Answer what is waiting on the socket (up to AUTH_BATCH); return the number read."""
+        sock, access, now, read = self.sock, self.handler.access, utcnow(), 0
+        while read < AUTH_BATCH:
             try:
-                code = serve(config, enforce=index == 0, reuse_port=True)
-            except BaseException:
-                log.exception("radius process %d failed", index)
-            finally:
-                logging.shutdown()
-                os._exit(code)
-        children.append(pid)
-    code = 0
-    while children and not stopping.is_set():
-        pid, status = os.waitpid(-1, os.WNOHANG)
-        if pid:
-            children.remove(pid)
-            log.error("radius process %d exited (status %d); stopping the others", pid, status)
-            code = 1
-            break
-        stopping.wait(0.2)
-    for pid in children:
-        _signal(pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_GRACE
-    while children and time.monotonic() < deadline:
-        pid, status = os.waitpid(-1, os.WNOHANG)
-        if pid:
-            children.remove(pid)
-            if os.waitstatus_to_exitcode(status) != 0:
-                code = 1
-        else:
-            time.sleep(0.05)
-    for pid in children:
-        _signal(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    return code
+                data, address = sock.recvfrom(RECV_BUFFER)
+            except (BlockingIOError, InterruptedError):
+                break
+            read += 1
+            try:
+                reply = access(data, source_ip(address), now, fresh=False)
+                if reply is STALE:
+                    self.deferred.append((data, address))
+                elif reply is not None:
+                    sock.sendto(reply, address)
+            except Exception:  # nothing a client sends may stop the loop
+                log.exception("Access-Request from %s not answered", address[0])
+        if self.deferred and time.monotonic() - self.refreshed_at >= STALE_REFRESH_GAP:
+            self.refresh()
+        return read
+
+    def refresh(self) -> None:
+        """Bring the view up to date, then answer the requests that waited for it."""
+        try:
+            self.loader.refresh()
+        except Exception:
+            log.exception("access view refresh failed; serving the last view")
+        self.refreshed_at = time.monotonic()
+        self.refreshes += 1
+        waiting, self.deferred = self.deferred, []
+        if not waiting:
+            return
+        now = utcnow()
+        for data, address in waiting:
+            try:
+                reply = self.handler.access(data, source_ip(address), now)
+                if reply is not None:
+                    self.sock.sendto(reply, address)
+            except Exception:
+                log.exception("Access-Request from %s not answered", address[0])
 
 
-def _signal(pid: int, signum: int) -> None:
-    try:
-        os.kill(pid, signum)
-    except ProcessLookupError:
-        pass
+class RadiusRole(Role):
+    """One RADIUS process (`instance` None with `[radius] processes` > 1: their supervisor)."""
 
+    name = "radius"
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m hotspotd.radius.server", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", help="config file (default: $HOTSPOTD_CONFIG)")
-    parser.add_argument("--log-level", default="INFO")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
-    try:
-        return run(config_mod.load(args.config))
-    except HotspotdError as exc:
-        print(f"hotspotd radius: {exc}", file=sys.stderr)
-        return 2
+    def __init__(self, config, runtime=None, *, instance: int | None = None) -> None:
+        super().__init__(config, runtime)
+        self.instance = instance
+        self.wake = threading.Event()  # sweep and disconnects now, not at the next tick
 
+    @property
+    def supervising(self) -> bool:
+        return self.instance is None and self.config.radius.processes > 1
 
-if __name__ == "__main__":
-    sys.exit(main())
+    def start(self) -> None:
+        if self.supervising:
+            return
+        radius = self.config.radius
+        reuse_port = self.instance is not None
+        self.auth_sock = bind(radius.listen, radius.auth_port, reuse_port)
+        self.acct_sock = bind(radius.listen, radius.acct_port, reuse_port)
+        self.loader = ViewLoader(AccessView(interim_interval=radius.interim_interval))
+        self.loader.refresh()
+        gc.freeze()  # the loaded view is long-lived: keep it out of every later collection's scan
+        self.handler = Handler(self.loader.view, radius.require_message_authenticator)
+        self.threads: list[threading.Thread] = [AccountingLoop(self.acct_sock, self.handler, self.stopping, self.wake)]
+        if self.instance in (None, 0):
+            self.threads.append(Enforcer(radius.sweep_interval, self.stopping, self.wake))
+        for thread in self.threads:
+            thread.start()
+        log.info("radius serving on %s auth %d acct %d (pid %d)", radius.listen, radius.auth_port, radius.acct_port,
+                 os.getpid())
+
+    def install_signal_handlers(self) -> None:
+        if not self.supervising:  # the supervisor installs its own
+            super().install_signal_handlers()
+
+    def serve(self) -> int:
+        if self.supervising:
+            path = str(self.config.path) if self.config.path else None
+            return supervise({f"radius-{index}": role_command("radius", path, "--instance", str(index))
+                              for index in range(self.config.radius.processes)})
+        AuthLoop(self.auth_sock, self.handler, self.loader, self.stopping).run()
+        return 0
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake.set()
+
+    def close(self) -> None:
+        if not self.supervising:
+            self.stopping.set()
+            self.wake.set()
+            deadline = time.monotonic() + STOP_GRACE
+            for thread in self.threads:
+                thread.join(max(0.0, deadline - time.monotonic()))
+            self.auth_sock.close()
+            self.acct_sock.close()
+            if self.handler.drops.counts:
+                log.info("radius stopped; dropped packets: %s", dict(self.handler.drops.counts))
+        super().close()

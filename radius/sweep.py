@@ -11,20 +11,14 @@ import threading
 import time
 
 from hotspotd import sessions
-from hotspotd.access import RouterView
+from hotspotd.router import router_views
 from hotspotd.store.db import db, utcnow, write_transaction
-from hotspotd.store.models import Router
 
 from . import disconnect
 
 log = logging.getLogger(__name__)
 
 KEEP_CHANGES = 100_000  # rows of radius_change kept for views that lag behind
-
-
-def routers_by_id() -> dict[int, RouterView]:
-    return {r.id: RouterView(r.id, r.name, r.host, r.nas_ip, r.secret.encode(), r.coa_port,
-                             r.require_message_authenticator) for r in Router.select()}
 
 
 def enforce_once(sweep: bool, retry_after: float) -> int:
@@ -41,7 +35,7 @@ def enforce_once(sweep: bool, retry_after: float) -> int:
     jobs = sessions.pending_disconnects(now)
     if not jobs:
         return 0
-    for job, outcome, detail in disconnect.deliver(jobs, routers_by_id()):
+    for job, outcome, detail in disconnect.deliver(jobs, {router.id: router for router in router_views()}):
         log.info("disconnect session %s (%s): %s", job.acct_session_id, job.reason, outcome)
         sessions.disconnect_result(job.session_id, outcome, detail, utcnow(), retry_after)
     return len(jobs)

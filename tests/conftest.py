@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from hotspotd import config as config_mod
+from hotspotd.runtime import Runtime
 from hotspotd.sim.daraja import DarajaSimulator
 from hotspotd.store import init_store
 from hotspotd.store.db import db
@@ -20,6 +21,7 @@ def config(tmp_path):
         "site": {"state_dir": str(tmp_path / "state")},
         "mpesa": {
             "base_url": "http://127.0.0.1:9",  # never the real Daraja: nothing listens here
+            "callback_url": "http://127.0.0.1:9",  # simulated callbacks go nowhere unless a test says
             "consumer_key": "sim-key", "consumer_secret": "sim-secret",
             "passkey": "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919",
             "callback_token": CALLBACK_TOKEN,
@@ -33,6 +35,14 @@ def store(config):
     init_store(config)
     yield db
     db.close()
+
+
+@pytest.fixture
+def runtime(store, config):
+    """The shared things of a process over the test's store (queue in immediate mode)."""
+    rt = Runtime(config)
+    yield rt
+    rt.close()
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from hotspotd import access
-from hotspotd.access import (AccessView, AuthRequest, CredentialView, PackageView, SubscriptionView, authorize,
-                             normalize_mac)
+from hotspotd.access import AccessView, AuthRequest, CredentialView, PackageView, SubscriptionView, authorize
+from hotspotd.mac import normalize_mac
 
 
 @pytest.fixture

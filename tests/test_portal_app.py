@@ -7,8 +7,9 @@ from wsgiref.util import setup_testing_defaults
 import peewee
 import pytest
 
-from hotspotd import queue, runtime
 from hotspotd.billing.packages import add_package
+from hotspotd.checkout import Checkout
+from hotspotd.runtime import Runtime
 from hotspotd.store.db import db
 from hotspotd.store.models import MpesaCallback, Payment
 from hotspotd.web.portal import make_app
@@ -28,11 +29,15 @@ def call(app, method, path, body=b""):
 
 
 @pytest.fixture
-def app(store, config):
-    runtime.configure(config)
-    queue.configure(config.queue_db_path, default_mode="immediate")
-    yield make_app(config)
-    queue.huey.storage = queue.UnconfiguredStorage("hotspotd")
+def checkout(runtime):
+    checkout = Checkout(runtime)
+    yield checkout
+    checkout.close()
+
+
+@pytest.fixture
+def app(config, checkout):
+    return make_app(config, checkout)
 
 
 @pytest.fixture
@@ -48,9 +53,7 @@ def full_disk():
     db.execute_sql("PRAGMA max_page_count = 1073741823")
 
 
-def test_callback_on_a_full_disk_is_refused_with_503_and_nothing_half_written(store, config, now, full_disk):
-    runtime.configure(config)
-    queue.configure(config.queue_db_path, default_mode="immediate")
+def test_callback_on_a_full_disk_is_refused_with_503_and_nothing_half_written(runtime, config, now, full_disk):
     with db.atomic():
         db.execute_sql("PRAGMA max_page_count = 1073741823")  # room for the test's own setup
         package = add_package(name="Hour", price=10, duration="1h", now=now)
@@ -58,14 +61,18 @@ def test_callback_on_a_full_disk_is_refused_with_503_and_nothing_half_written(st
                        checkout_request_id="ws_CO_1", created_at=now, updated_at=now)
     path = f"/api/payments/stk-callback/{config.mpesa.callback_token}"
     big = success("ws_CO_1")[:-4] + b', "pad": "' + b"x" * 60000 + b'"}}}}'
-    status, body = call(make_app(config), "POST", path, big)
+    full = Checkout(runtime)  # its callback writer's connection has the page limit
+    status, body = call(make_app(config, full), "POST", path, big)
+    full.close()
     assert status == 503 and body["ResultCode"] == 1
     assert Payment.get(Payment.ref == "r1").status == "pending"  # not recorded, so not acknowledged
     assert MpesaCallback.select().count() == 0
     db._pragmas[:] = [pragma for pragma in db._pragmas if pragma[0] != "max_page_count"]
-    status, body = call(make_app(config), "POST", path, success("ws_CO_1"))  # space again: the retry is taken
+    again = Checkout(runtime)
+    status, body = call(make_app(config, again), "POST", path, success("ws_CO_1"))  # space again: the retry is taken
     assert (status, body) == (200, {"ResultCode": 0, "ResultDesc": "Accepted"})
     wait_for(lambda: Payment.get(Payment.ref == "r1").status == "paid", 30, "the payment applied after the answer")
+    again.close()
 
 
 def test_pay_on_a_full_disk_is_a_clear_503(app, now):
@@ -88,10 +95,12 @@ def test_unknown_route_and_wrong_method_are_json(app):
     assert call(app, "GET", "/api/portal/pay")[0] == 405
 
 
-def test_device_addresses_are_stored_as_the_router_reports_them(app, now, make_sim, config):
+def test_device_addresses_are_stored_as_the_router_reports_them(store, now, make_sim, config):
     from hotspotd.mpesa.client import DarajaClient
     sim = make_sim(callback_delay=3600)
-    runtime._daraja = DarajaClient(sim.url, "sim-key", "sim-secret", "174379", config.mpesa.passkey, timeout=5)
+    daraja = DarajaClient(sim.url, "sim-key", "sim-secret", "174379", config.mpesa.passkey, timeout=5)
+    checkout = Checkout(Runtime(config, daraja=daraja))
+    app = make_app(config, checkout)
     add_package(name="Hour", price=10, duration="1h", now=now)
     status, body = call(app, "POST", "/api/portal/pay",
                         json.dumps({"package_id": 1, "phone": "0712345678", "mac": "bc-24-11-eb-56-4d"}).encode())

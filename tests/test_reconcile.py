@@ -4,10 +4,12 @@ from datetime import timedelta
 
 import pytest
 
-from hotspotd import reconcile, runtime
+from hotspotd import reconcile
 from hotspotd.billing import payments
 from hotspotd.billing.packages import add_package
+from hotspotd.checkout import Checkout
 from hotspotd.mpesa.client import DarajaClient
+from hotspotd.runtime import Runtime
 from hotspotd.sim.daraja import DarajaSimulator
 from hotspotd.store.db import utcnow, write_transaction
 from hotspotd.store.models import Event, Payment, Subscription
@@ -25,20 +27,25 @@ def daraja(sim, config):
 
 
 @pytest.fixture
+def checkout(store, config, daraja):
+    checkout = Checkout(Runtime(config, daraja=daraja))
+    yield checkout
+    checkout.close()
+
+
+@pytest.fixture
 def hour(store, config):
-    runtime.configure(config)
     return add_package(name="Hour", price=10, duration="1h", now=utcnow())
 
 
-def initiate(daraja, hour, phone="0712345678"):
-    return payments.initiate(package_id=hour.id, phone=phone, mac="AA:BB:CC:DD:EE:01", ip="10.5.50.2",
-                             daraja=daraja, callback_url="http://127.0.0.1:9/cb/x", account_reference="Test",
-                             now=utcnow())
+def initiate(checkout, hour, phone="0712345678"):
+    started = checkout.pay(package_id=hour.id, phone=phone, mac="AA:BB:CC:DD:EE:01", ip="10.5.50.2")
+    return Payment.get(Payment.ref == started["payment_id"])
 
 
-def test_pending_payment_without_callback_is_queried_then_applied(sim, daraja, hour, config):
+def test_pending_payment_without_callback_is_queried_then_applied(sim, daraja, hour, config, checkout):
     sim.set_outcome("no_callback")
-    payment = initiate(daraja, hour)
+    payment = initiate(checkout, hour)
     later = utcnow() + timedelta(seconds=config.mpesa.query_after + 1)
     plan = reconcile.run_once(later, config)
     assert plan.check == [payment.id]
@@ -50,15 +57,15 @@ def test_pending_payment_without_callback_is_queried_then_applied(sim, daraja, h
     assert payments.apply(payment.id, later).status == "paid"
 
 
-def test_young_pending_payment_is_left_alone(daraja, hour, config, sim):
+def test_young_pending_payment_is_left_alone(daraja, hour, config, sim, checkout):
     sim.set_outcome("no_callback")
-    initiate(daraja, hour)
+    initiate(checkout, hour)
     assert reconcile.run_once(utcnow(), config).check == []
 
 
-def test_still_processing_expires_after_the_pending_timeout(sim, daraja, hour, config):
+def test_still_processing_expires_after_the_pending_timeout(sim, daraja, hour, config, checkout):
     sim.callback_delay = 3600  # the customer never answers
-    payment = initiate(daraja, hour)
+    payment = initiate(checkout, hour)
     soon = utcnow() + timedelta(seconds=70)
     assert payments.record_query(payment.id, daraja, pending_timeout=300, now=soon) == "pending"
     late = utcnow() + timedelta(seconds=301)
@@ -75,9 +82,9 @@ def test_payment_whose_push_never_got_an_answer_expires(store, hour, config):
     assert payments.record_query(payment.id, None, pending_timeout=300, now=now + timedelta(seconds=301)) == "expired"
 
 
-def test_due_subscriptions_expire_and_unprovisioned_ones_are_found(sim, daraja, hour, config):
+def test_due_subscriptions_expire_and_unprovisioned_ones_are_found(sim, daraja, hour, config, checkout):
     sim.set_outcome("success")
-    payment = initiate(daraja, hour)
+    payment = initiate(checkout, hour)
     sim.wait_for_callbacks(1)  # the callback went to a dead URL; record it by query instead
     later = utcnow() + timedelta(seconds=61)
     while payments.record_query(payment.id, daraja, pending_timeout=300, now=later) == "pending":
@@ -90,10 +97,10 @@ def test_due_subscriptions_expire_and_unprovisioned_ones_are_found(sim, daraja, 
     assert Subscription.get_by_id(applied.subscription_id).status == "expired"
 
 
-def test_daraja_refusal_marks_the_payment_failed_and_tells_the_portal(sim, daraja, hour):
+def test_daraja_refusal_marks_the_payment_failed_and_tells_the_portal(sim, daraja, hour, checkout):
     from hotspotd.errors import UpstreamError
     sim.fail_next_push("500.003.02", "System is busy")
     with pytest.raises(UpstreamError):
-        initiate(daraja, hour)
+        initiate(checkout, hour)
     payment = Payment.get()
     assert payment.status == "failed" and "M-Pesa did not accept" in payment.reason

@@ -1,13 +1,24 @@
-"""What happens to an M-Pesa payment, from the STK push to access, in one place.
+"""The payment state machine: every status an M-Pesa payment can have, and the one writer
+of each transition.
 
-    initiate()         customer asks to pay: a pending payment, then the STK push
-    record_callback()  Daraja reports the result (see callbacks.py, the hot path)
-    record_query()     no callback came: the reconciler asked Daraja (STK query)
-    apply()            a received payment becomes a subscription with credentials
+    pending ──(callback or query: paid)──────────> received ──(apply)──> paid
+       │                                             ↑  │
+       ├──(callback or query: not paid)──> failed | cancelled | expired
+       │                                             │  └──(apply: underpaid)──> failed
+       └──(late success: money was taken anyway)─────┘
 
-Every function is idempotent and commits its state change together with its event.
-Side effects that follow (applying, provisioning) are returned to the caller, who
-enqueues them after the commit; the reconciler finds anything that was lost.
+    start()           a pending payment, before the STK push is asked for
+    pushed()          Daraja accepted the push                        payment.initiated
+    take_result()     a callback's result moves the payment on
+    record_query()    no callback came: Daraja's STK query decides
+    mark_received()   the one way into `received`
+    end()             the one way out without access                  payment.failed
+    apply()           `received` becomes access (a subscription)      payment.processed
+
+Every writer commits its state change together with its event, and is idempotent. What
+follows a transition (applying, provisioning) is returned to the caller, who enqueues it
+after the commit (see `hotspotd.checkout` and `hotspotd.tasks`); the reconciler finds
+whatever was lost between the two.
 """
 
 from __future__ import annotations
@@ -18,24 +29,49 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from typing import NamedTuple, Protocol, Sequence
 
-import peewee
-
 from .. import events
-from .. import phone as phones
 from ..errors import NotFound, UpstreamError
-from ..mpesa.callback import status_for_result
+from ..mpesa.callback import StkCallback
 from ..store.db import db, write_transaction
-from ..store.models import Payment, Subscription, iso, to_db_time
-from . import callbacks, packages, subscriptions
+from ..store.models import Package, Payment, to_db_time
+from . import subscriptions
 
 log = logging.getLogger(__name__)
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "pending"  # push asked for (or being asked for), no result yet
+    RECEIVED = "received"  # M-Pesa says paid; not yet applied
+    PAID = "paid"  # applied: subscription and credentials exist
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+ENDED = frozenset({PaymentStatus.FAILED, PaymentStatus.CANCELLED, PaymentStatus.EXPIRED})
+
+# Branch on Daraja's ResultCode only: ResultDesc texts and prefixes vary.
+_CANCELLED_CODES = {1031, 1032}
+_EXPIRED_CODES = {1019, 1037}
 
 # Payments applied per transaction: large enough to share an fsync, small enough that the
 # portal, waiting to record callbacks, never waits long for the write lock.
 APPLY_CHUNK = 8
 LOCK_GAP = 0.003
+
+
+def status_for_result(code: int) -> PaymentStatus:
+    """The status a Daraja ResultCode leads to."""
+    if code == 0:
+        return PaymentStatus.RECEIVED
+    if code in _CANCELLED_CODES:
+        return PaymentStatus.CANCELLED
+    if code in _EXPIRED_CODES:
+        return PaymentStatus.EXPIRED
+    return PaymentStatus.FAILED
 
 
 class StkPusher(Protocol):
@@ -45,54 +81,160 @@ class StkPusher(Protocol):
     def stk_query(self, checkout_request_id: str, *, now: datetime): ...
 
 
-def initiate(*, package_id: object, phone: str, mac: str | None, ip: str | None, daraja: StkPusher,
-             callback_url: str, account_reference: str, now: datetime) -> Payment:
-    """Record a pending payment, then ask Daraja to prompt the customer's phone.
+# -- the writers. Plain SQL on the paths a burst of callbacks takes (see bench/callback_bench.py).
 
-    The payment is written before the push so that a crash in between leaves a record
-    the reconciler expires, never a prompt nobody knows about. A Daraja error marks the
-    payment failed and is raised for the portal to show.
+_RECEIVED = ('UPDATE "payment" SET "receipt" = ?, "amount_paid" = ?, "result_code" = \'0\', "result_desc" = ?, '
+             '"status" = \'received\', "reason" = NULL, "resolved_at" = ?, "updated_at" = ? WHERE "id" = ?')
+_ENDED = ('UPDATE "payment" SET "status" = ?, "reason" = ?, "result_code" = COALESCE(?, "result_code"), '
+          '"resolved_at" = ?, "updated_at" = ? WHERE "id" = ?')
+_SET_RECEIPT = 'UPDATE "payment" SET "receipt" = ? WHERE "id" = ? AND "receipt" IS NULL'
+_RECEIPT_TAKEN = 'SELECT 1 FROM "payment" WHERE "receipt" = ?'
+_ROW = 'SELECT "id", "status", "receipt", "phone", "amount" FROM "payment" WHERE "checkout_request_id" = ?'
+
+
+class PaymentRow(NamedTuple):
+    id: int
+    status: str
+    receipt: str | None
+    phone: str
+    amount: int
+
+
+def find_by_checkout(checkout_request_id: str) -> PaymentRow | None:
+    row = db.execute_sql(_ROW, (checkout_request_id,)).fetchone()
+    return None if row is None else PaymentRow(*row)
+
+
+def mark_received(payment_id: int, *, receipt: str | None, amount_paid: Decimal, result_desc: str,
+                  now: datetime) -> None:
+    """The payment is paid at M-Pesa and waits to be applied. In a write transaction."""
+    at = to_db_time(now)
+    db.execute_sql(_RECEIVED, (receipt, str(amount_paid), result_desc, at, at, payment_id))
+
+
+def end(payment_id: int, status: PaymentStatus, reason: str | None, *, result_code: str | None,
+        phone: str, amount: int, now: datetime) -> None:
+    """The payment ends without access (failed, cancelled, expired, underpaid), with its
+    `payment.failed` event. Every path that ends a payment so comes here. In a write
+    transaction."""
+    if status not in ENDED:
+        raise ValueError(f"a payment cannot end as {status!r}")
+    at = to_db_time(now)
+    db.execute_sql(_ENDED, (status.value, reason, result_code, at, at, payment_id))
+    events.emit("payment.failed", {"payment_id": payment_id, "status": status.value, "reason": reason,
+                                   "phone": phone, "amount": events.money(amount)}, now)
+
+
+def _receipt_taken(receipt: str | None) -> bool:
+    return receipt is not None and db.execute_sql(_RECEIPT_TAKEN, (receipt,)).fetchone() is not None
+
+
+def take_result(payment: PaymentRow, callback: StkCallback, now: datetime) -> str:
+    """Move a payment on by a callback's result. In a write transaction.
+
+    Returns `apply` (now received: apply it after the commit), `recorded` (ended) or
+    `duplicate` (the result was known already: a replay changes nothing).
     """
-    package = packages.get_package(package_id)
-    number = phones.normalise(phone)
+    if callback.succeeded:
+        if payment.status in (PaymentStatus.RECEIVED, PaymentStatus.PAID):
+            if payment.receipt is None and not _receipt_taken(callback.receipt):  # resolved by query first
+                db.execute_sql(_SET_RECEIPT, (callback.receipt, payment.id))
+            return "duplicate"
+        # A late success after we gave up (expired, or cancelled by a query) still means
+        # money was taken: honour it rather than keep the customer's shillings.
+        if _receipt_taken(callback.receipt):
+            return "duplicate"
+        mark_received(payment.id, receipt=callback.receipt, amount_paid=callback.amount,
+                      result_desc=callback.result_desc, now=now)
+        return "apply"
+    if payment.status != PaymentStatus.PENDING:
+        return "duplicate"
+    end(payment.id, status_for_result(callback.result_code), callback.result_desc,
+        result_code=str(callback.result_code), phone=payment.phone, amount=payment.amount, now=now)
+    return "recorded"
+
+
+# -- from the customer's "Pay" to the STK push
+
+def start(package: Package, phone: str, *, mac: str | None, ip: str | None, now: datetime) -> Payment:
+    """Record a pending payment before the push is asked for, so that a crash in between
+    leaves a record the reconciler expires, never a prompt nobody knows about."""
     with write_transaction():
-        payment = Payment.create(ref=secrets.token_urlsafe(12), package=package, phone=number,
-                                 amount=package.price, status="pending", mac=(mac or "").upper() or None,
-                                 ip=ip or None, created_at=now, updated_at=now)
-    try:
-        accepted = daraja.stk_push(phone=number, amount=package.price, callback_url=callback_url,
-                                   account_reference=account_reference, description=package.name[:13], now=now)
-    except UpstreamError as exc:
-        with write_transaction():
-            _finish(payment, "failed", now, reason=f"M-Pesa did not accept the request: {exc}")
-        raise
+        return Payment.create(ref=secrets.token_urlsafe(12), package=package, phone=phone, amount=package.price,
+                              status=PaymentStatus.PENDING, mac=mac, ip=ip, created_at=now, updated_at=now)
+
+
+def push_refused(payment: Payment, error: UpstreamError, now: datetime) -> None:
+    """Daraja refused the push: the payment fails with the reason the customer is shown."""
     with write_transaction():
-        payment = Payment.get_by_id(payment.id)
-        payment.checkout_request_id = accepted.checkout_request_id
-        payment.merchant_request_id = accepted.merchant_request_id
-        payment.updated_at = now
-        payment.save()
-        events.emit("payment.initiated", {"payment_id": payment.id, "package_id": package.id,
-                                          "amount": package.price, "phone": number}, now)
-    if callbacks.adopt_orphans(payment.id, accepted.checkout_request_id, now):
-        return Payment.get_by_id(payment.id)
-    return payment
+        end(payment.id, PaymentStatus.FAILED, f"M-Pesa did not accept the request: {error}", result_code=None,
+            phone=payment.phone, amount=payment.amount, now=now)
 
 
-def _finish(payment: Payment, status: str, now: datetime, *, reason: str | None,
-            result_code: str | None = None) -> None:
-    """End `payment` without access (callbacks.record_failure) and keep the object in step."""
-    callbacks.record_failure(payment.id, status, reason, result_code=result_code, phone=payment.phone,
-                             amount=payment.amount, now=now)
-    payment.status, payment.reason = status, reason
-    payment.result_code = result_code or payment.result_code
-    payment.resolved_at = payment.updated_at = now
+def pushed(payment: Payment, *, checkout_request_id: str, merchant_request_id: str, now: datetime) -> None:
+    """Daraja accepted the push: the prompt is on the customer's phone."""
+    with write_transaction():
+        Payment.update(checkout_request_id=checkout_request_id, merchant_request_id=merchant_request_id,
+                       updated_at=now).where(Payment.id == payment.id).execute()
+        events.emit("payment.initiated", {"payment_id": payment.id, "package_id": payment.package_id,
+                                          "amount": events.money(payment.amount), "phone": payment.phone}, now)
 
+
+# -- no callback: the reconciler asks Daraja
+
+def record_query(payment_id: int, daraja: StkPusher, *, pending_timeout: float, now: datetime) -> PaymentStatus:
+    """Ask Daraja about a payment that had no callback; returns the resulting status.
+
+    'Being processed' keeps it pending until `pending_timeout` has passed since the push,
+    then it expires. A Daraja error is raised (the task retries) unless the payment is
+    past its time, in which case it expires all the same.
+    """
+    payment = Payment.get_by_id(payment_id)
+    if payment.status != PaymentStatus.PENDING:
+        return PaymentStatus(payment.status)
+    overdue = now - payment.created_at >= timedelta(seconds=pending_timeout)
+    answer = None
+    if payment.checkout_request_id is not None:
+        try:
+            answer = daraja.stk_query(payment.checkout_request_id, now=now)
+        except UpstreamError:
+            if not overdue:
+                raise
+    elif not overdue:
+        return PaymentStatus.PENDING
+    with write_transaction():
+        payment = Payment.get_by_id(payment_id)
+        if payment.status != PaymentStatus.PENDING:
+            return PaymentStatus(payment.status)
+        if payment.checkout_request_id is not None:
+            Payment.update(queried_at=now, query_count=Payment.query_count + 1).where(
+                Payment.id == payment_id).execute()
+        if answer is None or answer.pending:
+            if not overdue:
+                return PaymentStatus.PENDING
+            reason = ("M-Pesa never confirmed the request" if payment.checkout_request_id is None
+                      else "no answer from the customer's phone in time")
+            end(payment.id, PaymentStatus.EXPIRED, reason, result_code=None, phone=payment.phone,
+                amount=payment.amount, now=now)
+            return PaymentStatus.EXPIRED
+        code = int(answer.result_code) if str(answer.result_code).lstrip("-").isdigit() else -1
+        status = status_for_result(code)
+        if status == PaymentStatus.RECEIVED:
+            # The query does not say how much was paid; the push asked this much.
+            mark_received(payment.id, receipt=None, amount_paid=Decimal(payment.amount),
+                          result_desc=answer.result_desc, now=now)
+        else:
+            end(payment.id, status, answer.result_desc, result_code=str(answer.result_code), phone=payment.phone,
+                amount=payment.amount, now=now)
+        return status
+
+
+# -- received becomes access
 
 @dataclass(frozen=True)
 class Applied:
     payment_id: int
-    status: str
+    status: PaymentStatus
     subscription_id: int | None = None
 
 
@@ -104,12 +246,11 @@ class _Package(NamedTuple):
     data_limit: int | None
 
 
-# Plain SQL: this runs for every payment of a burst (see bench/callback_bench.py).
 _TO_APPLY = ('SELECT p."status", p."amount_paid", p."amount", p."phone", p."mac", p."receipt", p."subscription_id", '
              'k."id", k."name", k."price", k."duration_s", k."data_limit" '
              'FROM "payment" p JOIN "package" k ON k."id" = p."package_id" WHERE p."id" = ?')
 _PAID = ('UPDATE "payment" SET "customer_id" = ?, "subscription_id" = ?, "status" = \'paid\', "applied_at" = ?, '
-         '"updated_at" = ? WHERE "id" = ?')
+         '"updated_at" = ? WHERE "id" = ? AND "status" = \'received\'')
 
 
 def apply(payment_id: int, now: datetime) -> Applied:
@@ -122,15 +263,15 @@ def apply(payment_id: int, now: datetime) -> Applied:
 
 
 def apply_many(payment_ids: Sequence[int], now: datetime) -> tuple[list[Applied], list[tuple[int, Exception]]]:
-    """Apply a batch in one transaction; each payment in its own savepoint, so one that
+    """Apply a batch, a few per transaction; each payment in its own savepoint, so one that
     fails (returned second, with its error) leaves the others applied."""
     applied: list[Applied] = []
     failed: list[tuple[int, Exception]] = []
-    for start in range(0, len(payment_ids), APPLY_CHUNK):
-        if start:
+    for start_at in range(0, len(payment_ids), APPLY_CHUNK):
+        if start_at:
             time.sleep(LOCK_GAP)  # let a waiting writer (the portal's callbacks) have the lock
         with write_transaction():
-            for payment_id in payment_ids[start:start + APPLY_CHUNK]:
+            for payment_id in payment_ids[start_at:start_at + APPLY_CHUNK]:
                 try:
                     with db.atomic():
                         applied.append(_apply(payment_id, now))
@@ -146,94 +287,22 @@ def _apply(payment_id: int, now: datetime) -> Applied:
         raise NotFound(f"no payment {payment_id}")
     status, amount_paid, amount, phone, mac, receipt, subscription_id = row[:7]
     package = _Package(*row[7:])
-    if status != "received":
-        return Applied(payment_id, status, subscription_id)
-    at = to_db_time(now)
+    if status != PaymentStatus.RECEIVED:
+        return Applied(payment_id, PaymentStatus(status), subscription_id)
     paid = Decimal(str(amount_paid if amount_paid is not None else amount))
     if paid < package.price:
-        callbacks.record_failure(payment_id, "failed", f"underpaid: paid {paid:f}, the package costs {package.price}",
-                                 result_code=None, phone=phone, amount=amount, now=now)
-        return Applied(payment_id, "failed")
+        end(payment_id, PaymentStatus.FAILED, f"underpaid: paid {paid:f}, the package costs {package.price}",
+            result_code=None, phone=phone, amount=amount, now=now)
+        return Applied(payment_id, PaymentStatus.FAILED)
     customer_id = subscriptions.find_or_create_customer(phone, now)
     grant = subscriptions.grant(customer_id, package, now, mac=mac, source={"payment_id": payment_id})
+    at = to_db_time(now)
     db.execute_sql(_PAID, (customer_id, grant.subscription_id, at, at, payment_id))
-    events.emit("payment.processed", {"payment_id": payment_id, "amount": str(paid), "receipt": receipt,
+    events.emit("payment.processed", {"payment_id": payment_id, "amount": events.money(paid), "receipt": receipt,
                                       "phone": phone, "subscription_id": grant.subscription_id}, now)
-    return Applied(payment_id, "paid", grant.subscription_id)
-
-
-def record_query(payment_id: int, daraja: StkPusher, *, pending_timeout: float, now: datetime) -> str:
-    """Ask Daraja about a payment that had no callback; returns the resulting status.
-
-    'Being processed' keeps it pending until `pending_timeout` has passed since the push,
-    then it expires. A Daraja error is raised (the task retries) unless the payment is
-    past its time, in which case it expires all the same.
-    """
-    payment = Payment.get_by_id(payment_id)
-    if payment.status != "pending":
-        return payment.status
-    overdue = now - payment.created_at >= timedelta(seconds=pending_timeout)
-    if payment.checkout_request_id is None:
-        if overdue:
-            with write_transaction():
-                _finish_if_pending(payment_id, "expired", now, reason="M-Pesa never confirmed the request")
-        return Payment.get_by_id(payment_id).status
-    try:
-        answer = daraja.stk_query(payment.checkout_request_id, now=now)
-    except UpstreamError:
-        if not overdue:
-            raise
-        answer = None
-    with write_transaction():
-        payment = Payment.get_by_id(payment_id)
-        if payment.status != "pending":
-            return payment.status
-        payment.queried_at, payment.query_count = now, payment.query_count + 1
-        payment.save()
-        if answer is None or answer.pending:
-            if overdue:
-                _finish(payment, "expired", now, reason="no answer from the customer's phone in time")
-            return payment.status
-        code = int(answer.result_code) if str(answer.result_code).lstrip("-").isdigit() else -1
-        if code == 0:
-            payment.amount_paid = Decimal(payment.amount)  # the query does not say; the push asked this much
-            payment.result_code, payment.result_desc = "0", answer.result_desc
-            payment.status, payment.resolved_at, payment.updated_at = "received", now, now
-            payment.save()
-        else:
-            _finish(payment, status_for_result(code), now, reason=answer.result_desc, result_code=str(answer.result_code))
-        return payment.status
-
-
-def _finish_if_pending(payment_id: int, status: str, now: datetime, *, reason: str) -> None:
-    payment = Payment.get_by_id(payment_id)
-    if payment.status == "pending":
-        _finish(payment, status, now, reason=reason)
-
-
-def portal_view(payment: Payment, *, mac: str | None, ip: str | None) -> dict:
-    """What the portal may show about a payment. Credentials go only to the device that paid."""
-    status = "pending" if payment.status == "received" else payment.status
-    view = {"payment_id": payment.ref, "status": status, "amount": payment.amount,
-            "package": payment.package.name}
-    if payment.status in ("failed", "cancelled", "expired"):
-        view["reason"] = payment.reason
-    if payment.status == "paid" and _same_device(payment, mac, ip):
-        username, password = subscriptions.credential_for(payment.customer_id, payment.applied_at)
-        subscription: Subscription = payment.subscription
-        view.update(username=username, password=password,
-                    expires_at=iso(subscription.ends_at))
-    return view
-
-
-def _same_device(payment: Payment, mac: str | None, ip: str | None) -> bool:
-    if payment.mac:
-        return bool(mac) and mac.upper() == payment.mac
-    return bool(ip) and ip == payment.ip
+    return Applied(payment_id, PaymentStatus.PAID, grant.subscription_id)
 
 
 def find_by_ref(ref: str) -> Payment | None:
-    try:
-        return Payment.get_or_none(Payment.ref == str(ref)[:64])
-    except peewee.PeeweeException:
-        return None
+    """The payment the portal knows by its unguessable reference."""
+    return Payment.get_or_none(Payment.ref == str(ref)[:64])

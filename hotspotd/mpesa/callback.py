@@ -1,4 +1,5 @@
-"""Parsing Daraja STK callbacks, and what a result code means for a payment.
+"""Parsing Daraja STK callbacks (what a result code means for a payment is decided by
+`hotspotd.billing.payments.status_for_result`).
 
 Daraja's callbacks vary in the wild: ResultCode is a number (sometimes a string),
 metadata items come in any order, a `Balance` item may have no value, and failures
@@ -14,22 +15,6 @@ from decimal import Decimal, InvalidOperation
 from ..errors import MalformedCallback
 
 MAX_BODY = 64 * 1024
-
-# Branch on ResultCode only: ResultDesc texts and prefixes vary.
-_CANCELLED = {1031, 1032}
-_EXPIRED = {1019, 1037}
-
-
-def status_for_result(code: int) -> str:
-    """The payment status a Daraja ResultCode leads to."""
-    if code == 0:
-        return "received"
-    if code in _CANCELLED:
-        return "cancelled"
-    if code in _EXPIRED:
-        return "expired"
-    return "failed"
-
 
 @dataclass(frozen=True)
 class StkCallback:

@@ -7,7 +7,7 @@ from ..errors import ConfigError
 from . import migrations
 from .db import db, open_database, utcnow, write_transaction
 
-__all__ = ["db", "open_database", "open_store", "init_store", "utcnow", "write_transaction"]
+__all__ = ["db", "open_database", "open_store", "init_store", "release", "utcnow", "write_transaction"]
 
 
 def init_store(config: Config) -> list[int]:
@@ -27,3 +27,9 @@ def open_store(config: Config):
         raise ConfigError(f"database {config.app_db_path} is at version {have}, this hotspotd needs {want}: "
                           "run `hotspotd init` to migrate")
     return database
+
+
+def release() -> None:
+    """Close this thread's (or greenlet's) database connection; the next use reopens it."""
+    if not db.is_closed():
+        db.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -12,6 +13,13 @@ from pathlib import Path
 from typing import Iterator
 
 import peewee
+
+from ..errors import StorageUnavailable
+
+log = logging.getLogger(__name__)
+
+STORAGE_UNAVAILABLE = "The hotspot cannot take this request right now; try again in a minute"
+
 
 class Database(peewee.SqliteDatabase):
     """SQLite that waits for the write lock in short steps.
@@ -42,7 +50,6 @@ class Database(peewee.SqliteDatabase):
                     pause = min(pause * 1.5, 0.005)
         finally:
             cursor.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
-
 
     def rollback(self) -> None:
         # On some errors (a full disk: SQLITE_FULL) SQLite has already rolled back by
@@ -98,3 +105,20 @@ def write_transaction() -> Iterator[None]:
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+@contextmanager
+def storage_errors(what: str) -> Iterator[None]:
+    """Turn storage trouble (a full disk, the write lock held past the busy timeout) into
+    StorageUnavailable, which every edge answers clearly (HTTP 503, a CLI message)."""
+    try:
+        yield
+    except peewee.OperationalError as exc:
+        log.critical("storage unavailable in %s: %s", what, exc)
+        raise StorageUnavailable(STORAGE_UNAVAILABLE) from exc
+
+
+def ping() -> None:
+    """One trivial query: the database answers (for /healthz); StorageUnavailable if not."""
+    with storage_errors("ping"):
+        db.execute_sql("SELECT 1")

@@ -9,6 +9,7 @@ import pytest
 from hotspotd.billing import payments
 from hotspotd.billing.callbacks import record_callback
 from hotspotd.billing.packages import add_package
+from hotspotd.checkout import Checkout
 from hotspotd.store.db import write_transaction
 from hotspotd.store.models import Event, MpesaCallback, Payment, Subscription
 
@@ -29,6 +30,13 @@ def failure(checkout, code=1032, desc="Request cancelled by user"):
 
 
 @pytest.fixture
+def checkout(runtime):
+    checkout = Checkout(runtime)
+    yield checkout
+    checkout.close()
+
+
+@pytest.fixture
 def pending(store, now):
     package = add_package(name="Hour", price=10, duration="1h", rate="2M/5M", now=now)
     with write_transaction():
@@ -37,24 +45,24 @@ def pending(store, now):
                               created_at=now, updated_at=now)
 
 
-def test_paid_callback_then_apply_gives_subscription_and_credentials(pending, now):
+def test_paid_callback_then_apply_gives_subscription_and_credentials(pending, now, checkout):
     outcome = record_callback(success("ws_CO_1"), remote_addr="127.0.0.1", now=now)
     assert (outcome.outcome, outcome.apply) == ("recorded", True)
     applied = payments.apply(pending.id, now)
     assert applied.status == "paid"
     sub = Subscription.get_by_id(applied.subscription_id)
     assert sub.ends_at == now + timedelta(hours=1) and sub.mac == "AA:BB:CC:DD:EE:FF"
-    view = payments.portal_view(Payment.get_by_id(pending.id), mac="aa:bb:cc:dd:ee:ff", ip=None)
+    view = checkout.payment_status("ref-1", mac="aa:bb:cc:dd:ee:ff", ip=None)
     assert view["status"] == "paid" and view["username"] and len(view["password"]) == 8
     types = [e.type for e in Event.select().order_by(Event.id)]
     assert types == ["subscription.created", "payment.processed"]
     assert "2547*****678" == Event.get(Event.type == "payment.processed").data["phone"]
 
 
-def test_credentials_only_go_to_the_device_that_paid(pending, now):
+def test_credentials_only_go_to_the_device_that_paid(pending, now, checkout):
     record_callback(success("ws_CO_1"), remote_addr=None, now=now)
     payments.apply(pending.id, now)
-    other = payments.portal_view(Payment.get_by_id(pending.id), mac="11:22:33:44:55:66", ip="10.5.50.7")
+    other = checkout.payment_status("ref-1", mac="11:22:33:44:55:66", ip="10.5.50.7")
     assert other["status"] == "paid" and "password" not in other
 
 

@@ -74,7 +74,7 @@ class Site:
         return env
 
     def cli(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run([sys.executable, "-m", "hotspotd.cli", "--config", str(self.config_path), *args],
+        result = subprocess.run([sys.executable, "-m", "hotspotd", "--config", str(self.config_path), *args],
                                 input=stdin, capture_output=True, text=True, env=self.env(), timeout=120)
         if check and result.returncode != 0:
             raise AssertionError(f"hotspotd {' '.join(args)} failed ({result.returncode}): {result.stderr}")
@@ -82,7 +82,7 @@ class Site:
 
     def start(self, role: str) -> subprocess.Popen:
         log = open(self.folder / f"{role}.log", "ab")
-        proc = subprocess.Popen([sys.executable, "-m", "hotspotd.cli", "--config", str(self.config_path),
+        proc = subprocess.Popen([sys.executable, "-m", "hotspotd", "--config", str(self.config_path),
                                  "run", "--role", role], stdout=log, stderr=subprocess.STDOUT, env=self.env())
         self.procs[role] = proc
         if role == "portal":

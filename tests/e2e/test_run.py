@@ -21,7 +21,7 @@ def running(tmp_path):
         site = Site(tmp_path, sim.url, radius={"listen": "127.0.0.1", "auth_port": str(free_port()),
                                                "acct_port": str(free_port())})
         log = open(tmp_path / "run.log", "wb")
-        proc = subprocess.Popen([sys.executable, "-m", "hotspotd.cli", "--config", str(site.config_path), "run"],
+        proc = subprocess.Popen([sys.executable, "-m", "hotspotd", "--config", str(site.config_path), "run"],
                                 stdout=log, stderr=subprocess.STDOUT, env=site.env())
         wait_for(lambda: http("GET", site.portal + "/healthz")[0] == 200, 60, "portal up")
         wait_for(lambda: len(psutil.Process(proc.pid).children()) == 4, 60, "four roles")
@@ -58,7 +58,7 @@ def test_run_exits_non_zero_when_a_role_dies(running):
 def test_demo_runs_a_whole_site_that_sells(tmp_path):
     ports = {name: free_port() for name in ("portal", "admin", "radius")}
     log = open(tmp_path / "demo.log", "w+b")
-    proc = subprocess.Popen([sys.executable, "-m", "hotspotd.cli", "demo", "--state-dir", str(tmp_path / "demo"),
+    proc = subprocess.Popen([sys.executable, "-m", "hotspotd", "demo", "--state-dir", str(tmp_path / "demo"),
                              "--portal-port", str(ports["portal"]), "--admin-port", str(ports["admin"]),
                              "--radius-port", str(ports["radius"])], stdout=log, stderr=subprocess.STDOUT)
     portal = f"http://127.0.0.1:{ports['portal']}"

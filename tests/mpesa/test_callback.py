@@ -4,7 +4,8 @@ from decimal import Decimal
 import pytest
 
 from hotspotd.errors import MalformedCallback
-from hotspotd.mpesa.callback import parse_stk_callback, status_for_result
+from hotspotd.billing.payments import status_for_result
+from hotspotd.mpesa.callback import parse_stk_callback
 
 SUCCESS = {"Body": {"stkCallback": {
     "MerchantRequestID": "29115-34620561-1", "CheckoutRequestID": "ws_CO_191220191020363925",

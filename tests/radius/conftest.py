@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hotspotd.routers import add_router
+from hotspotd.router import add_router
 
 from ..loopback import free_port
 from ..loopback import wait_for  # noqa: F401 (the radius tests import it from here)
@@ -58,12 +58,13 @@ def write_config(config, path: Path, **radius) -> Path:
 
 
 class RadiusProcess:
-    """The radius role as a real subprocess (python -m hotspotd.radius.server)."""
+    """The radius role as a real subprocess (hotspotd run --role radius)."""
 
     def __init__(self, config_path: Path, auth_port: int, acct_port: int, log_path: Path) -> None:
         self.auth_port, self.acct_port, self.log_path = auth_port, acct_port, log_path
         self.log = open(log_path, "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "hotspotd.radius.server", "--config", str(config_path)],
+        self.proc = subprocess.Popen([sys.executable, "-m", "hotspotd", "--config", str(config_path), "run", "--role",
+                                      "radius"],
                                      stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ})
         wait_for(lambda: b"radius serving" in log_path.read_bytes() or self.proc.poll() is not None,
                  what="radius role to start")

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hotspotd.access import AccessView, ViewLoader
+from hotspotd.access import AccessView
+from hotspotd.access_loader import ViewLoader
 from hotspotd.radius import packet as rp
 from hotspotd.radius.handler import Handler
 from hotspotd.store.models import Credential, Router, Session

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hotspotd.errors import Conflict, InvalidInput
-from hotspotd.routers import add_router, list_routers
+from hotspotd.router import add_router, list_routers
 
 
 def test_add_and_list(store, now):

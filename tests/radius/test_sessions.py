@@ -8,7 +8,7 @@ import pytest
 
 from hotspotd import sessions
 from hotspotd.errors import NotFound
-from hotspotd.sessions import AccountingRecord, apply_accounting
+from hotspotd.sessions import AccountingRecord, AcctStatus, apply_accounting
 from hotspotd.store.models import Event, HealthLog, Session, Subscription
 
 
@@ -26,11 +26,11 @@ def event_types():
 
 
 def test_start_interim_stop_with_gigawords(site, now):
-    assert apply_accounting([rec(site, sessions.START)], now) == ([True], [])
-    apply_accounting([rec(site, sessions.INTERIM, input_octets=100, output_octets=200, output_gigawords=1,
+    assert apply_accounting([rec(site, AcctStatus.START)], now) == ([True], [])
+    apply_accounting([rec(site, AcctStatus.INTERIM_UPDATE, input_octets=100, output_octets=200, output_gigawords=1,
                           session_time=60)], now + timedelta(minutes=1))
     assert used(site, "alice") == 300 + (1 << 32)
-    apply_accounting([rec(site, sessions.STOP, input_octets=150, output_octets=250, output_gigawords=1,
+    apply_accounting([rec(site, AcctStatus.STOP, input_octets=150, output_octets=250, output_gigawords=1,
                           session_time=90, terminate_cause="User-Request")], now + timedelta(minutes=2))
     session = Session.get()
     assert (session.status, session.input_bytes, session.output_bytes) == ("closed", 150, 250 + (1 << 32))
@@ -41,9 +41,9 @@ def test_start_interim_stop_with_gigawords(site, now):
 
 
 def test_retransmissions_count_once(site, now):
-    start = rec(site, sessions.START)
-    interim = rec(site, sessions.INTERIM, input_octets=1000, output_octets=1000)
-    stop = rec(site, sessions.STOP, input_octets=1500, output_octets=1500)
+    start = rec(site, AcctStatus.START)
+    interim = rec(site, AcctStatus.INTERIM_UPDATE, input_octets=1000, output_octets=1000)
+    stop = rec(site, AcctStatus.STOP, input_octets=1500, output_octets=1500)
     apply_accounting([start, start, interim, interim], now)
     apply_accounting([interim, start, stop, stop, interim], now)
     apply_accounting([stop], now)
@@ -53,15 +53,15 @@ def test_retransmissions_count_once(site, now):
 
 
 def test_interim_without_start_opens_the_session(site, now):
-    apply_accounting([rec(site, sessions.INTERIM, input_octets=10, session_time=30)], now)
+    apply_accounting([rec(site, AcctStatus.INTERIM_UPDATE, input_octets=10, session_time=30)], now)
     session = Session.get()
     assert session.status == "open" and session.started_at == now - timedelta(seconds=30)
     assert used(site, "alice") == 10
 
 
 def test_accounting_on_closes_the_routers_sessions(site, now):
-    apply_accounting([rec(site, sessions.START, sid="a"), rec(site, sessions.START, sid="b", user="carol")], now)
-    on = AccountingRecord(router_id=site["router"].id, status_type=sessions.ACCOUNTING_ON)
+    apply_accounting([rec(site, AcctStatus.START, sid="a"), rec(site, AcctStatus.START, sid="b", user="carol")], now)
+    on = AccountingRecord(router_id=site["router"].id, status_type=AcctStatus.ACCOUNTING_ON)
     assert apply_accounting([on, on], now) == ([True, True], [])
     assert {s.status for s in Session.select()} == {"closed"}
     assert {s.terminate_cause for s in Session.select()} == {"NAS-Reboot"}
@@ -70,24 +70,24 @@ def test_accounting_on_closes_the_routers_sessions(site, now):
 
 def test_a_bad_record_does_not_sink_the_batch(site, now):
     bad = rec(site, 99)
-    done, _ = apply_accounting([rec(site, sessions.START), bad, rec(site, sessions.START, sid="x")], now)
+    done, _ = apply_accounting([rec(site, AcctStatus.START), bad, rec(site, AcctStatus.START, sid="x")], now)
     assert done == [True, False, True]
     assert Session.select().count() == 2
 
 
 def test_data_used_up_requests_disconnect_of_every_device(site, now):
-    apply_accounting([rec(site, sessions.START, sid="c1", user="carol"),
-                      rec(site, sessions.START, sid="c2", user="carol")], now)
-    _, marked = apply_accounting([rec(site, sessions.INTERIM, sid="c1", user="carol", input_gigawords=4)], now)
+    apply_accounting([rec(site, AcctStatus.START, sid="c1", user="carol"),
+                      rec(site, AcctStatus.START, sid="c2", user="carol")], now)
+    _, marked = apply_accounting([rec(site, AcctStatus.INTERIM_UPDATE, sid="c1", user="carol", input_gigawords=4)], now)
     assert sorted(marked) == sorted(s.id for s in Session.select())
     assert {s.disconnect_reason for s in Session.select()} == {sessions.DATA_REASON}
-    _, again = apply_accounting([rec(site, sessions.INTERIM, sid="c1", user="carol", input_gigawords=4,
+    _, again = apply_accounting([rec(site, AcctStatus.INTERIM_UPDATE, sid="c1", user="carol", input_gigawords=4,
                                      input_octets=5)], now)
     assert again == []  # already under way
 
 
 def test_sweep_marks_sessions_of_ended_subscriptions(site, now):
-    apply_accounting([rec(site, sessions.START, sid="a"), rec(site, sessions.START, sid="c", user="carol")], now)
+    apply_accounting([rec(site, AcctStatus.START, sid="a"), rec(site, AcctStatus.START, sid="c", user="carol")], now)
     assert sessions.mark_overdue(now) == []
     later = now + timedelta(hours=1, seconds=1)  # alice's hour is over; carol has a day
     marked = sessions.mark_overdue(later)
@@ -97,7 +97,7 @@ def test_sweep_marks_sessions_of_ended_subscriptions(site, now):
 
 
 def test_kick_and_delivery_results(site, now):
-    apply_accounting([rec(site, sessions.START)], now)
+    apply_accounting([rec(site, AcctStatus.START)], now)
     session = Session.get()
     assert sessions.request_disconnect(session.id, "admin kick", now)
     assert not sessions.request_disconnect(session.id, "admin kick", now)
@@ -117,7 +117,7 @@ def test_kick_and_delivery_results(site, now):
 
 
 def test_disconnect_gives_up_after_rounds(site, now):
-    apply_accounting([rec(site, sessions.START)], now)
+    apply_accounting([rec(site, AcctStatus.START)], now)
     session = Session.get()
     sessions.request_disconnect(session.id, "admin kick", now)
     for _ in range(sessions.MAX_DISCONNECT_ROUNDS):

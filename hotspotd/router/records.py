@@ -1,18 +1,42 @@
-"""Routers (NAS): the MikroTiks hotspotd serves, with their API login and RADIUS secret.
+"""Router records (NAS): the MikroTiks hotspotd serves, with their API login and RADIUS secret.
 
-Service functions behind `hotspotd router add/list`; the RADIUS role picks up a new or
-changed router within a second (see `hotspotd.access.ViewLoader`).
+Service functions behind `hotspotd router add/list`; `router_views()` is the one form the
+RADIUS role and the disconnect sweep read them in. The RADIUS role picks up a new or
+changed router within a second (see `hotspotd.access_view.ViewLoader`).
 """
 
 from __future__ import annotations
 
 import ipaddress
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from .errors import Conflict, InvalidInput
-from .store.db import utcnow, write_transaction
-from .store.models import Router
+from ..errors import Conflict, InvalidInput
+from ..store.db import db, utcnow, write_transaction
+from ..store.models import Router, iso
+
+
+class RouterView(NamedTuple):
+    """A router as RADIUS needs it: where it sends from, its secret, where it takes
+    Disconnect-Requests."""
+
+    id: int
+    name: str
+    host: str
+    nas_ip: str
+    secret: bytes
+    coa_port: int
+    require_message_authenticator: bool | None  # None = the site default
+
+
+_VIEWS = ('SELECT "id", "name", "host", "nas_ip", "secret", "coa_port", "require_message_authenticator" '
+          'FROM "router" ORDER BY "id"')
+
+
+def router_views() -> list[RouterView]:
+    """Every router, as RADIUS reads it."""
+    return [RouterView(rid, name, host, nas_ip, secret.encode(), coa_port, None if require is None else bool(require))
+            for rid, name, host, nas_ip, secret, coa_port, require in db.execute_sql(_VIEWS).fetchall()]
 
 
 def add_router(name: str, host: str, secret: str, nas_ip: str | None = None, *, api_port: int = 8728,
@@ -52,5 +76,5 @@ def list_routers() -> list[dict[str, Any]]:
         "id": r.id, "name": r.name, "host": r.host, "api_port": r.api_port, "api_user": r.api_user,
         "nas_ip": r.nas_ip, "coa_port": r.coa_port,
         "require_message_authenticator": r.require_message_authenticator,
-        "status": r.status, "last_seen_at": r.last_seen_at.isoformat() if r.last_seen_at else None,
+        "status": r.status, "last_seen_at": iso(r.last_seen_at) if r.last_seen_at else None,
     } for r in Router.select().order_by(Router.id)]

@@ -2,16 +2,20 @@
 
 It starts the Daraja simulator, writes a config that points at it, creates the
 databases, sample packages, a demo router and an admin login (printed), then runs every
-role as `hotspotd run` would. Everything listens on 127.0.0.1.
+role as `hotspotd run` would. Everything listens on 127.0.0.1. A second run reuses the
+state folder (and says so); `--fresh` starts from empty databases.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from pathlib import Path
 
-from .store.db import utcnow
+from ..store.db import utcnow
+from ..supervisor import ROLES, supervise_roles
+from .daraja import DarajaSimulator
 
 SAMPLE_PACKAGES = (
     {"name": "1 hour", "price": 10, "duration": "1h", "rate": "2M/5M"},
@@ -74,11 +78,11 @@ pending_timeout = 120
 
 def seed(config, router_secret: str) -> str:
     """Sample packages and a demo router once; a fresh admin password every start."""
-    from . import routers
-    from .admins import hash_password
-    from .billing import packages
-    from .store import init_store, write_transaction
-    from .store.models import AdminUser, Router
+    from ..admins import hash_password
+    from ..billing import packages
+    from ..router import add_router
+    from ..store import init_store, write_transaction
+    from ..store.models import AdminUser, Router
 
     init_store(config)
     now = utcnow()
@@ -86,7 +90,7 @@ def seed(config, router_secret: str) -> str:
         for sample in SAMPLE_PACKAGES:
             packages.add_package(now=now, **sample)
     if not Router.select().where(Router.name == "demo-router").exists():
-        routers.add_router(name="demo-router", host="127.0.0.1", api_port=8728, api_user="admin",
+        add_router(name="demo-router", host="127.0.0.1", api_port=8728, api_user="admin",
                            api_password="", secret=router_secret, nas_ip="127.0.0.1", coa_port=3799, now=now)
     password = secrets.token_urlsafe(9)
     hashed = hash_password(password)
@@ -97,14 +101,27 @@ def seed(config, router_secret: str) -> str:
     return password
 
 
-def run_demo(*, state_dir: str | None, portal_port: int, admin_port: int, radius_port: int, daraja_port: int) -> int:
-    from . import config as config_mod
-    from .cli import ROLES
-    from .sim.daraja import DarajaSimulator
-    from .supervisor import supervise
+def prepare_state(state: Path, fresh: bool) -> str:
+    """Make the state folder; say whether an earlier demo's data is kept."""
+    if fresh and state.exists():
+        shutil.rmtree(state)
+        note = f"started afresh in {state} (--fresh)"
+    elif (state / "hotspotd.db").exists():
+        note = (f"reusing the earlier demo's data in {state} (its payments, customers and vouchers); "
+                "`hotspotd demo --fresh` starts from empty databases")
+    else:
+        note = f"new demo site in {state}"
+    state.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return note
+
+
+def run_demo(*, state_dir: str | None, fresh: bool = False, portal_port: int, admin_port: int, radius_port: int,
+             daraja_port: int) -> int:
+    from .. import config as config_mod
 
     state = Path(state_dir) if state_dir else default_state_dir()
-    state.mkdir(parents=True, exist_ok=True)
+    note = prepare_state(state, fresh)
+    print(f"hotspotd demo: {note}", flush=True)
     router_secret = _secret(state / "radius-secret")
     with DarajaSimulator(port=daraja_port, callback_delay=3.0) as daraja:
         path = write_config(state, daraja_url=daraja.url, portal_port=portal_port, admin_port=admin_port,
@@ -117,11 +134,14 @@ def run_demo(*, state_dir: str | None, portal_port: int, admin_port: int, radius
 hotspotd demo is running (Ctrl-C stops it). State and config: {state}
   captive portal  http://127.0.0.1:{portal_port}/?mac=AA:BB:CC:DD:EE:01&ip=10.5.50.2
   admin page      http://127.0.0.1:{admin_port}/   login: admin / {password}
-  Daraja sim      {daraja.url}  (every push is paid after 3 s; to change the next result:
-                  curl -d '{{"outcome":"cancelled"}}' {daraja.url}/__sim__/outcome
-                  outcomes: success cancelled timeout insufficient no_callback duplicate)
-  RADIUS          127.0.0.1:{radius_port}/{radius_port + 1}, client 127.0.0.1, secret {router_secret}
+  Daraja sim      {daraja.url}  (every push is paid after 3 s; to make the next one end otherwise:
+                  curl -d '{{"outcome":"cancelled","times":1}}' {daraja.url}/__sim__/outcome
+                  outcomes: success cancelled timeout insufficient no_callback duplicate;
+                  without "times" the outcome holds for every later push)
+  RADIUS          127.0.0.1:{radius_port} (accounting {radius_port + 1}), client 127.0.0.1, secret {router_secret}
+                  printf 'User-Name = "USER"\nUser-Password = "PASS"\nMessage-Authenticator = 0x00\n' |
+                    radclient -x 127.0.0.1:{radius_port} auth {router_secret}
   vouchers        hotspotd --config {path} voucher make --package 1 --count 5
 """, flush=True)
 
-        return supervise(ROLES, str(path), ready=ready)
+        return supervise_roles(ROLES, str(path), ready=ready)

@@ -1,0 +1,103 @@
+"""Site commands: init, check-config, run, demo, backup."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import load
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from ..runtime import Runtime
+    from ..store import init_store
+
+    config = load(args)
+    applied = init_store(config)
+    Runtime(config).queue.create_storage()  # creates the queue file and its tables
+    print(f"database {config.app_db_path}: " + (f"applied migrations {applied}" if applied else "up to date"))
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    config = load(args)
+    problems = config.problems()
+    for problem in problems:
+        print(problem)
+    if not problems:
+        print(f"config {config.path or '(defaults)'} is OK")
+    return 1 if problems else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = load(args)
+    if args.role:
+        return run_role(args.role, config, instance=args.instance)
+    problems = config.problems()
+    if problems:
+        from ..errors import ConfigError
+
+        raise ConfigError("; ".join(problems))
+    from ..supervisor import ROLES, supervise_roles
+
+    return supervise_roles(ROLES, str(config.path) if config.path else None)
+
+
+def run_role(role: str, config, *, instance: int | None = None) -> int:
+    """Run one role in this process until SIGTERM/SIGINT."""
+    if role != "admin":
+        # huey imports gevent whenever it is installed (for greenlet workers we do not
+        # use); only the admin role needs it, and it costs each other role 4 MB.
+        sys.modules.setdefault("gevent", None)
+    if role == "admin":
+        from gevent import monkey
+
+        monkey.patch_all()  # first thing in the admin process, and only there
+        from ..web.admin import AdminRole as RoleClass
+    elif role == "portal":
+        from ..web.portal import PortalRole as RoleClass
+    elif role == "worker":
+        from ..worker import WorkerRole as RoleClass
+    else:
+        from ..radius.server import RadiusRole
+
+        return RadiusRole(config, instance=instance).run()
+    return RoleClass(config).run()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ..sim.demo import run_demo
+
+    return run_demo(state_dir=args.state_dir, fresh=args.fresh, portal_port=args.portal_port,
+                    admin_port=args.admin_port, radius_port=args.radius_port, daraja_port=args.daraja_port)
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from ..backup import backup
+
+    config = load(args)
+    for path in backup(config, args.path):
+        print(path)
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    from ..supervisor import ROLES
+
+    commands.add_parser("init", help="create or migrate the databases").set_defaults(func=cmd_init)
+    commands.add_parser("check-config", help="validate the config").set_defaults(func=cmd_check_config)
+    run = commands.add_parser("run", help="start all roles, or one")
+    run.add_argument("--role", choices=ROLES)
+    run.add_argument("--instance", type=int, default=None, help=argparse.SUPPRESS)  # one of [radius] processes
+    run.set_defaults(func=cmd_run)
+    demo = commands.add_parser("demo", help="a whole site on this machine with simulators")
+    demo.add_argument("--state-dir", default=None, help="where the demo keeps its databases")
+    demo.add_argument("--fresh", action="store_true", help="start from empty databases (the old ones are removed)")
+    demo.add_argument("--portal-port", type=int, default=8080)
+    demo.add_argument("--admin-port", type=int, default=8081)
+    demo.add_argument("--radius-port", type=int, default=1812)
+    demo.add_argument("--daraja-port", type=int, default=0)
+    demo.set_defaults(func=cmd_demo)
+    backup = commands.add_parser("backup", help="online backup of the databases into a folder")
+    backup.add_argument("path")
+    backup.set_defaults(func=cmd_backup)

@@ -1,0 +1,114 @@
+"""What both web apps answer with: JSON bodies, one mapping from core errors to HTTP
+status codes, JSON error pages, and the small routes every app has (favicon, static files).
+
+Every route that faces untrusted input goes through `api`, so a core error becomes a
+clear JSON answer with the right status and nothing ever shows a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+import bottle
+
+from hotspotd.errors import Conflict, HotspotdError, InvalidInput, NotFound, StorageUnavailable, UpstreamError
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+MAX_JSON = 8 * 1024
+SOMETHING_WENT_WRONG = "Something went wrong, please try again"
+
+# The one mapping from core errors to HTTP status codes (most specific first).
+STATUS_FOR_ERROR: tuple[tuple[type[HotspotdError], int], ...] = (
+    (InvalidInput, 400),
+    (NotFound, 404),
+    (Conflict, 409),
+    (UpstreamError, 502),
+    (StorageUnavailable, 503),
+)
+
+
+def status_for(error: HotspotdError) -> int:
+    return next((code for kind, code in STATUS_FOR_ERROR if isinstance(error, kind)), 500)
+
+
+def answer(status: int, body: Any) -> str:
+    """A JSON answer (never cached: it is about this moment)."""
+    bottle.response.status = status
+    bottle.response.content_type = "application/json"
+    bottle.response.set_header("Cache-Control", "no-store")
+    return json.dumps(body)
+
+
+def read_json(limit: int = MAX_JSON) -> dict[str, Any]:
+    """The request body as a JSON object, refusing what is too large or not an object."""
+    length = bottle.request.content_length
+    if length > limit:
+        raise InvalidInput("request body too large")
+    raw = bottle.request.body.read(limit + 1)
+    if len(raw) > limit:
+        raise InvalidInput("request body too large")
+    try:
+        value = json.loads(raw.decode("utf-8") or "{}")
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise InvalidInput("body must be JSON") from None
+    if not isinstance(value, dict):
+        raise InvalidInput("body must be a JSON object")
+    return value
+
+
+def text_field(body: dict[str, Any], key: str, limit: int = 64) -> str | None:
+    """A short text (or number) field of a JSON body, stripped; None when absent or empty."""
+    value = body.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or len(str(value)) > limit:
+        raise InvalidInput(f"{key} is not valid")
+    return str(value).strip()
+
+
+def api(route: Callable[..., Any]) -> Callable[..., str]:
+    """Run a route; its result (a body, or (status, body)) and core errors become JSON."""
+
+    def handle(*args: Any, **kwargs: Any) -> str:
+        try:
+            result = route(*args, **kwargs)
+        except HotspotdError as exc:
+            status = status_for(exc)
+            if status == 500:
+                log.exception("error in %s", bottle.request.path)
+                return answer(500, {"error": SOMETHING_WENT_WRONG})
+            return answer(status, {"error": str(exc)})
+        status, body = result if isinstance(result, tuple) else (200, result)
+        return answer(status, body)
+
+    handle.__name__ = route.__name__
+    return handle
+
+
+def install_common_routes(app: bottle.Bottle) -> None:
+    """JSON error pages, /favicon.ico and /static/ on `app`."""
+
+    @app.error(404)
+    @app.error(405)
+    @app.error(500)
+    def _error(err: bottle.HTTPError) -> str:
+        if err.status_code == 500:
+            log.error("unhandled error on %s: %s", bottle.request.path, err.exception)
+        messages = {404: "Not found", 405: "Method not allowed", 500: "Something went wrong"}
+        bottle.response.content_type = "application/json"
+        return json.dumps({"error": messages.get(err.status_code, err.status_line)})
+
+    @app.get("/favicon.ico")
+    def favicon():
+        response = bottle.static_file("favicon.svg", root=str(STATIC), mimetype="image/svg+xml")
+        response.set_header("Cache-Control", "public, max-age=86400")
+        return response
+
+    @app.get("/static/<name:path>")
+    def static(name: str):
+        return bottle.static_file(name, root=str(STATIC))
