@@ -6,7 +6,11 @@ reply (code, Response Authenticator, Message-Authenticator). The role runs as a 
 process over a store with 10,000 subscribers; FreeRADIUS (when installed) runs from a
 temporary config dir with the files module and one user, on other loopback ports.
 
-    /tmp/venv/bin/python bench/radius_bench.py [--seconds 10] [--subscribers 10000]
+`--unknown 0.1` makes every tenth request a user the store does not know (it must be
+rejected, after the role has looked at the store again: see radius/server.py), so the
+cost of those looks shows in the answers per second.
+
+    .venv/bin/python bench/radius_bench.py [--seconds 10] [--subscribers 10000] [--unknown 0.1]
 """
 
 from __future__ import annotations
@@ -165,6 +169,17 @@ def start_freeradius(workdir: Path) -> tuple[subprocess.Popen, int, list[tuple[b
     return proc, port, [(b"benchuser", b"benchpw")]
 
 
+UNKNOWN = (b"nobody", b"not-a-customer")
+
+
+def with_unknown(users: list[tuple[bytes, bytes]], share: float) -> list[tuple[bytes, bytes]]:
+    """The request mix: `share` of the requests name a user nobody knows (spread evenly)."""
+    if share <= 0:
+        return users
+    every = max(1, round(1 / share))
+    return [UNKNOWN if n % every == every - 1 else user for n, user in enumerate(users)]
+
+
 def request(ident: int, user: tuple[bytes, bytes]) -> tuple[bytes, bytes]:
     auth = os.urandom(16)
     name, password = user
@@ -173,11 +188,12 @@ def request(ident: int, user: tuple[bytes, bytes]) -> tuple[bytes, bytes]:
     return rp.encode_request(rp.ACCESS_REQUEST, ident, SECRET, attrs, authenticator=auth), auth
 
 
-def verify(data: bytes, auth: bytes, require_ma: bool) -> bool:
-    """Accept, right Response Authenticator, and a right Message-Authenticator (required from
-    hotspotd; FreeRADIUS before 3.2.5 sends none, so from it only checked when present)."""
+def verify(data: bytes, auth: bytes, require_ma: bool, code: int = rp.ACCESS_ACCEPT) -> bool:
+    """The expected code, right Response Authenticator, and a right Message-Authenticator
+    (required from hotspotd; FreeRADIUS before 3.2.5 sends none, so from it only checked
+    when present)."""
     reply = rp.decode(data)
-    if reply.code != rp.ACCESS_ACCEPT or (require_ma and reply.ma_offset < 0):
+    if reply.code != code or (require_ma and reply.ma_offset < 0):
         return False
     expected = hashlib.md5(reply.raw[:4] + auth + reply.raw[20:] + SECRET).digest()
     return hmac.compare_digest(expected, reply.authenticator) and (
@@ -196,18 +212,19 @@ def load(port: int, users: list[tuple[bytes, bytes]], seconds: float, require_ma
     by_fd = {sock.fileno(): sock for sock in socks}
     for fd in by_fd:
         poller.register(fd, select.EPOLLIN)
-    pending: dict[tuple[int, int], tuple[float, bytes]] = {}
+    pending: dict[tuple[int, int], tuple[float, bytes, int]] = {}
     next_ident = {fd: 0 for fd in by_fd}
     latencies: list[float] = []
-    bad = lost = 0
+    bad = lost = rejects = 0
     count = len(users)
 
     def send(sock: socket.socket, n: int) -> None:
         fd = sock.fileno()
         ident = next_ident[fd]
         next_ident[fd] = (ident + 1) & 0xFF
-        data, auth = request(ident, users[n % count])
-        pending[(fd, ident)] = (time.perf_counter(), auth)
+        user = users[n % count]
+        data, auth = request(ident, user)
+        pending[(fd, ident)] = (time.perf_counter(), auth, rp.ACCESS_REJECT if user is UNKNOWN else rp.ACCESS_ACCEPT)
         try:
             sock.send(data)
         except OSError:  # not listening yet: the scan below replaces it
@@ -235,13 +252,15 @@ def load(port: int, users: list[tuple[bytes, bytes]], seconds: float, require_ma
                     bad += 1
                     continue
                 latencies.append(time.perf_counter() - entry[0])
-                if not verify(data, entry[1], require_ma):
+                if not verify(data, entry[1], require_ma, entry[2]):
                     bad += 1
+                elif entry[2] == rp.ACCESS_REJECT:
+                    rejects += 1
                 send(sock, sent)
                 sent += 1
         if now >= next_scan:  # a reply lost in a full socket buffer: replace the request
             next_scan = now + 0.5
-            for key, (at, _) in list(pending.items()):
+            for key, (at, _, _) in list(pending.items()):
                 if now - at > 1.0:
                     del pending[key]
                     lost += 1
@@ -253,6 +272,7 @@ def load(port: int, users: list[tuple[bytes, bytes]], seconds: float, require_ma
     latencies.sort()
     pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else float("nan")  # noqa: E731
     return {"ok": len(latencies) - bad, "bad": bad, "lost": lost, "rate": (len(latencies) - bad) / elapsed,
+            "rejects": rejects,
             "p50": pick(0.50), "p99": pick(0.99)}
 
 
@@ -310,14 +330,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--subscribers", type=int, default=10_000)
+    parser.add_argument("--unknown", type=float, default=0.0, help="share of requests for unknown users (0.1 = 10%%)")
+    parser.add_argument("--processes", default="1,2", help="hotspotd process counts to run, e.g. 1 or 1,2")
+    parser.add_argument("--no-freeradius", action="store_true", help="leave FreeRADIUS out")
     args = parser.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory(prefix="radius-bench-") as tmp:
         workdir = Path(tmp)
-        users = seed(workdir / "state", args.subscribers)
-        print(f"{args.subscribers} subscribers; {IN_FLIGHT} requests in flight over {SOCKETS} source ports; "
-              f"{args.seconds:g} s per run; {os.cpu_count()} CPUs", flush=True)
-        for processes in (1, 2):
+        users = with_unknown(seed(workdir / "state", args.subscribers), args.unknown)
+        print(f"{args.subscribers} subscribers, {args.unknown:.0%} of requests for unknown users; {IN_FLIGHT} "
+              f"requests in flight over {SOCKETS} source ports; {args.seconds:g} s per run; {os.cpu_count()} CPUs",
+              flush=True)
+        for processes in [int(n) for n in args.processes.split(",")]:
             proc, port = start_role(workdir / "state", processes, workdir)
             try:
                 row = measure(f"hotspotd radius, {processes} process{'es' if processes > 1 else ''}",
@@ -326,24 +350,24 @@ def main(argv: list[str] | None = None) -> int:
                 stopped = stop(proc)
             row["stop_s"] = stopped
             rows.append(row)
-        started = start_freeradius(workdir)
+        started = None if args.no_freeradius else start_freeradius(workdir)
         if started is not None:
             proc, port, fr_users = started
             try:
                 rows.append(measure("FreeRADIUS (files, 1 user)", proc, port, fr_users, args.seconds, require_ma=False))
             finally:
                 stop(proc)
-    header = f"{'server':<32} {'accepts/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'CPU %':>7} {'RSS MB':>7} " \
-             f"{'gen CPU %':>9} {'bad':>4} {'lost':>5}"
+    header = f"{'server':<32} {'answers/s':>10} {'rejects':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU %':>7} " \
+             f"{'RSS MB':>7} {'gen CPU %':>9} {'bad':>4} {'lost':>5}"
     print(header)
     print("-" * len(header))
     for r in rows:
-        print(f"{r['name']:<32} {r['rate']:>10,.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['cpu']:>7.0f} "
+        print(f"{r['name']:<32} {r['rate']:>10,.0f} {r['rejects']:>8} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['cpu']:>7.0f} "
               f"{r['rss']:>7.1f} {r['gen_cpu']:>9.0f} {r['bad']:>4} {r['lost']:>5}")
-    if len(rows) == 3:
+    if started is not None and len(rows) == 3:
         print(f"ratio hotspotd/FreeRADIUS: 1 process {rows[0]['rate'] / rows[2]['rate']:.2f}, "
               f"2 processes {rows[1]['rate'] / rows[2]['rate']:.2f}")
-    for r in rows[:2]:
+    for r in rows:
         if "stop_s" in r:
             print(f"{r['name']}: stopped {r['stop_s']:.2f} s after SIGTERM")
     return 0
