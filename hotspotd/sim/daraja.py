@@ -25,8 +25,8 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
-from ..mpesa.client import SANDBOX_PASSKEY, password, timestamp
 from ..phone import mask
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,20 @@ TRANSACTION_TYPES = ("CustomerPayBillOnline", "CustomerBuyGoodsOnline")
 PHONE_RE = re.compile(r"254[17]\d{8}")
 MAX_BODY = 1 << 20
 Answer = tuple[int, Any]
+# The sandbox passkey of the Daraja docs (protocols.md 4.2). The simulator keeps its own
+# copy and its own formulas below: it checks the client, so it must not borrow from it.
+SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
+DARAJA_TZ = ZoneInfo("Africa/Nairobi")
+
+
+def stk_password(shortcode: str, passkey: str, timestamp: str) -> str:
+    """The STK Password as protocols.md 4.2 describes it: base64(BusinessShortCode + Passkey + Timestamp)."""
+    return base64.b64encode((str(shortcode) + passkey + timestamp).encode("utf-8")).decode("ascii")
+
+
+def daraja_time(when: datetime) -> str:
+    """Daraja's YYYYMMDDHHmmss (Nairobi time) for an aware datetime: TransactionDate, checkout ids."""
+    return when.astimezone(DARAJA_TZ).strftime("%Y%m%d%H%M%S")
 
 
 def success_callback(checkout_request_id: str, merchant_request_id: str, amount: float, receipt: str,
@@ -57,7 +71,7 @@ def success_callback(checkout_request_id: str, merchant_request_id: str, amount:
             {"Name": "Amount", "Value": float(amount)},
             {"Name": "MpesaReceiptNumber", "Value": receipt},
             {"Name": "Balance"},
-            {"Name": "TransactionDate", "Value": int(timestamp(when))},
+            {"Name": "TransactionDate", "Value": int(daraja_time(when))},
             {"Name": "PhoneNumber", "Value": int(phone)},
         ]},
     }}}
@@ -240,7 +254,7 @@ class DarajaSimulator:
             datetime.strptime(ts, "%Y%m%d%H%M%S")
         except ValueError:
             return _bad("Timestamp")
-        if data.get("Password") != password(self.shortcode, self.passkey, ts):
+        if data.get("Password") != stk_password(self.shortcode, self.passkey, ts):
             # protocols.md 4.2: a bad Password is 500.001.1001 "Wrong credentials", not 400.
             return _error(500, "500.001.1001", "Wrong credentials")
         return None
@@ -350,7 +364,7 @@ class DarajaSimulator:
 
     def _new_checkout_id(self) -> str:
         while True:
-            found = f"ws_CO_{timestamp(datetime.now(timezone.utc))}{secrets.randbelow(10**12):012d}"
+            found = f"ws_CO_{daraja_time(datetime.now(timezone.utc))}{secrets.randbelow(10**12):012d}"
             if found not in self._results:
                 return found
 

@@ -171,6 +171,42 @@ def test_wrong_password_is_wrong_credentials(sim):
     assert answer.json()["errorCode"] == "500.001.1001"
 
 
+# protocols.md 4.2: the doc's request, whose Password decodes to 174379 + passkey + Timestamp.
+DOC_TIMESTAMP = "20210628092408"
+DOC_PASSWORD = ("MTc0Mzc5YmZiMjc5ZjlhYTliZGJjZjE1OGU5N2RkNzFhNDY3Y2QyZTBjODkzMDU5YjEwZjc4ZTZiNzJhZGExZWQyYzkx"
+                "OTIwMjEwNjI4MDkyNDA4")
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def test_the_documented_password_is_accepted(sim):
+    answer = post(sim, PUSH, token_for(sim), json=push_body(Password=DOC_PASSWORD, Timestamp=DOC_TIMESTAMP))
+    assert answer.status_code == 200, answer.json()
+    query = post(sim, QUERY, token_for(sim), json={"BusinessShortCode": "174379", "Password": DOC_PASSWORD,
+                                                   "Timestamp": DOC_TIMESTAMP,
+                                                   "CheckoutRequestID": answer.json()["CheckoutRequestID"]})
+    assert query.json()["errorMessage"] == "The transaction is being processed"  # past the credentials
+
+
+@pytest.mark.parametrize("made", [
+    b64("bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919" + "174379" + DOC_TIMESTAMP),
+    b64("174379" + DOC_TIMESTAMP + "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"),
+    b64("174379:bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919:" + DOC_TIMESTAMP),
+    b64("174379" + "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919" + "20210628092409"),
+    "174379" + "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919" + DOC_TIMESTAMP,
+    DOC_PASSWORD.rstrip("=") + "A",
+], ids=["passkey-first", "timestamp-before-passkey", "with-colons", "another-second", "not-base64", "altered"])
+@pytest.mark.parametrize("path", [PUSH, QUERY])
+def test_a_password_made_another_way_is_wrong_credentials(sim, path, made):
+    body = push_body(Password=made, Timestamp=DOC_TIMESTAMP, CheckoutRequestID="ws_CO_x")
+    answer = post(sim, path, token_for(sim), json=body)
+    assert (answer.status_code, answer.json()["errorCode"]) == (500, "500.001.1001")
+    assert answer.json()["errorMessage"] == "Wrong credentials"
+    assert sim.pushes == []
+
+
 @pytest.mark.parametrize("kwargs", [
     {"data": b"{not json", "headers": {"Content-Type": "application/json"}},
     {"data": b"[1, 2]", "headers": {"Content-Type": "application/json"}},
