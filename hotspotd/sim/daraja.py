@@ -102,14 +102,20 @@ def _request_id() -> str:
 
 
 class DarajaSimulator:
-    """An in-process Daraja on 127.0.0.1; `start()` it, point a client at `url`."""
+    """An in-process Daraja on 127.0.0.1; `start()` it, point a client at `url`.
+
+    PartyB is checked (protocols.md 4.2): a CustomerPayBillOnline push pays
+    the BusinessShortCode itself; a CustomerBuyGoodsOnline push pays a till, which must be
+    `till` when one is given (any number otherwise). Each push is kept in `pushes`.
+    """
 
     def __init__(self, *, consumer_key: str = "sim-key", consumer_secret: str = "sim-secret",
-                 shortcode: str = "174379", passkey: str = SANDBOX_PASSKEY, callback_delay: float = 0.3,
-                 expires_in_as_string: bool = True, duplicate_count: int = 3,
+                 shortcode: str = "174379", passkey: str = SANDBOX_PASSKEY, till: str | None = None,
+                 callback_delay: float = 0.3, expires_in_as_string: bool = True, duplicate_count: int = 3,
                  host: str = "127.0.0.1", port: int = 0) -> None:
         self.consumer_key, self.consumer_secret = consumer_key, consumer_secret
         self.shortcode, self.passkey = str(shortcode), passkey
+        self.till = None if till is None else str(till)
         self.callback_delay, self.duplicate_count = callback_delay, duplicate_count
         self.expires_in_as_string = expires_in_as_string
         self.host, self.port, self.url = host, port, ""
@@ -270,13 +276,21 @@ class DarajaSimulator:
         for field, valid in PUSH_RULES:
             if not valid(data.get(field)):
                 return _bad(field)
+        party_b = str(data["PartyB"])
+        if data["TransactionType"] == "CustomerPayBillOnline":
+            receiver = self.shortcode
+        else:
+            receiver = party_b if self.till is None else self.till
+        if party_b != receiver:
+            return _bad("PartyB")
         phone = str(data["PhoneNumber"])
         with self._lock:
             outcome, paid = self._phone_outcomes.get(phone, self._outcome)
             checkout_id = self._new_checkout_id()
             push = {"checkout_request_id": checkout_id, "merchant_request_id": _request_id(),
                     "phone": phone, "amount": _whole_number(data["Amount"]), "callback_url": data["CallBackURL"],
-                    "account_reference": data["AccountReference"], "outcome": outcome}
+                    "account_reference": data["AccountReference"], "transaction_type": data["TransactionType"],
+                    "party_b": party_b, "outcome": outcome}
             self.pushes.append(push)
             self._results[checkout_id] = None
             self._by_id[checkout_id] = push
@@ -456,6 +470,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--callback-delay", type=float, default=2.0, help="seconds before the callback")
     parser.add_argument("--outcome", choices=list(OUTCOMES), default="success")
     parser.add_argument("--expires-in-number", action="store_true", help="send expires_in as a number")
+    parser.add_argument("--till", help="the till number CustomerBuyGoodsOnline pushes must pay (PartyB)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stop = threading.Event()
@@ -463,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     sim = DarajaSimulator(host=args.host, port=args.port, callback_delay=args.callback_delay,
-                          expires_in_as_string=not args.expires_in_number)
+                          expires_in_as_string=not args.expires_in_number, till=args.till)
     sim.set_outcome(args.outcome)
     try:
         sim.start()

@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
+from hotspotd.errors import UpstreamError
 from hotspotd.mpesa.client import SANDBOX_PASSKEY, DarajaClient, password, timestamp
 from hotspotd.sim.daraja import RESULT_DESCS, DarajaSimulator
 
@@ -152,6 +153,7 @@ def test_doc_style_push_is_accepted(sim):
     ("BusinessShortCode", "600000"), ("Timestamp", "2021-06-28 09:24"), ("TransactionType", "Pay"),
     ("Amount", 0), ("Amount", 1.5), ("Amount", "ten"), ("Amount", None),
     ("PhoneNumber", "0712345678"), ("PhoneNumber", "255712345678"), ("PartyA", "25471234567"),
+    ("PartyB", "600000"), ("PartyB", "17437x"),
     ("CallBackURL", "ftp://hotspot.example/cb"), ("CallBackURL", "https://hotspot.example/MPesa/cb"),
     ("CallBackURL", "https://safaricom.hotspot.example/cb"), ("CallBackURL", "https://x.example/cb?Query=1"),
     ("CallBackURL", "not a url"), ("AccountReference", "A" * 13), ("AccountReference", ""),
@@ -234,6 +236,43 @@ def test_unknown_paths_and_methods(sim):
     assert requests.get(sim.url + "/nowhere", timeout=5).json()["errorCode"] == "404.001.01"
     answer = requests.get(sim.url + PUSH, timeout=5)
     assert (answer.status_code, answer.json()["errorCode"]) == (405, "405.001")
+
+
+def test_pushes_record_who_is_paid(sim):
+    assert post(sim, PUSH, token_for(sim), json=push_body()).status_code == 200
+    [push] = sim.pushes
+    assert (push["transaction_type"], push["party_b"]) == ("CustomerPayBillOnline", "174379")
+
+
+def test_buy_goods_must_pay_the_configured_till(make_sim):
+    sim = make_sim(till="5432101")
+    token = token_for(sim)
+    till = post(sim, PUSH, token, json=push_body(TransactionType="CustomerBuyGoodsOnline", PartyB="5432101"))
+    assert till.status_code == 200
+    assert (sim.pushes[0]["transaction_type"], sim.pushes[0]["party_b"]) == ("CustomerBuyGoodsOnline", "5432101")
+    for other in ("174379", "5432102"):  # the store number, or somebody else's till
+        answer = post(sim, PUSH, token, json=push_body(TransactionType="CustomerBuyGoodsOnline", PartyB=other))
+        assert answer.status_code == 400
+        assert (answer.json()["errorCode"], answer.json()["errorMessage"]) == ("400.002.02", "Bad Request - Invalid PartyB")
+    assert len(sim.pushes) == 1
+
+
+def test_the_client_pays_the_till_it_is_given(make_sim):
+    sim = make_sim(till="5432101")
+    client = DarajaClient(sim.url, "sim-key", "sim-secret", "174379", SANDBOX_PASSKEY,
+                          transaction_type="CustomerBuyGoodsOnline", party_b="5432101", timeout=5.0)
+    accepted = client.stk_push(phone=PHONE, amount=10, callback_url="http://127.0.0.1:9/cb", account_reference="H",
+                               description="W", now=NOW)
+    [push] = sim.pushes
+    assert push["checkout_request_id"] == accepted.checkout_request_id and push["party_b"] == "5432101"
+    # a client that paid the store number instead of the till is refused
+    without_till = DarajaClient(sim.url, "sim-key", "sim-secret", "174379", SANDBOX_PASSKEY,
+                                transaction_type="CustomerBuyGoodsOnline", timeout=5.0)
+    with pytest.raises(UpstreamError) as caught:
+        without_till.stk_push(phone=PHONE, amount=10, callback_url="http://127.0.0.1:9/cb", account_reference="H",
+                              description="W", now=NOW)
+    assert (caught.value.code, caught.value.retryable) == ("400.002.02", False)
+    assert len(sim.pushes) == 1
 
 
 def test_fail_next_push_fails_only_the_next_one(sim):
