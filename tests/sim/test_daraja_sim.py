@@ -342,6 +342,84 @@ def test_outcome_for_one_phone_and_a_different_paid_amount(sim, receiver):
     assert items(by_code[0])["Amount"] == 1.0
 
 
+def outcomes_of_pushes(sim, receiver, phones) -> list[str]:
+    """Push once from each phone in turn; the outcome the simulator gave each push."""
+    before = len(sim.pushes)
+    for phone in phones:
+        push_via_client(sim, receiver, phone=phone)
+    return [p["outcome"] for p in sim.pushes[before:]]
+
+
+def test_an_outcome_without_times_sticks(sim, receiver):
+    sim.set_outcome("cancelled")
+    assert outcomes_of_pushes(sim, receiver, [PHONE] * 3) == ["cancelled"] * 3
+
+
+def test_an_outcome_with_times_applies_to_the_next_pushes_then_the_earlier_one_returns(sim, receiver):
+    assert outcomes_of_pushes(sim, receiver, [PHONE]) == ["success"]
+    sim.set_outcome("cancelled", times=1)
+    assert outcomes_of_pushes(sim, receiver, [PHONE] * 2) == ["cancelled", "success"]
+    sim.set_outcome("timeout")
+    sim.set_outcome("insufficient", times=2)
+    sim.set_outcome("cancelled", times=1)  # queued after the first one-shot
+    assert outcomes_of_pushes(sim, receiver, [PHONE] * 5) == \
+        ["insufficient", "insufficient", "cancelled", "timeout", "timeout"]
+    codes = [p["body"]["Body"]["stkCallback"]["ResultCode"] for p in receiver.wait_for(8)[3:]]
+    assert sorted(codes) == sorted([1, 1, 1032, 1037, 1037])
+
+
+def test_a_one_shot_for_one_phone_waits_for_that_phone(sim, receiver):
+    sim.set_outcome("cancelled", "254711000111", times=1)
+    assert outcomes_of_pushes(sim, receiver, [PHONE, "254711000111", "254711000111"]) == \
+        ["success", "cancelled", "success"]
+
+
+def test_a_one_shot_paid_amount(sim, receiver):
+    sim.set_outcome("success", paid_amount=1, times=1)
+    push_via_client(sim, receiver, amount=50)
+    push_via_client(sim, receiver, amount=50)
+    amounts = sorted(items(p["body"])["Amount"] for p in receiver.wait_for(2))
+    assert amounts == [1.0, 50.0]
+
+
+def test_a_sticky_outcome_drops_waiting_one_shots(sim, receiver):
+    sim.set_outcome("cancelled", times=3)
+    sim.set_outcome("timeout")
+    assert outcomes_of_pushes(sim, receiver, [PHONE] * 2) == ["timeout", "timeout"]
+
+
+def test_refused_pushes_do_not_use_up_a_one_shot(sim, receiver):
+    sim.set_outcome("cancelled", times=1)
+    sim.fail_next_push()
+    with pytest.raises(UpstreamError):
+        push_via_client(sim, receiver)
+    assert outcomes_of_pushes(sim, receiver, [PHONE] * 2) == ["cancelled", "success"]
+
+
+@pytest.mark.parametrize("times", [0, -1, 1.5, "1", True])
+def test_times_must_be_a_whole_number_of_pushes(sim, times):
+    with pytest.raises(ValueError, match="times"):
+        sim.set_outcome("cancelled", times=times)
+    answer = requests.post(sim.url + "/__sim__/outcome", json={"outcome": "cancelled", "times": times}, timeout=5)
+    assert answer.status_code == 400 and "times" in answer.json()["error"]
+
+
+def test_reset_goes_back_to_the_settings_it_was_made_with(make_sim, receiver):
+    sim = make_sim(callback_delay=0.05, duplicate_count=2, till="5432101")
+    sim.set_outcome("cancelled")
+    sim.set_outcome("timeout", PHONE)
+    sim.set_outcome("insufficient", times=5)
+    sim.fail_next_push()
+    sim.stall(30)
+    sim.duplicate_count, sim.callback_delay, sim.till = 7, 9.0, None
+    sim.reset()
+    assert (sim.duplicate_count, sim.callback_delay, sim.till) == (2, 0.05, "5432101")
+    started = time.monotonic()
+    assert outcomes_of_pushes(sim, receiver, [PHONE, "254711000111"]) == ["success", "success"]
+    assert time.monotonic() - started < 10  # no stall left
+    assert len(receiver.wait_for(2)) == 2
+
+
 def test_duplicate_posts_identical_callbacks(make_sim, receiver):
     sim = make_sim(callback_delay=0.05, duplicate_count=3)
     sim.set_outcome("duplicate")
@@ -380,6 +458,14 @@ def test_wait_for_callbacks_times_out_clearly(sim):
 
 
 # -- control endpoints and the standalone process -------------------------------------
+
+def test_control_endpoint_one_shot(sim, receiver):
+    answer = requests.post(sim.url + "/__sim__/outcome", json={"outcome": "cancelled", "times": 1}, timeout=5)
+    assert answer.json() == {"ok": True}
+    assert outcomes_of_pushes(sim, receiver, [PHONE] * 2) == ["cancelled", "success"]
+    requests.post(sim.url + "/__sim__/outcome", json={"outcome": "timeout", "phone": PHONE, "times": 2}, timeout=5)
+    assert outcomes_of_pushes(sim, receiver, [PHONE] * 3) == ["timeout", "timeout", "success"]
+
 
 def test_control_endpoints(sim, receiver):
     assert requests.post(sim.url + "/__sim__/outcome", json={"outcome": "cancelled"}, timeout=5).json() == {"ok": True}
