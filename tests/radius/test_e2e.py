@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import threading
+import traceback
 from datetime import timedelta
 
 import pytest
@@ -120,7 +121,11 @@ def test_accounting_updates_usage_once(radius_role, site):
 
 
 class FakeNAS:
-    """A MikroTik's /radius incoming on loopback: answers Disconnect-Requests."""
+    """A MikroTik's /radius incoming on loopback: answers Disconnect-Requests.
+
+    It serves in a thread, where a failed check would only end the thread and leave the
+    test to time out: problems are kept in `errors`, and `wait()` and `close()` raise them.
+    """
 
     def __init__(self, answer: int = rp.DISCONNECT_ACK) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -129,28 +134,54 @@ class FakeNAS:
         self.port = self.sock.getsockname()[1]
         self.answer = answer
         self.received: list[rp.Packet] = []
+        self.errors: list[str] = []
         self.running = True
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
     def _serve(self) -> None:
-        key = SECRET.encode()
         while self.running:
             try:
                 data, address = self.sock.recvfrom(4096)
             except socket.timeout:
                 continue
-            packet = rp.decode(data)
-            assert packet.code == rp.DISCONNECT_REQUEST
-            assert rp.request_authenticator_ok(packet, key) and rp.message_authenticator_ok(packet, key, rp.ZERO16)
-            self.received.append(packet)
-            attrs = b"" if self.answer == rp.DISCONNECT_ACK else rp.integer(rp.ERROR_CAUSE, 504)
-            self.sock.sendto(rp.encode_reply(self.answer, packet.ident, packet.authenticator, key, attrs), address)
+            except OSError:
+                if self.running:
+                    self.errors.append(traceback.format_exc())
+                return
+            try:
+                self._answer(data, address)
+            except Exception:  # AssertionError included: the test raises it, not this thread
+                self.errors.append(traceback.format_exc())
+
+    def _answer(self, data: bytes, address: tuple[str, int]) -> None:
+        key = SECRET.encode()
+        packet = rp.decode(data)
+        assert packet.code == rp.DISCONNECT_REQUEST, f"expected a Disconnect-Request, got code {packet.code}"
+        assert rp.request_authenticator_ok(packet, key), "Disconnect-Request authenticator wrong for the secret"
+        assert rp.message_authenticator_ok(packet, key, rp.ZERO16), "Disconnect-Request Message-Authenticator wrong"
+        self.received.append(packet)
+        attrs = b"" if self.answer == rp.DISCONNECT_ACK else rp.integer(rp.ERROR_CAUSE, 504)
+        self.sock.sendto(rp.encode_reply(self.answer, packet.ident, packet.authenticator, key, attrs), address)
+
+    def check(self) -> None:
+        """Raise what went wrong in the NAS thread since the last check, if anything did."""
+        if self.errors:
+            found, self.errors = self.errors, []
+            raise AssertionError("the fake NAS found:\n" + "\n".join(found))
+
+    def wait(self, condition, what: str):
+        """wait_for(condition), but fail at once, with the NAS's own message, if it found a problem."""
+        value = wait_for(lambda: self.errors or condition(), what=what)
+        self.check()
+        return value
 
     def close(self) -> None:
         self.running = False
         self.thread.join(5)
         self.sock.close()
+        assert not self.thread.is_alive(), "the fake NAS thread did not stop"
+        self.check()
 
 
 @pytest.fixture
@@ -169,7 +200,7 @@ def test_disconnect_when_subscription_expires(nas, radius_role, site):
     acct(radius_role, "Start")
     Subscription.update(ends_at=utcnow() - timedelta(seconds=1)).where(
         Subscription.id == site["subs"]["alice"].id).execute()
-    event = wait_for(disconnected_event, what="session.disconnected")
+    event = nas.wait(disconnected_event, what="session.disconnected")
     assert event.data["reason"] == "package expired" and event.data["result"] == "ack"
     request = nas.received[0]
     assert request.text(rp.USER_NAME) == "alice" and request.text(rp.ACCT_SESSION_ID) == "80100014"
@@ -181,7 +212,7 @@ def test_disconnect_when_data_runs_out(nas, radius_role, site):
     acct(radius_role, "Start", user="carol", session="c1")
     acct(radius_role, "Interim-Update", "Acct-Input-Gigawords = 4", "Acct-Input-Octets = 1", user="carol",
          session="c1")
-    event = wait_for(disconnected_event, what="session.disconnected")
+    event = nas.wait(disconnected_event, what="session.disconnected")
     assert event.data["reason"] == "data used up"
     assert nas.received[0].text(rp.ACCT_SESSION_ID) == "c1"
 
@@ -192,7 +223,7 @@ def test_kick_nak_is_logged(nas, radius_role, site):
     nas.answer = rp.DISCONNECT_NAK
     acct(radius_role, "Start")
     sessions.request_disconnect(Session.get().id, "admin kick", utcnow())
-    log = wait_for(lambda: HealthLog.select().first(), what="health-log error")
+    log = nas.wait(lambda: HealthLog.select().first(), what="health-log error")
     assert log.level == "error" and "Error-Cause 504" in log.message
     assert disconnected_event() is None
 
