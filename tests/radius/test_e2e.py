@@ -62,6 +62,12 @@ def test_chap_accept(radius_role):
     assert "Received Access-Accept" in out.stdout, out.stdout + out.stderr
 
 
+def test_chap_with_a_wrong_password_is_rejected(radius_role):
+    out = radclient(radius_role.auth_port, "auth", ['User-Name = "alice"', 'CHAP-Password = "alice-pW"', MA])
+    assert "Received Access-Reject" in out.stdout, out.stdout + out.stderr
+    assert 'Reply-Message = "Wrong password"' in out.stdout
+
+
 @pytest.mark.parametrize("user, password, message", [
     ("alice", "nope", "Wrong password"),
     ("bob", "bob-pw", "Your package has expired"),
