@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from hotspotd.store.models import Event, MpesaCallback, Payment, Subscription
+from hotspotd.store.models import Customer, Event, MpesaCallback, Payment, Subscription
 
 from .site import http, wait_for
 
@@ -94,6 +94,21 @@ def test_the_same_callback_five_times_yields_one_subscription(site, daraja):
     assert grants_for(payment) == {"payment.processed": 1, "subscription.created": 1}
     assert Event.select().where(Event.type == "payment.processed").count() == \
         Payment.select().where(Payment.status == "paid").count()
+
+
+def test_an_underpaid_push_fails_and_gives_no_access(site, daraja):
+    daraja.set_outcome("success", phone="254712000005", paid_amount=5)  # the package costs 10
+    ref = pay(site, "0712000005", 5)
+    body = poll(site, ref, 5, ("paid", "failed", "cancelled", "expired"))
+    assert body["status"] == "failed" and "underpaid" in body["reason"]
+    assert "password" not in body and "username" not in body
+    payment = Payment.get(Payment.ref == ref)
+    assert (payment.status, payment.amount_paid, payment.subscription_id) == ("failed", 5, None)
+    assert payment.receipt  # the money was taken: the operator can find the receipt
+    assert not Subscription.select().join(Customer).where(Customer.phone == "254712000005").exists()
+    assert grants_for(payment) == {}
+    failed = [e for e in Event.select().where(Event.type == "payment.failed") if e.data["payment_id"] == payment.id]
+    assert len(failed) == 1 and "underpaid" in failed[0].data["reason"]
 
 
 def test_killing_the_worker_between_callback_and_processing_loses_nothing(site, daraja):
