@@ -52,9 +52,29 @@ def test_pap_accept_with_mikrotik_attributes(radius_role):
     assert reply[1].strip().startswith("Message-Authenticator = 0x")  # first attribute
 
 
+def reply_values(out: subprocess.CompletedProcess) -> dict[str, str]:
+    """The attributes radclient printed for the reply, by name."""
+    reply = out.stdout.split("Received Access-", 1)[1]
+    return dict(line.strip().split(" = ", 1) for line in reply.splitlines()[1:] if " = " in line)
+
+
 def test_total_limit_for_capped_package(radius_role):
     out = radclient(radius_role.auth_port, "auth", ['User-Name = "carol"', 'User-Password = "carol-pw"', MA])
-    assert "Mikrotik-Total-Limit = 0" in out.stdout and "Mikrotik-Total-Limit-Gigawords = 1" in out.stdout
+    values = reply_values(out)
+    assert (values["Mikrotik-Total-Limit"], values["Mikrotik-Total-Limit-Gigawords"]) == ("0", "1")  # 4 GiB left
+
+
+@pytest.fixture
+def carol_has_4_gib_and_5_bytes_left(site):
+    carol = site["subs"]["carol"]
+    Subscription.update(data_limit=carol.bytes_used + 4_294_967_301).where(Subscription.id == carol.id).execute()
+
+
+def test_total_limit_above_4_gib_splits_exactly(carol_has_4_gib_and_5_bytes_left, radius_role):
+    out = radclient(radius_role.auth_port, "auth", ['User-Name = "carol"', 'User-Password = "carol-pw"', MA])
+    assert "Received Access-Accept" in out.stdout, out.stdout + out.stderr
+    values = reply_values(out)
+    assert (values["Mikrotik-Total-Limit"], values["Mikrotik-Total-Limit-Gigawords"]) == ("5", "1")
 
 
 def test_chap_accept(radius_role):
@@ -124,6 +144,12 @@ def test_accounting_updates_usage_once(radius_role, site):
     assert Subscription.get_by_id(alice).bytes_used == 4000 + (1 << 32)
     assert [e.type for e in Event.select().where(Event.type.startswith("session."))] == \
         ["session.started", "session.stopped"]
+
+
+def test_accounting_gigawords_count_2_to_the_32_octets(radius_role, site):
+    acct(radius_role, "Start")
+    acct(radius_role, "Interim-Update", "Acct-Input-Gigawords = 1", "Acct-Input-Octets = 5", "Acct-Session-Time = 60")
+    assert Subscription.get_by_id(site["subs"]["alice"].id).bytes_used == 4_294_967_301
 
 
 class FakeNAS:

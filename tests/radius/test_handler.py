@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hotspotd.access import AccessView, ViewLoader, normalize_mac
 from hotspotd.radius import packet as rp
 from hotspotd.radius.handler import Handler
-from hotspotd.store.models import Credential, Router, Session
+from hotspotd.store.models import Credential, Router, Session, Subscription
 
 from .conftest import SECRET
 
@@ -48,11 +48,19 @@ def test_accept_and_reject(handler, now):
     assert handler.decisions == {"ok": 1, "expired": 1}
 
 
-def test_total_limit_splits_into_gigawords(handler, now):
+@pytest.mark.parametrize("left, total_limit, gigawords", [
+    (4_294_967_296, 0, 1),  # carol as the site has her: 5 GiB bought, 1 GiB used
+    (4_294_967_301, 5, 1),
+    (15_884_901_888, 3_000_000_000, 3),
+    (123_456, 123_456, 0),
+])
+def test_total_limit_splits_into_gigawords(site, loader, handler, now, left, total_limit, gigawords):
+    carol = site["subs"]["carol"]
+    Subscription.update(data_limit=carol.bytes_used + left).where(Subscription.id == carol.id).execute()
+    loader.refresh()
     vendor = rp.decode(handler.access(pap("carol", b"carol-pw"), "127.0.0.1", now)).vendor_attrs()
-    left = (int.from_bytes(vendor[(rp.MIKROTIK, rp.MIKROTIK_TOTAL_LIMIT_GIGAWORDS)], "big") << 32) + \
-        int.from_bytes(vendor[(rp.MIKROTIK, rp.MIKROTIK_TOTAL_LIMIT)], "big")
-    assert left == 4 << 30
+    assert vendor[(rp.MIKROTIK, rp.MIKROTIK_TOTAL_LIMIT)] == total_limit.to_bytes(4, "big")
+    assert vendor[(rp.MIKROTIK, rp.MIKROTIK_TOTAL_LIMIT_GIGAWORDS)] == gigawords.to_bytes(4, "big")
 
 
 def test_proxy_state_is_echoed(handler, now):
@@ -120,6 +128,13 @@ def test_accounting_validation(handler):
     forged = bytearray(accounting(1))
     forged[25] ^= 0xFF
     assert handler.accounting(bytes(forged), "127.0.0.1") is None
+
+
+def test_accounting_gigawords_count_2_to_the_32_octets(handler):
+    extra = rp.integer(rp.ACCT_INPUT_GIGAWORDS, 1) + rp.integer(rp.ACCT_INPUT_OCTETS, 5) + \
+        rp.integer(rp.ACCT_OUTPUT_GIGAWORDS, 2) + rp.integer(rp.ACCT_OUTPUT_OCTETS, 0xFFFFFFFF)
+    _, _, record = handler.accounting(accounting(3, extra=extra), "127.0.0.1")
+    assert (record.input_bytes, record.output_bytes) == (4_294_967_301, 12_884_901_887)
 
 
 def chap(username: str, password: bytes, ident: int = 7, challenge: bytes | None = None, mac: str | None = None,
