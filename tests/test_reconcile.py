@@ -14,6 +14,8 @@ from hotspotd.sim.daraja import DarajaSimulator
 from hotspotd.store.db import utcnow, write_transaction
 from hotspotd.store.models import Event, Payment, Subscription
 
+from .loopback import wait_for
+
 
 @pytest.fixture
 def sim():
@@ -49,9 +51,8 @@ def test_pending_payment_without_callback_is_queried_then_applied(sim, daraja, h
     later = utcnow() + timedelta(seconds=config.mpesa.query_after + 1)
     plan = reconcile.run_once(later, config)
     assert plan.check == [payment.id]
-    sim_wait = utcnow() + timedelta(seconds=10)
-    while payments.record_query(payment.id, daraja, pending_timeout=300, now=later) == "pending":
-        assert utcnow() < sim_wait, "simulator never decided"
+    wait_for(lambda: payments.record_query(payment.id, daraja, pending_timeout=300, now=later) != "pending",
+             what="the simulator to decide the push")
     assert Payment.get_by_id(payment.id).status == "received"
     assert reconcile.run_once(later, config).apply == [payment.id]
     assert payments.apply(payment.id, later).status == "paid"
@@ -87,8 +88,9 @@ def test_due_subscriptions_expire_and_unprovisioned_ones_are_found(sim, daraja, 
     payment = initiate(checkout, hour)
     sim.wait_for_callbacks(1)  # the callback went to a dead URL; record it by query instead
     later = utcnow() + timedelta(seconds=61)
-    while payments.record_query(payment.id, daraja, pending_timeout=300, now=later) == "pending":
-        pass
+    wait_for(lambda: payments.record_query(payment.id, daraja, pending_timeout=300, now=later) != "pending",
+             what="the query to find the payment made")
+    assert Payment.get_by_id(payment.id).status == "received"
     applied = payments.apply(payment.id, later)
     plan = reconcile.run_once(later, config)
     assert plan.provision == [applied.subscription_id]

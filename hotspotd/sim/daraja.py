@@ -4,6 +4,14 @@ It speaks the wire formats of protocols.md section 4: OAuth, STK push, the STK c
 POSTed to CallBackURL after `callback_delay` seconds, and STK push query. The HTTP
 handler only parses and answers; `DarajaSimulator.handle()` decides, so the rules can be
 read in one place. Run it alone with `python -m hotspotd.sim.daraja --port 8090`.
+
+How pushes end is steered with `set_outcome()`, or over HTTP:
+
+    curl -d '{"outcome": "cancelled", "times": 1}' http://127.0.0.1:8090/__sim__/outcome
+
+With "times" the outcome applies to the next N pushes only, then the earlier setting
+returns; without it the outcome sticks for every later push. "phone" limits either to
+one phone number, "paid_amount" makes a success report another amount.
 """
 
 from __future__ import annotations
@@ -25,8 +33,8 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
-from ..mpesa.client import SANDBOX_PASSKEY, password, timestamp
 from ..phone import mask
 
 log = logging.getLogger(__name__)
@@ -43,6 +51,20 @@ TRANSACTION_TYPES = ("CustomerPayBillOnline", "CustomerBuyGoodsOnline")
 PHONE_RE = re.compile(r"254[17]\d{8}")
 MAX_BODY = 1 << 20
 Answer = tuple[int, Any]
+# The sandbox passkey of the Daraja docs (protocols.md 4.2). The simulator keeps its own
+# copy and its own formulas below: it checks the client, so it must not borrow from it.
+SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
+DARAJA_TZ = ZoneInfo("Africa/Nairobi")
+
+
+def stk_password(shortcode: str, passkey: str, timestamp: str) -> str:
+    """The STK Password as protocols.md 4.2 describes it: base64(BusinessShortCode + Passkey + Timestamp)."""
+    return base64.b64encode((str(shortcode) + passkey + timestamp).encode("utf-8")).decode("ascii")
+
+
+def daraja_time(when: datetime) -> str:
+    """Daraja's YYYYMMDDHHmmss (Nairobi time) for an aware datetime: TransactionDate, checkout ids."""
+    return when.astimezone(DARAJA_TZ).strftime("%Y%m%d%H%M%S")
 
 
 def success_callback(checkout_request_id: str, merchant_request_id: str, amount: float, receipt: str,
@@ -57,7 +79,7 @@ def success_callback(checkout_request_id: str, merchant_request_id: str, amount:
             {"Name": "Amount", "Value": float(amount)},
             {"Name": "MpesaReceiptNumber", "Value": receipt},
             {"Name": "Balance"},
-            {"Name": "TransactionDate", "Value": int(timestamp(when))},
+            {"Name": "TransactionDate", "Value": int(daraja_time(when))},
             {"Name": "PhoneNumber", "Value": int(phone)},
         ]},
     }}}
@@ -88,14 +110,23 @@ def _request_id() -> str:
 
 
 class DarajaSimulator:
-    """An in-process Daraja on 127.0.0.1; `start()` it, point a client at `url`."""
+    """An in-process Daraja on 127.0.0.1; `start()` it, point a client at `url`.
+
+    PartyB is checked (protocols.md 4.2): a CustomerPayBillOnline push pays
+    the BusinessShortCode itself; a CustomerBuyGoodsOnline push pays a till, which must be
+    `till` when one is given (any number otherwise). Each push is kept in `pushes`.
+    """
 
     def __init__(self, *, consumer_key: str = "sim-key", consumer_secret: str = "sim-secret",
-                 shortcode: str = "174379", passkey: str = SANDBOX_PASSKEY, callback_delay: float = 0.3,
-                 expires_in_as_string: bool = True, duplicate_count: int = 3,
+                 shortcode: str = "174379", passkey: str = SANDBOX_PASSKEY, till: str | None = None,
+                 callback_delay: float = 0.3, expires_in_as_string: bool = True, duplicate_count: int = 3,
                  host: str = "127.0.0.1", port: int = 0) -> None:
         self.consumer_key, self.consumer_secret = consumer_key, consumer_secret
         self.shortcode, self.passkey = str(shortcode), passkey
+        self.till = None if till is None else str(till)
+        # what reset() goes back to: the settings a test may change on a running simulator
+        self._initial = {"callback_delay": callback_delay, "duplicate_count": duplicate_count,
+                         "expires_in_as_string": expires_in_as_string, "till": self.till}
         self.callback_delay, self.duplicate_count = callback_delay, duplicate_count
         self.expires_in_as_string = expires_in_as_string
         self.host, self.port, self.url = host, port, ""
@@ -106,6 +137,8 @@ class DarajaSimulator:
         self._tokens: set[str] = set()
         self._outcome: tuple[str, int | None] = ("success", None)
         self._phone_outcomes: dict[str, tuple[str, int | None]] = {}
+        # one-shot outcomes, for every phone (key None) or one phone: [outcome, paid, pushes left]
+        self._once: dict[str | None, deque[list]] = {}
         self._failures: deque[tuple[str, str, int]] = deque()
         self._stall = 0.0
         self._results: dict[str, tuple[int, str] | None] = {}  # checkout id -> decided result
@@ -152,18 +185,63 @@ class DarajaSimulator:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def set_outcome(self, outcome: str, phone: str | None = None, *, paid_amount: int | None = None) -> None:
+    def set_outcome(self, outcome: str, phone: str | None = None, *, paid_amount: int | None = None,
+                    times: int | None = None) -> None:
         """How later pushes end: for every phone, or only for `phone`.
+
+        Without `times` the outcome sticks: every later push ends so, until the next call.
+        With `times=N` it is a one-shot: the next N pushes end so, then the earlier setting
+        returns. One-shots given one after another queue up in that order; a sticky call
+        drops the one-shots still waiting for the same phone (or for every phone).
+
+        A push from a phone takes, first found: that phone's one-shot, that phone's sticky
+        outcome, a one-shot for every phone, the sticky outcome for every phone. Only pushes
+        that are accepted count (not those refused, or failed by `fail_next_push`).
 
         `paid_amount` makes a success callback report that amount instead of the one asked.
         """
         if outcome not in OUTCOMES:
             raise ValueError(f"unknown outcome {outcome!r}; choose one of {', '.join(OUTCOMES)}")
+        if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
+            raise ValueError(f"times must be a whole number of pushes, at least 1, not {times!r}")
+        key = None if phone is None else str(phone)
         with self._lock:
-            if phone is None:
+            if times is not None:
+                self._once.setdefault(key, deque()).append([outcome, paid_amount, times])
+                return
+            self._once.pop(key, None)
+            if key is None:
                 self._outcome = (outcome, paid_amount)
             else:
-                self._phone_outcomes[str(phone)] = (outcome, paid_amount)
+                self._phone_outcomes[key] = (outcome, paid_amount)
+
+    def reset(self) -> None:
+        """Back to the settings the simulator was made with: every push succeeds, no queued
+        failures or one-shots, no stall, the original callback_delay, duplicate_count,
+        expires_in_as_string and till. What already happened (pushes, callbacks, tokens,
+        callbacks still to be sent) is kept."""
+        with self._lock:
+            self._outcome = ("success", None)
+            self._phone_outcomes.clear()
+            self._once.clear()
+            self._failures.clear()
+            self._stall = 0.0
+            for name, value in self._initial.items():
+                setattr(self, name, value)
+
+    def _take_outcome(self, phone: str) -> tuple[str, int | None]:
+        """The outcome of an accepted push from `phone` (see set_outcome); under the lock."""
+        for key, sticky in ((phone, self._phone_outcomes.get(phone)), (None, self._outcome)):
+            waiting = self._once.get(key)
+            if waiting:
+                entry = waiting[0]
+                entry[2] -= 1
+                if entry[2] == 0:
+                    waiting.popleft()
+                return entry[0], entry[1]
+            if sticky is not None:
+                return sticky
+        return self._outcome
 
     def fail_next_push(self, error_code: str = "500.003.02", message: str = "System is busy",
                        status: int = 500) -> None:
@@ -240,7 +318,7 @@ class DarajaSimulator:
             datetime.strptime(ts, "%Y%m%d%H%M%S")
         except ValueError:
             return _bad("Timestamp")
-        if data.get("Password") != password(self.shortcode, self.passkey, ts):
+        if data.get("Password") != stk_password(self.shortcode, self.passkey, ts):
             # protocols.md 4.2: a bad Password is 500.001.1001 "Wrong credentials", not 400.
             return _error(500, "500.001.1001", "Wrong credentials")
         return None
@@ -256,13 +334,21 @@ class DarajaSimulator:
         for field, valid in PUSH_RULES:
             if not valid(data.get(field)):
                 return _bad(field)
+        party_b = str(data["PartyB"])
+        if data["TransactionType"] == "CustomerPayBillOnline":
+            receiver = self.shortcode
+        else:
+            receiver = party_b if self.till is None else self.till
+        if party_b != receiver:
+            return _bad("PartyB")
         phone = str(data["PhoneNumber"])
         with self._lock:
-            outcome, paid = self._phone_outcomes.get(phone, self._outcome)
+            outcome, paid = self._take_outcome(phone)
             checkout_id = self._new_checkout_id()
             push = {"checkout_request_id": checkout_id, "merchant_request_id": _request_id(),
                     "phone": phone, "amount": _whole_number(data["Amount"]), "callback_url": data["CallBackURL"],
-                    "account_reference": data["AccountReference"], "outcome": outcome}
+                    "account_reference": data["AccountReference"], "transaction_type": data["TransactionType"],
+                    "party_b": party_b, "outcome": outcome}
             self.pushes.append(push)
             self._results[checkout_id] = None
             self._by_id[checkout_id] = push
@@ -302,10 +388,12 @@ class DarajaSimulator:
         if route == ("POST", "/__sim__/outcome"):
             try:
                 data = json.loads(body)
-                self.set_outcome(data["outcome"], data.get("phone"), paid_amount=data.get("paid_amount"))
+                self.set_outcome(data["outcome"], data.get("phone"), paid_amount=data.get("paid_amount"),
+                                 times=data.get("times"))
             except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
                 return 400, {"error": f"expected JSON {{\"outcome\": one of {list(OUTCOMES)}, \"phone\": "
-                                      f"optional}}: {exc}"}
+                                      f"optional, \"paid_amount\": optional, \"times\": optional (the next N "
+                                      f"pushes only; sticks without it)}}: {exc}"}
             return 200, {"ok": True}
         return 404, {"error": "unknown simulator control endpoint"}
 
@@ -350,7 +438,7 @@ class DarajaSimulator:
 
     def _new_checkout_id(self) -> str:
         while True:
-            found = f"ws_CO_{timestamp(datetime.now(timezone.utc))}{secrets.randbelow(10**12):012d}"
+            found = f"ws_CO_{daraja_time(datetime.now(timezone.utc))}{secrets.randbelow(10**12):012d}"
             if found not in self._results:
                 return found
 
@@ -442,6 +530,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--callback-delay", type=float, default=2.0, help="seconds before the callback")
     parser.add_argument("--outcome", choices=list(OUTCOMES), default="success")
     parser.add_argument("--expires-in-number", action="store_true", help="send expires_in as a number")
+    parser.add_argument("--till", help="the till number CustomerBuyGoodsOnline pushes must pay (PartyB)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stop = threading.Event()
@@ -449,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     sim = DarajaSimulator(host=args.host, port=args.port, callback_delay=args.callback_delay,
-                          expires_in_as_string=not args.expires_in_number)
+                          expires_in_as_string=not args.expires_in_number, till=args.till)
     sim.set_outcome(args.outcome)
     try:
         sim.start()

@@ -29,6 +29,17 @@ def failure(checkout, code=1032, desc="Request cancelled by user"):
                                                 "ResultCode": code, "ResultDesc": desc}}}).encode()
 
 
+def event_counts() -> dict[str, int]:
+    """How many events of each type were written (an applied payment writes each once)."""
+    counts: dict[str, int] = {}
+    for event in Event.select():
+        counts[event.type] = counts.get(event.type, 0) + 1
+    return counts
+
+
+ONE_GRANT = {"payment.processed": 1, "subscription.created": 1}
+
+
 @pytest.fixture
 def checkout(runtime):
     checkout = Checkout(runtime)
@@ -69,10 +80,28 @@ def test_credentials_only_go_to_the_device_that_paid(pending, now, checkout):
 def test_replayed_callback_changes_nothing(pending, now):
     outcomes = [record_callback(success("ws_CO_1"), remote_addr=None, now=now).outcome for _ in range(5)]
     assert outcomes == ["recorded"] + ["duplicate"] * 4
-    payments.apply(pending.id, now)
-    payments.apply(pending.id, now)
-    assert Subscription.select().count() == 1
+    first = payments.apply(pending.id, now)
+    again = [payments.apply(pending.id, now + timedelta(minutes=n)) for n in (0, 5)]
+    assert again == [first, first]  # same payment, same subscription, still "paid"
+    [sub] = Subscription.select()
+    assert (sub.starts_at, sub.ends_at) == (now, now + timedelta(hours=1))  # one hour paid, one hour given
+    assert event_counts() == ONE_GRANT
     assert MpesaCallback.select().count() == 5  # every body is kept for audit
+
+
+def test_applying_a_capped_package_again_adds_no_time_and_no_data(store, now):
+    capped = add_package(name="Day 1GB", price=50, duration="1d", data="1GB", now=now)
+    with write_transaction():
+        payment = Payment.create(ref="ref-cap", package=capped, phone="254712345678", amount=50,
+                                 status="received", amount_paid=50, checkout_request_id="ws_CO_cap",
+                                 created_at=now, updated_at=now)
+    first = payments.apply(payment.id, now)
+    assert payments.apply(payment.id, now) == first
+    payments.apply_many([payment.id, payment.id], now)
+    sub = Subscription.get_by_id(first.subscription_id)
+    assert sub.ends_at == now + timedelta(days=1)
+    assert (sub.data_limit, sub.bytes_used) == (1_000_000_000, 0)  # one package's 1GB, not two
+    assert event_counts() == ONE_GRANT
 
 
 def test_cancelled_callback(pending, now):
@@ -135,8 +164,11 @@ def test_a_batch_applies_each_payment_once_and_isolates_a_broken_one(pending, no
                                created_at=now, updated_at=now)
     applied, failed = payments.apply_many([pending.id, 999999, other.id, pending.id], now)
     assert [a.status for a in applied] == ["paid", "paid", "paid"]
+    assert applied[0] == applied[2]  # the repeated id: the same subscription, not a second grant
     assert [f[0] for f in failed] == [999999]
     assert Subscription.select().count() == 2
+    assert {sub.ends_at for sub in Subscription.select()} == {now + timedelta(hours=1)}
+    assert event_counts() == {"payment.processed": 2, "subscription.created": 2}
     assert Package.select().count() == 1
 
 

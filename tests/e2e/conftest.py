@@ -9,8 +9,21 @@ from .site import Site
 
 @pytest.fixture(scope="module")
 def daraja():
+    """One simulator for the module's site; `_fresh_daraja` resets its settings after each test."""
     with DarajaSimulator(callback_delay=0.3) as sim:
         yield sim
+
+
+@pytest.fixture(autouse=True)
+def _fresh_daraja(request):
+    """A test that changes the module's simulator (an outcome, duplicate_count, a queued
+    failure, a stall) leaves it as it was made, so no test depends on the order they run in."""
+    if "daraja" not in request.fixturenames:
+        yield
+        return
+    sim = request.getfixturevalue("daraja")
+    yield
+    sim.reset()
 
 
 @pytest.fixture(scope="module")

@@ -2,10 +2,11 @@
 
 import json
 import signal
+from datetime import timedelta
 
 import pytest
 
-from hotspotd.store.models import Event, MpesaCallback, Payment, Subscription
+from hotspotd.store.models import Customer, Event, MpesaCallback, Payment, Subscription
 
 from .site import http, wait_for
 
@@ -27,6 +28,18 @@ def poll(site, ref, n, until, timeout=30):
         status, body = http("GET", f"{site.portal}/api/portal/payments/{ref}?mac={MAC.format(n)}")
         return body if status == 200 and body["status"] in until else None
     return wait_for(check, timeout, f"payment {ref} to become {until}")
+
+
+GRANTS = ("payment.processed", "subscription.created", "subscription.extended")
+
+
+def grants_for(payment) -> dict[str, int]:
+    """How many events that grant access (each type apart) name this payment."""
+    counts: dict[str, int] = {}
+    for event in Event.select().where(Event.type.in_(GRANTS)):
+        if event.data.get("payment_id") == payment.id:
+            counts[event.type] = counts.get(event.type, 0) + 1
+    return counts
 
 
 def test_paid_stk_push_becomes_an_active_subscription_with_credentials(site, daraja):
@@ -73,12 +86,29 @@ def test_the_same_callback_five_times_yields_one_subscription(site, daraja):
     payment = Payment.get(Payment.ref == ref)
     answers = [c for c in daraja.callbacks if c["body"]["Body"]["stkCallback"]["CheckoutRequestID"] == payment.checkout_request_id]
     assert len(answers) == 5 and all(c["status"] == 200 for c in answers)
-    assert Subscription.select().where(Subscription.customer == payment.customer_id).count() == 1
+    [sub] = Subscription.select().where(Subscription.customer == payment.customer_id)
+    assert sub.ends_at - sub.starts_at == timedelta(hours=1)  # one hour bought, one hour given
     outcomes = sorted(c.outcome for c in MpesaCallback.select().where(
         MpesaCallback.checkout_request_id == payment.checkout_request_id))
     assert outcomes == ["duplicate"] * 4 + ["recorded"]
+    assert grants_for(payment) == {"payment.processed": 1, "subscription.created": 1}
     assert Event.select().where(Event.type == "payment.processed").count() == \
         Payment.select().where(Payment.status == "paid").count()
+
+
+def test_an_underpaid_push_fails_and_gives_no_access(site, daraja):
+    daraja.set_outcome("success", phone="254712000005", paid_amount=5)  # the package costs 10
+    ref = pay(site, "0712000005", 5)
+    body = poll(site, ref, 5, ("paid", "failed", "cancelled", "expired"))
+    assert body["status"] == "failed" and "underpaid" in body["reason"]
+    assert "password" not in body and "username" not in body
+    payment = Payment.get(Payment.ref == ref)
+    assert (payment.status, payment.amount_paid, payment.subscription_id) == ("failed", 5, None)
+    assert payment.receipt  # the money was taken: the operator can find the receipt
+    assert not Subscription.select().join(Customer).where(Customer.phone == "254712000005").exists()
+    assert grants_for(payment) == {}
+    failed = [e for e in Event.select().where(Event.type == "payment.failed") if e.data["payment_id"] == payment.id]
+    assert len(failed) == 1 and "underpaid" in failed[0].data["reason"]
 
 
 def test_killing_the_worker_between_callback_and_processing_loses_nothing(site, daraja):

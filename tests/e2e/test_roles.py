@@ -78,3 +78,34 @@ def test_websocket_pushes_new_events_as_they_happen(bare_site):
     bare_site.cli("queue", "mode", "async")
     assert json.loads(ws.receive())["id"] == message["id"] + 1
     ws.close()
+
+
+def test_websocket_upgrade_needs_the_right_password(bare_site):
+    import base64
+
+    from .wsclient import WebSocket
+
+    bare_site.cli("admin", "add", "boss", stdin="correct horse\n")
+    bare_site.start("admin")
+
+    def basic(raw: bytes) -> dict[str, str]:
+        return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+    refused = {
+        "wrong password": basic(b"boss:wrong"),
+        "no such admin": basic(b"nobody:correct horse"),
+        "no colon": basic(b"boss"),
+        "not base64": {"Authorization": "Basic !!not-base64!!"},
+        "not UTF-8": basic(b"boss:\xff\xfe"),
+        "empty": {"Authorization": "Basic "},
+        "not Basic": {"Authorization": "Bearer " + base64.b64encode(b"boss:correct horse").decode()},
+    }
+    for what, headers in refused.items():
+        ws = WebSocket("127.0.0.1", bare_site.admin_port, "/ws", headers)
+        try:
+            assert ws.status == 401, f"{what}: the upgrade answered {ws.status}"
+        finally:
+            ws.close()
+    ws = WebSocket("127.0.0.1", bare_site.admin_port, "/ws", basic(b"boss:correct horse"))
+    assert ws.status == 101  # the right login still gets in
+    ws.close()

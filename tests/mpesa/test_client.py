@@ -138,9 +138,18 @@ def test_stk_push_accepted(sim):
     assert record["account_reference"] == "HotspotCafe-"  # cut to Daraja's 12 characters
 
 
-def test_till_numbers_go_in_party_b(sim):
+def test_till_numbers_go_in_party_b(make_sim):
+    sim = make_sim(till="5432101")  # refuses buy-goods pushes that pay anything but this till
     client = make_client(sim.url, transaction_type="CustomerBuyGoodsOnline", party_b="5432101")
-    assert push(client).checkout_request_id
+    accepted = push(client)
+    [record] = sim.pushes
+    assert record["checkout_request_id"] == accepted.checkout_request_id
+    assert (record["transaction_type"], record["party_b"]) == ("CustomerBuyGoodsOnline", "5432101")
+
+
+def test_paybill_pays_the_shortcode(sim):
+    push(make_client(sim.url))
+    assert (sim.pushes[0]["transaction_type"], sim.pushes[0]["party_b"]) == ("CustomerPayBillOnline", "174379")
 
 
 @pytest.mark.parametrize("code,message,status,retryable,says", [

@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import threading
+import traceback
 from datetime import timedelta
 
 import pytest
@@ -51,14 +52,40 @@ def test_pap_accept_with_mikrotik_attributes(radius_role):
     assert reply[1].strip().startswith("Message-Authenticator = 0x")  # first attribute
 
 
+def reply_values(out: subprocess.CompletedProcess) -> dict[str, str]:
+    """The attributes radclient printed for the reply, by name."""
+    reply = out.stdout.split("Received Access-", 1)[1]
+    return dict(line.strip().split(" = ", 1) for line in reply.splitlines()[1:] if " = " in line)
+
+
 def test_total_limit_for_capped_package(radius_role):
     out = radclient(radius_role.auth_port, "auth", ['User-Name = "carol"', 'User-Password = "carol-pw"', MA])
-    assert "Mikrotik-Total-Limit = 0" in out.stdout and "Mikrotik-Total-Limit-Gigawords = 1" in out.stdout
+    values = reply_values(out)
+    assert (values["Mikrotik-Total-Limit"], values["Mikrotik-Total-Limit-Gigawords"]) == ("0", "1")  # 4 GiB left
+
+
+@pytest.fixture
+def carol_has_4_gib_and_5_bytes_left(site):
+    carol = site["subs"]["carol"]
+    Subscription.update(data_limit=carol.bytes_used + 4_294_967_301).where(Subscription.id == carol.id).execute()
+
+
+def test_total_limit_above_4_gib_splits_exactly(carol_has_4_gib_and_5_bytes_left, radius_role):
+    out = radclient(radius_role.auth_port, "auth", ['User-Name = "carol"', 'User-Password = "carol-pw"', MA])
+    assert "Received Access-Accept" in out.stdout, out.stdout + out.stderr
+    values = reply_values(out)
+    assert (values["Mikrotik-Total-Limit"], values["Mikrotik-Total-Limit-Gigawords"]) == ("5", "1")
 
 
 def test_chap_accept(radius_role):
     out = radclient(radius_role.auth_port, "auth", ['User-Name = "alice"', 'CHAP-Password = "alice-pw"', MA])
     assert "Received Access-Accept" in out.stdout, out.stdout + out.stderr
+
+
+def test_chap_with_a_wrong_password_is_rejected(radius_role):
+    out = radclient(radius_role.auth_port, "auth", ['User-Name = "alice"', 'CHAP-Password = "alice-pW"', MA])
+    assert "Received Access-Reject" in out.stdout, out.stdout + out.stderr
+    assert 'Reply-Message = "Wrong password"' in out.stdout
 
 
 @pytest.mark.parametrize("user, password, message", [
@@ -119,8 +146,18 @@ def test_accounting_updates_usage_once(radius_role, site):
         ["session.started", "session.stopped"]
 
 
+def test_accounting_gigawords_count_2_to_the_32_octets(radius_role, site):
+    acct(radius_role, "Start")
+    acct(radius_role, "Interim-Update", "Acct-Input-Gigawords = 1", "Acct-Input-Octets = 5", "Acct-Session-Time = 60")
+    assert Subscription.get_by_id(site["subs"]["alice"].id).bytes_used == 4_294_967_301
+
+
 class FakeNAS:
-    """A MikroTik's /radius incoming on loopback: answers Disconnect-Requests."""
+    """A MikroTik's /radius incoming on loopback: answers Disconnect-Requests.
+
+    It serves in a thread, where a failed check would only end the thread and leave the
+    test to time out: problems are kept in `errors`, and `wait()` and `close()` raise them.
+    """
 
     def __init__(self, answer: int = rp.DISCONNECT_ACK) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -129,28 +166,54 @@ class FakeNAS:
         self.port = self.sock.getsockname()[1]
         self.answer = answer
         self.received: list[rp.Packet] = []
+        self.errors: list[str] = []
         self.running = True
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
     def _serve(self) -> None:
-        key = SECRET.encode()
         while self.running:
             try:
                 data, address = self.sock.recvfrom(4096)
             except socket.timeout:
                 continue
-            packet = rp.decode(data)
-            assert packet.code == rp.DISCONNECT_REQUEST
-            assert rp.request_authenticator_ok(packet, key) and rp.message_authenticator_ok(packet, key, rp.ZERO16)
-            self.received.append(packet)
-            attrs = b"" if self.answer == rp.DISCONNECT_ACK else rp.integer(rp.ERROR_CAUSE, 504)
-            self.sock.sendto(rp.encode_reply(self.answer, packet.ident, packet.authenticator, key, attrs), address)
+            except OSError:
+                if self.running:
+                    self.errors.append(traceback.format_exc())
+                return
+            try:
+                self._answer(data, address)
+            except Exception:  # AssertionError included: the test raises it, not this thread
+                self.errors.append(traceback.format_exc())
+
+    def _answer(self, data: bytes, address: tuple[str, int]) -> None:
+        key = SECRET.encode()
+        packet = rp.decode(data)
+        assert packet.code == rp.DISCONNECT_REQUEST, f"expected a Disconnect-Request, got code {packet.code}"
+        assert rp.request_authenticator_ok(packet, key), "Disconnect-Request authenticator wrong for the secret"
+        assert rp.message_authenticator_ok(packet, key, rp.ZERO16), "Disconnect-Request Message-Authenticator wrong"
+        self.received.append(packet)
+        attrs = b"" if self.answer == rp.DISCONNECT_ACK else rp.integer(rp.ERROR_CAUSE, 504)
+        self.sock.sendto(rp.encode_reply(self.answer, packet.ident, packet.authenticator, key, attrs), address)
+
+    def check(self) -> None:
+        """Raise what went wrong in the NAS thread since the last check, if anything did."""
+        if self.errors:
+            found, self.errors = self.errors, []
+            raise AssertionError("the fake NAS found:\n" + "\n".join(found))
+
+    def wait(self, condition, what: str):
+        """wait_for(condition), but fail at once, with the NAS's own message, if it found a problem."""
+        value = wait_for(lambda: self.errors or condition(), what=what)
+        self.check()
+        return value
 
     def close(self) -> None:
         self.running = False
         self.thread.join(5)
         self.sock.close()
+        assert not self.thread.is_alive(), "the fake NAS thread did not stop"
+        self.check()
 
 
 @pytest.fixture
@@ -169,7 +232,7 @@ def test_disconnect_when_subscription_expires(nas, radius_role, site):
     acct(radius_role, "Start")
     Subscription.update(ends_at=utcnow() - timedelta(seconds=1)).where(
         Subscription.id == site["subs"]["alice"].id).execute()
-    event = wait_for(disconnected_event, what="session.disconnected")
+    event = nas.wait(disconnected_event, what="session.disconnected")
     assert event.data["reason"] == "package expired" and event.data["result"] == "ack"
     request = nas.received[0]
     assert request.text(rp.USER_NAME) == "alice" and request.text(rp.ACCT_SESSION_ID) == "80100014"
@@ -181,7 +244,7 @@ def test_disconnect_when_data_runs_out(nas, radius_role, site):
     acct(radius_role, "Start", user="carol", session="c1")
     acct(radius_role, "Interim-Update", "Acct-Input-Gigawords = 4", "Acct-Input-Octets = 1", user="carol",
          session="c1")
-    event = wait_for(disconnected_event, what="session.disconnected")
+    event = nas.wait(disconnected_event, what="session.disconnected")
     assert event.data["reason"] == "data used up"
     assert nas.received[0].text(rp.ACCT_SESSION_ID) == "c1"
 
@@ -192,7 +255,7 @@ def test_kick_nak_is_logged(nas, radius_role, site):
     nas.answer = rp.DISCONNECT_NAK
     acct(radius_role, "Start")
     sessions.request_disconnect(Session.get().id, "admin kick", utcnow())
-    log = wait_for(lambda: HealthLog.select().first(), what="health-log error")
+    log = nas.wait(lambda: HealthLog.select().first(), what="health-log error")
     assert log.level == "error" and "Error-Cause 504" in log.message
     assert disconnected_event() is None
 

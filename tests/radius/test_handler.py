@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import timedelta
 
 import pytest
@@ -10,9 +12,10 @@ from hypothesis import strategies as st
 
 from hotspotd.access import AccessView
 from hotspotd.access_loader import ViewLoader
+from hotspotd.mac import normalize_mac
 from hotspotd.radius import packet as rp
 from hotspotd.radius.handler import Handler
-from hotspotd.store.models import Credential, Router, Session
+from hotspotd.store.models import Credential, Router, Session, Subscription
 
 from .conftest import SECRET
 
@@ -47,11 +50,19 @@ def test_accept_and_reject(handler, now):
     assert handler.decisions == {"ok": 1, "expired": 1}
 
 
-def test_total_limit_splits_into_gigawords(handler, now):
+@pytest.mark.parametrize("left, total_limit, gigawords", [
+    (4_294_967_296, 0, 1),  # carol as the site has her: 5 GiB bought, 1 GiB used
+    (4_294_967_301, 5, 1),
+    (15_884_901_888, 3_000_000_000, 3),
+    (123_456, 123_456, 0),
+])
+def test_total_limit_splits_into_gigawords(site, loader, handler, now, left, total_limit, gigawords):
+    carol = site["subs"]["carol"]
+    Subscription.update(data_limit=carol.bytes_used + left).where(Subscription.id == carol.id).execute()
+    loader.refresh()
     vendor = rp.decode(handler.access(pap("carol", b"carol-pw"), "127.0.0.1", now)).vendor_attrs()
-    left = (int.from_bytes(vendor[(rp.MIKROTIK, rp.MIKROTIK_TOTAL_LIMIT_GIGAWORDS)], "big") << 32) + \
-        int.from_bytes(vendor[(rp.MIKROTIK, rp.MIKROTIK_TOTAL_LIMIT)], "big")
-    assert left == 4 << 30
+    assert vendor[(rp.MIKROTIK, rp.MIKROTIK_TOTAL_LIMIT)] == total_limit.to_bytes(4, "big")
+    assert vendor[(rp.MIKROTIK, rp.MIKROTIK_TOTAL_LIMIT_GIGAWORDS)] == gigawords.to_bytes(4, "big")
 
 
 def test_proxy_state_is_echoed(handler, now):
@@ -121,7 +132,89 @@ def test_accounting_validation(handler):
     assert handler.accounting(bytes(forged), "127.0.0.1") is None
 
 
-VALID = [pap("alice", b"alice-pw"), pap("dave", b"x" * 40), accounting(1), accounting(2, extra=b"\x31\x06\x00\x00\x00\x01")]
+def test_accounting_gigawords_count_2_to_the_32_octets(handler):
+    extra = rp.integer(rp.ACCT_INPUT_GIGAWORDS, 1) + rp.integer(rp.ACCT_INPUT_OCTETS, 5) + \
+        rp.integer(rp.ACCT_OUTPUT_GIGAWORDS, 2) + rp.integer(rp.ACCT_OUTPUT_OCTETS, 0xFFFFFFFF)
+    _, _, record = handler.accounting(accounting(3, extra=extra), "127.0.0.1")
+    assert (record.input_bytes, record.output_bytes) == (4_294_967_301, 12_884_901_887)
+
+
+def chap(username: str, password: bytes, ident: int = 7, challenge: bytes | None = None, mac: str | None = None,
+         with_ma: bool = True) -> bytes:
+    """A CHAP Access-Request, computed here (RFC 1994 / 2865 5.3), not by the code under test."""
+    auth = bytes(range(100, 116))
+    response = bytes([ident]) + hashlib.md5(bytes([ident]) + password + (challenge or auth)).digest()
+    attrs = rp.attr(rp.USER_NAME, username.encode()) + rp.attr(rp.CHAP_PASSWORD, response)
+    if challenge is not None:
+        attrs += rp.attr(rp.CHAP_CHALLENGE, challenge)
+    if mac is not None:
+        attrs += rp.attr(rp.CALLING_STATION_ID, mac.encode())
+    return rp.encode_request(rp.ACCESS_REQUEST, 9, KEY, attrs, with_ma, authenticator=auth)
+
+
+def access_request(username: str, password: bytes, use_chap: bool, mac: str | None, with_ma: bool) -> bytes:
+    if use_chap:
+        return chap(username, password, mac=mac, with_ma=with_ma)
+    extra = b"" if mac is None else rp.attr(rp.CALLING_STATION_ID, mac.encode())
+    return pap(username, password, with_ma=with_ma, extra=extra)
+
+
+# Who may get an Access-Accept from the `site` fixture (conftest.py), written out here:
+# alice and carol have time and data left; bob's time is over, dave's data is used up.
+# alice's subscription is bound to AA:BB:CC:00:00:01, so that MAC may log in as User-Name
+# (MikroTik MAC login: no password is checked, the calling station must be that MAC).
+CURRENT_USERS = {b"alice": b"alice-pw", b"carol": b"carol-pw"}
+BOUND_MAC = "AA:BB:CC:00:00:01"
+USERS = ["alice", "carol", "bob", "dave", "zed", "", "AA:BB:CC:00:00:01", "aa-bb-cc-00-00-01", "AA:BB:CC:00:00:02"]
+PASSWORDS = [b"alice-pw", b"carol-pw", b"bob-pw", b"dave-pw", b"", b"alice-pw\x00", b"alice-p", b"x" * 40]
+MACS = [None, "AA:BB:CC:00:00:01", "aa-bb-cc-00-00-02", "junk"]
+
+
+def authenticated(data: bytes) -> rp.Packet | None:
+    """`data` as an Access-Request whose Message-Authenticator is right for the secret
+    (HMAC-MD5 over the packet with the attribute zeroed, RFC 3579 3.2), else None."""
+    try:
+        packet = rp.decode(data)
+    except rp.MalformedPacket:
+        return None
+    if packet.code != rp.ACCESS_REQUEST or packet.ma_offset < 0:
+        return None
+    at = packet.ma_offset + 2
+    blanked = packet.raw[:at] + bytes(16) + packet.raw[at + 16:]
+    return packet if hmac.compare_digest(hmac.digest(KEY, blanked, "md5"), packet.raw[at:at + 16]) else None
+
+
+def deserves_accept(data: bytes) -> bool:
+    """Judged apart from the handler: an authenticated Access-Request with the right
+    password (PAP or CHAP) of a current user, or a MAC login of the bound MAC."""
+    packet = authenticated(data)
+    if packet is None:
+        return False
+    name, chap_response = packet.attrs.get(rp.USER_NAME), packet.attrs.get(rp.CHAP_PASSWORD)
+    hidden = packet.attrs.get(rp.USER_PASSWORD)
+    try:
+        revealed = None if hidden is None else rp.reveal_password(hidden, KEY, packet.authenticator)
+    except rp.MalformedPacket:
+        revealed = None
+    if name is None or (chap_response is None and revealed is None):
+        return False
+    if name in CURRENT_USERS:
+        password = CURRENT_USERS[name]
+        if chap_response is not None:
+            challenge = packet.attrs.get(rp.CHAP_CHALLENGE, packet.authenticator)
+            return len(chap_response) == 17 and \
+                hashlib.md5(chap_response[:1] + password + challenge).digest() == chap_response[1:]
+        return revealed == password
+    try:
+        login = normalize_mac(name.decode("utf-8"))
+    except UnicodeDecodeError:
+        return False
+    station = normalize_mac(packet.text(rp.CALLING_STATION_ID))
+    return login == BOUND_MAC and station in (None, BOUND_MAC)
+
+
+VALID = [pap("alice", b"alice-pw"), pap("dave", b"x" * 40), chap("carol", b"carol-pw", challenge=bytes(16)),
+         accounting(1), accounting(2, extra=b"\x31\x06\x00\x00\x00\x01")]
 
 
 def mutate(data: bytes, edits: list[tuple[int, int]], cut: int, tail: bytes) -> bytes:
@@ -131,6 +224,19 @@ def mutate(data: bytes, edits: list[tuple[int, int]], cut: int, tail: bytes) -> 
     return bytes(out[:max(0, len(out) - cut)]) + tail
 
 
+def test_the_fuzz_oracle_knows_who_may_log_in():
+    assert deserves_accept(pap("alice", b"alice-pw")) and deserves_accept(chap("carol", b"carol-pw"))
+    assert deserves_accept(pap("alice", b"alice-pw") + b"trailing octets past Length")
+    assert deserves_accept(pap("aa-bb-cc-00-00-01", b"", extra=rp.attr(rp.CALLING_STATION_ID, BOUND_MAC.encode())))
+    for data in (pap("alice", b"wrong"), chap("alice", b"carol-pw"), pap("bob", b"bob-pw"), pap("dave", b"dave-pw"),
+                 pap("alice", b"alice-pw", with_ma=False), pap("AA:BB:CC:00:00:02", b""),
+                 access_request("AA:BB:CC:00:00:01", b"", False, "AA:BB:CC:00:00:02", True)):
+        assert not deserves_accept(data)
+    tampered = bytearray(pap("alice", b"alice-pw"))
+    tampered[-1] ^= 1
+    assert not deserves_accept(bytes(tampered))
+
+
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.one_of(
     st.binary(max_size=5000),
@@ -138,9 +244,25 @@ def mutate(data: bytes, edits: list[tuple[int, int]], cut: int, tail: bytes) -> 
                                                        max_size=6), st.integers(0, 30), st.binary(max_size=40)),
     st.builds(lambda code, body: bytes([code, 1]) + (20 + len(body)).to_bytes(2, "big") + bytes(16) + body,
               st.integers(0, 255), st.binary(max_size=300)),
+    st.builds(access_request, st.sampled_from(USERS), st.sampled_from(PASSWORDS), st.booleans(),
+              st.sampled_from(MACS), st.booleans()),
 ))
 def test_fuzz_nothing_escapes(handler, now, data):
-    for reply in (handler.access(data, "127.0.0.1", now), handler.access(data, "10.1.1.1", now)):
-        assert reply is None or rp.decode(reply).code in (rp.ACCESS_ACCEPT, rp.ACCESS_REJECT)
+    """Only an authenticated request with the right credentials of a current user is
+    accepted; anything else is rejected or, if it is not authenticated, dropped."""
+    assert handler.access(data, "10.1.1.1", now) is None  # not a known router
+    reply = handler.access(data, "127.0.0.1", now)
+    request = authenticated(data)
+    if request is None:
+        assert reply is None, "an answer to a request that is not authenticated"
+    elif deserves_accept(data):
+        assert reply is not None and rp.decode(reply).code == rp.ACCESS_ACCEPT
+    if reply is not None:
+        answer = rp.decode(reply)
+        assert rp.response_authenticator_ok(answer, request.authenticator, KEY) and answer.ident == request.ident
+        assert answer.code == (rp.ACCESS_ACCEPT if deserves_accept(data) else rp.ACCESS_REJECT)
     result = handler.accounting(data, "127.0.0.1")
-    assert result is None or result[2].status_type in (1, 2, 3, 7, 8)
+    if result is not None:
+        raw = result[0].raw
+        assert hashlib.md5(raw[:4] + bytes(16) + raw[20:] + KEY).digest() == raw[4:20]  # authenticated
+        assert result[2].status_type in (1, 2, 3, 7, 8)

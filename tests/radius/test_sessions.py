@@ -40,6 +40,16 @@ def test_start_interim_stop_with_gigawords(site, now):
     assert event_types() == ["session.started", "session.stopped"]
 
 
+def test_a_gigaword_counts_2_to_the_32_octets(site, now):
+    # RFC 2869: Acct-*-Gigawords counts how many times the 32-bit octet counter wrapped.
+    interim = rec(site, AcctStatus.INTERIM_UPDATE, input_octets=5, input_gigawords=1, output_octets=7, output_gigawords=3)
+    assert (interim.input_bytes, interim.output_bytes) == (4_294_967_301, 12_884_901_895)
+    apply_accounting([rec(site, AcctStatus.START), interim], now)
+    session = Session.get()
+    assert (session.input_bytes, session.output_bytes) == (4_294_967_301, 12_884_901_895)
+    assert used(site, "alice") == 17_179_869_196
+
+
 def test_retransmissions_count_once(site, now):
     start = rec(site, AcctStatus.START)
     interim = rec(site, AcctStatus.INTERIM_UPDATE, input_octets=1000, output_octets=1000)

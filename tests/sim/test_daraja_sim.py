@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
+from hotspotd.errors import UpstreamError
 from hotspotd.mpesa.client import SANDBOX_PASSKEY, DarajaClient, password, timestamp
 from hotspotd.sim.daraja import RESULT_DESCS, DarajaSimulator
 
@@ -152,6 +153,7 @@ def test_doc_style_push_is_accepted(sim):
     ("BusinessShortCode", "600000"), ("Timestamp", "2021-06-28 09:24"), ("TransactionType", "Pay"),
     ("Amount", 0), ("Amount", 1.5), ("Amount", "ten"), ("Amount", None),
     ("PhoneNumber", "0712345678"), ("PhoneNumber", "255712345678"), ("PartyA", "25471234567"),
+    ("PartyB", "600000"), ("PartyB", "17437x"),
     ("CallBackURL", "ftp://hotspot.example/cb"), ("CallBackURL", "https://hotspot.example/MPesa/cb"),
     ("CallBackURL", "https://safaricom.hotspot.example/cb"), ("CallBackURL", "https://x.example/cb?Query=1"),
     ("CallBackURL", "not a url"), ("AccountReference", "A" * 13), ("AccountReference", ""),
@@ -169,6 +171,42 @@ def test_wrong_password_is_wrong_credentials(sim):
     answer = post(sim, PUSH, token_for(sim), json=push_body(Password=base64.b64encode(b"nope").decode()))
     assert answer.status_code == 500
     assert answer.json()["errorCode"] == "500.001.1001"
+
+
+# protocols.md 4.2: the doc's request, whose Password decodes to 174379 + passkey + Timestamp.
+DOC_TIMESTAMP = "20210628092408"
+DOC_PASSWORD = ("MTc0Mzc5YmZiMjc5ZjlhYTliZGJjZjE1OGU5N2RkNzFhNDY3Y2QyZTBjODkzMDU5YjEwZjc4ZTZiNzJhZGExZWQyYzkx"
+                "OTIwMjEwNjI4MDkyNDA4")
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def test_the_documented_password_is_accepted(sim):
+    answer = post(sim, PUSH, token_for(sim), json=push_body(Password=DOC_PASSWORD, Timestamp=DOC_TIMESTAMP))
+    assert answer.status_code == 200, answer.json()
+    query = post(sim, QUERY, token_for(sim), json={"BusinessShortCode": "174379", "Password": DOC_PASSWORD,
+                                                   "Timestamp": DOC_TIMESTAMP,
+                                                   "CheckoutRequestID": answer.json()["CheckoutRequestID"]})
+    assert query.json()["errorMessage"] == "The transaction is being processed"  # past the credentials
+
+
+@pytest.mark.parametrize("made", [
+    b64("bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919" + "174379" + DOC_TIMESTAMP),
+    b64("174379" + DOC_TIMESTAMP + "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"),
+    b64("174379:bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919:" + DOC_TIMESTAMP),
+    b64("174379" + "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919" + "20210628092409"),
+    "174379" + "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919" + DOC_TIMESTAMP,
+    DOC_PASSWORD.rstrip("=") + "A",
+], ids=["passkey-first", "timestamp-before-passkey", "with-colons", "another-second", "not-base64", "altered"])
+@pytest.mark.parametrize("path", [PUSH, QUERY])
+def test_a_password_made_another_way_is_wrong_credentials(sim, path, made):
+    body = push_body(Password=made, Timestamp=DOC_TIMESTAMP, CheckoutRequestID="ws_CO_x")
+    answer = post(sim, path, token_for(sim), json=body)
+    assert (answer.status_code, answer.json()["errorCode"]) == (500, "500.001.1001")
+    assert answer.json()["errorMessage"] == "Wrong credentials"
+    assert sim.pushes == []
 
 
 @pytest.mark.parametrize("kwargs", [
@@ -198,6 +236,43 @@ def test_unknown_paths_and_methods(sim):
     assert requests.get(sim.url + "/nowhere", timeout=5).json()["errorCode"] == "404.001.01"
     answer = requests.get(sim.url + PUSH, timeout=5)
     assert (answer.status_code, answer.json()["errorCode"]) == (405, "405.001")
+
+
+def test_pushes_record_who_is_paid(sim):
+    assert post(sim, PUSH, token_for(sim), json=push_body()).status_code == 200
+    [push] = sim.pushes
+    assert (push["transaction_type"], push["party_b"]) == ("CustomerPayBillOnline", "174379")
+
+
+def test_buy_goods_must_pay_the_configured_till(make_sim):
+    sim = make_sim(till="5432101")
+    token = token_for(sim)
+    till = post(sim, PUSH, token, json=push_body(TransactionType="CustomerBuyGoodsOnline", PartyB="5432101"))
+    assert till.status_code == 200
+    assert (sim.pushes[0]["transaction_type"], sim.pushes[0]["party_b"]) == ("CustomerBuyGoodsOnline", "5432101")
+    for other in ("174379", "5432102"):  # the store number, or somebody else's till
+        answer = post(sim, PUSH, token, json=push_body(TransactionType="CustomerBuyGoodsOnline", PartyB=other))
+        assert answer.status_code == 400
+        assert (answer.json()["errorCode"], answer.json()["errorMessage"]) == ("400.002.02", "Bad Request - Invalid PartyB")
+    assert len(sim.pushes) == 1
+
+
+def test_the_client_pays_the_till_it_is_given(make_sim):
+    sim = make_sim(till="5432101")
+    client = DarajaClient(sim.url, "sim-key", "sim-secret", "174379", SANDBOX_PASSKEY,
+                          transaction_type="CustomerBuyGoodsOnline", party_b="5432101", timeout=5.0)
+    accepted = client.stk_push(phone=PHONE, amount=10, callback_url="http://127.0.0.1:9/cb", account_reference="H",
+                               description="W", now=NOW)
+    [push] = sim.pushes
+    assert push["checkout_request_id"] == accepted.checkout_request_id and push["party_b"] == "5432101"
+    # a client that paid the store number instead of the till is refused
+    without_till = DarajaClient(sim.url, "sim-key", "sim-secret", "174379", SANDBOX_PASSKEY,
+                                transaction_type="CustomerBuyGoodsOnline", timeout=5.0)
+    with pytest.raises(UpstreamError) as caught:
+        without_till.stk_push(phone=PHONE, amount=10, callback_url="http://127.0.0.1:9/cb", account_reference="H",
+                              description="W", now=NOW)
+    assert (caught.value.code, caught.value.retryable) == ("400.002.02", False)
+    assert len(sim.pushes) == 1
 
 
 def test_fail_next_push_fails_only_the_next_one(sim):
@@ -267,6 +342,84 @@ def test_outcome_for_one_phone_and_a_different_paid_amount(sim, receiver):
     assert items(by_code[0])["Amount"] == 1.0
 
 
+def outcomes_of_pushes(sim, receiver, phones) -> list[str]:
+    """Push once from each phone in turn; the outcome the simulator gave each push."""
+    before = len(sim.pushes)
+    for phone in phones:
+        push_via_client(sim, receiver, phone=phone)
+    return [p["outcome"] for p in sim.pushes[before:]]
+
+
+def test_an_outcome_without_times_sticks(sim, receiver):
+    sim.set_outcome("cancelled")
+    assert outcomes_of_pushes(sim, receiver, [PHONE] * 3) == ["cancelled"] * 3
+
+
+def test_an_outcome_with_times_applies_to_the_next_pushes_then_the_earlier_one_returns(sim, receiver):
+    assert outcomes_of_pushes(sim, receiver, [PHONE]) == ["success"]
+    sim.set_outcome("cancelled", times=1)
+    assert outcomes_of_pushes(sim, receiver, [PHONE] * 2) == ["cancelled", "success"]
+    sim.set_outcome("timeout")
+    sim.set_outcome("insufficient", times=2)
+    sim.set_outcome("cancelled", times=1)  # queued after the first one-shot
+    assert outcomes_of_pushes(sim, receiver, [PHONE] * 5) == \
+        ["insufficient", "insufficient", "cancelled", "timeout", "timeout"]
+    codes = [p["body"]["Body"]["stkCallback"]["ResultCode"] for p in receiver.wait_for(8)[3:]]
+    assert sorted(codes) == sorted([1, 1, 1032, 1037, 1037])
+
+
+def test_a_one_shot_for_one_phone_waits_for_that_phone(sim, receiver):
+    sim.set_outcome("cancelled", "254711000111", times=1)
+    assert outcomes_of_pushes(sim, receiver, [PHONE, "254711000111", "254711000111"]) == \
+        ["success", "cancelled", "success"]
+
+
+def test_a_one_shot_paid_amount(sim, receiver):
+    sim.set_outcome("success", paid_amount=1, times=1)
+    push_via_client(sim, receiver, amount=50)
+    push_via_client(sim, receiver, amount=50)
+    amounts = sorted(items(p["body"])["Amount"] for p in receiver.wait_for(2))
+    assert amounts == [1.0, 50.0]
+
+
+def test_a_sticky_outcome_drops_waiting_one_shots(sim, receiver):
+    sim.set_outcome("cancelled", times=3)
+    sim.set_outcome("timeout")
+    assert outcomes_of_pushes(sim, receiver, [PHONE] * 2) == ["timeout", "timeout"]
+
+
+def test_refused_pushes_do_not_use_up_a_one_shot(sim, receiver):
+    sim.set_outcome("cancelled", times=1)
+    sim.fail_next_push()
+    with pytest.raises(UpstreamError):
+        push_via_client(sim, receiver)
+    assert outcomes_of_pushes(sim, receiver, [PHONE] * 2) == ["cancelled", "success"]
+
+
+@pytest.mark.parametrize("times", [0, -1, 1.5, "1", True])
+def test_times_must_be_a_whole_number_of_pushes(sim, times):
+    with pytest.raises(ValueError, match="times"):
+        sim.set_outcome("cancelled", times=times)
+    answer = requests.post(sim.url + "/__sim__/outcome", json={"outcome": "cancelled", "times": times}, timeout=5)
+    assert answer.status_code == 400 and "times" in answer.json()["error"]
+
+
+def test_reset_goes_back_to_the_settings_it_was_made_with(make_sim, receiver):
+    sim = make_sim(callback_delay=0.05, duplicate_count=2, till="5432101")
+    sim.set_outcome("cancelled")
+    sim.set_outcome("timeout", PHONE)
+    sim.set_outcome("insufficient", times=5)
+    sim.fail_next_push()
+    sim.stall(30)
+    sim.duplicate_count, sim.callback_delay, sim.till = 7, 9.0, None
+    sim.reset()
+    assert (sim.duplicate_count, sim.callback_delay, sim.till) == (2, 0.05, "5432101")
+    started = time.monotonic()
+    assert outcomes_of_pushes(sim, receiver, [PHONE, "254711000111"]) == ["success", "success"]
+    assert time.monotonic() - started < 10  # no stall left
+    assert len(receiver.wait_for(2)) == 2
+
+
 def test_duplicate_posts_identical_callbacks(make_sim, receiver):
     sim = make_sim(callback_delay=0.05, duplicate_count=3)
     sim.set_outcome("duplicate")
@@ -305,6 +458,14 @@ def test_wait_for_callbacks_times_out_clearly(sim):
 
 
 # -- control endpoints and the standalone process -------------------------------------
+
+def test_control_endpoint_one_shot(sim, receiver):
+    answer = requests.post(sim.url + "/__sim__/outcome", json={"outcome": "cancelled", "times": 1}, timeout=5)
+    assert answer.json() == {"ok": True}
+    assert outcomes_of_pushes(sim, receiver, [PHONE] * 2) == ["cancelled", "success"]
+    requests.post(sim.url + "/__sim__/outcome", json={"outcome": "timeout", "phone": PHONE, "times": 2}, timeout=5)
+    assert outcomes_of_pushes(sim, receiver, [PHONE] * 3) == ["timeout", "timeout", "success"]
+
 
 def test_control_endpoints(sim, receiver):
     assert requests.post(sim.url + "/__sim__/outcome", json={"outcome": "cancelled"}, timeout=5).json() == {"ok": True}
