@@ -1,112 +1,30 @@
-"""A Daraja (M-Pesa) simulator for the demo and the contract tests.
+"""The Daraja simulator's rules: tokens, STK pushes, callbacks and queries, in one object.
 
-It speaks the wire formats of protocols.md section 4: OAuth, STK push, the STK callback
-POSTed to CallBackURL after `callback_delay` seconds, and STK push query. The HTTP
-handler only parses and answers; `DarajaSimulator.handle()` decides, so the rules can be
-read in one place. Run it alone with `python -m hotspotd.sim.daraja --port 8090`.
-
-How pushes end is steered with `set_outcome()`, or over HTTP:
-
-    curl -d '{"outcome": "cancelled", "times": 1}' http://127.0.0.1:8090/__sim__/outcome
-
-With "times" the outcome applies to the next N pushes only, then the earlier setting
-returns; without it the outcome sticks for every later push. "phone" limits either to
-one phone number, "paid_amount" makes a success report another amount.
+The HTTP front (`http.py`) only parses and answers; `DarajaSimulator.handle()` decides.
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import json
 import logging
-import re
 import secrets
-import signal
 import string
 import threading
 import urllib.error
 import urllib.request
-import uuid
 from collections import deque
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from http.server import ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
-from zoneinfo import ZoneInfo
 
-from ..phone import mask
+from ...phone import mask
+from .http import Handler
+from .wire import (OUTCOMES, PUSH_RULES, RESULT_DESCS, SANDBOX_PASSKEY, Answer, bad, daraja_time, error,
+                   failure_callback, request_id, stk_password, success_callback, whole_number)
 
 log = logging.getLogger(__name__)
-
-OUTCOMES = {"success": 0, "cancelled": 1032, "timeout": 1037, "insufficient": 1, "no_callback": 0, "duplicate": 0}
-RESULT_DESCS = {
-    0: "The service request is processed successfully.",
-    1: "The balance is insufficient for the transaction.",
-    1032: "Request cancelled by user",
-    1037: "DS timeout user cannot be reached",
-}
-FORBIDDEN_URL_WORDS = ("mpesa", "m-pesa", "safaricom", "query")
-TRANSACTION_TYPES = ("CustomerPayBillOnline", "CustomerBuyGoodsOnline")
-PHONE_RE = re.compile(r"254[17]\d{8}")
-MAX_BODY = 1 << 20
-Answer = tuple[int, Any]
-# The sandbox passkey of the Daraja docs (protocols.md 4.2). The simulator keeps its own
-# copy and its own formulas below: it checks the client, so it must not borrow from it.
-SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
-DARAJA_TZ = ZoneInfo("Africa/Nairobi")
-
-
-def stk_password(shortcode: str, passkey: str, timestamp: str) -> str:
-    """The STK Password as protocols.md 4.2 describes it: base64(BusinessShortCode + Passkey + Timestamp)."""
-    return base64.b64encode((str(shortcode) + passkey + timestamp).encode("utf-8")).decode("ascii")
-
-
-def daraja_time(when: datetime) -> str:
-    """Daraja's YYYYMMDDHHmmss (Nairobi time) for an aware datetime: TransactionDate, checkout ids."""
-    return when.astimezone(DARAJA_TZ).strftime("%Y%m%d%H%M%S")
-
-
-def success_callback(checkout_request_id: str, merchant_request_id: str, amount: float, receipt: str,
-                     phone: str, when: datetime) -> dict:
-    """The body Daraja POSTs when the customer paid (protocols.md 4.3)."""
-    return {"Body": {"stkCallback": {
-        "MerchantRequestID": merchant_request_id,
-        "CheckoutRequestID": checkout_request_id,
-        "ResultCode": 0,
-        "ResultDesc": RESULT_DESCS[0],
-        "CallbackMetadata": {"Item": [
-            {"Name": "Amount", "Value": float(amount)},
-            {"Name": "MpesaReceiptNumber", "Value": receipt},
-            {"Name": "Balance"},
-            {"Name": "TransactionDate", "Value": int(daraja_time(when))},
-            {"Name": "PhoneNumber", "Value": int(phone)},
-        ]},
-    }}}
-
-
-def failure_callback(checkout_request_id: str, merchant_request_id: str, result_code: int,
-                     result_desc: str) -> dict:
-    """The body Daraja POSTs when the payment did not happen: no CallbackMetadata."""
-    return {"Body": {"stkCallback": {
-        "MerchantRequestID": merchant_request_id,
-        "CheckoutRequestID": checkout_request_id,
-        "ResultCode": int(result_code),
-        "ResultDesc": result_desc,
-    }}}
-
-
-def _error(status: int, code: str, message: str) -> Answer:
-    return status, {"requestId": _request_id(), "errorCode": code, "errorMessage": message}
-
-
-def _bad(field: str) -> Answer:
-    return _error(400, "400.002.02", f"Bad Request - Invalid {field}")
-
-
-def _request_id() -> str:
-    h = uuid.uuid4().hex
-    return f"{h[:4]}-{h[4:8]}-{h[8:12]}-{h[12:28]}"
 
 
 class DarajaSimulator:
@@ -154,7 +72,7 @@ class DarajaSimulator:
     def start(self) -> "DarajaSimulator":
         """Bind, serve in a background thread, set `url`; returns self."""
         self._stopping.clear()
-        self._server = ThreadingHTTPServer((self.host, self.port), _Handler)
+        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
         self._server.sim = self  # type: ignore[attr-defined]
         self.port = self._server.server_address[1]
         self.url = f"http://{self.host}:{self.port}"
@@ -277,31 +195,31 @@ class DarajaSimulator:
             return self._oauth(parse_qs(parts.query), headers.get("authorization", ""))
         if route[1] in ("/mpesa/stkpush/v1/processrequest", "/mpesa/stkpushquery/v1/query"):
             if method != "POST":
-                return _error(405, "405.001", "Method Not Allowed")
+                return error(405, "405.001", "Method Not Allowed")
             auth = headers.get("authorization", "")
             with self._lock:
                 known = auth.startswith("Bearer ") and auth[7:] in self._tokens
             if not known:
-                return _error(404, "404.001.03", "Invalid Access Token")
+                return error(404, "404.001.03", "Invalid Access Token")
             if "json" not in headers.get("content-type", "").lower():
-                return _bad("Content-Type")
+                return bad("Content-Type")
             try:
                 data = json.loads(body)
             except ValueError:  # UnicodeDecodeError included
                 data = None
             if not isinstance(data, dict):
-                return _bad("JSON")
+                return bad("JSON")
             if route[1].endswith("processrequest"):
                 return self._push(data)
             return self._query(data)
-        return _error(404, "404.001.01", "Resource not found")
+        return error(404, "404.001.01", "Resource not found")
 
     def _oauth(self, query: dict[str, list[str]], auth: str) -> Answer:
         if query.get("grant_type") != ["client_credentials"]:
-            return _error(400, "400.008.02", "Invalid grant type passed")
+            return error(400, "400.008.02", "Invalid grant type passed")
         expected = base64.b64encode(f"{self.consumer_key}:{self.consumer_secret}".encode()).decode()
         if auth != f"Basic {expected}":
-            return _error(400, "400.008.01", "Invalid Authentication passed")
+            return error(400, "400.008.01", "Invalid Authentication passed")
         token = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(28))
         with self._lock:
             self._tokens.add(token)
@@ -310,43 +228,43 @@ class DarajaSimulator:
 
     def _check_credentials(self, data: dict) -> Answer | None:
         if str(data.get("BusinessShortCode")) != self.shortcode:
-            return _bad("BusinessShortCode")
+            return bad("BusinessShortCode")
         ts = data.get("Timestamp")
         try:
             if not (isinstance(ts, str) and len(ts) == 14 and ts.isdigit()):
                 raise ValueError(ts)
             datetime.strptime(ts, "%Y%m%d%H%M%S")
         except ValueError:
-            return _bad("Timestamp")
+            return bad("Timestamp")
         if data.get("Password") != stk_password(self.shortcode, self.passkey, ts):
             # protocols.md 4.2: a bad Password is 500.001.1001 "Wrong credentials", not 400.
-            return _error(500, "500.001.1001", "Wrong credentials")
+            return error(500, "500.001.1001", "Wrong credentials")
         return None
 
     def _push(self, data: dict) -> Answer:
         with self._lock:
             failure = self._failures.popleft() if self._failures else None
         if failure:
-            return _error(failure[2], failure[0], failure[1])
+            return error(failure[2], failure[0], failure[1])
         problem = self._check_credentials(data)
         if problem:
             return problem
         for field, valid in PUSH_RULES:
             if not valid(data.get(field)):
-                return _bad(field)
+                return bad(field)
         party_b = str(data["PartyB"])
         if data["TransactionType"] == "CustomerPayBillOnline":
             receiver = self.shortcode
         else:
             receiver = party_b if self.till is None else self.till
         if party_b != receiver:
-            return _bad("PartyB")
+            return bad("PartyB")
         phone = str(data["PhoneNumber"])
         with self._lock:
             outcome, paid = self._take_outcome(phone)
             checkout_id = self._new_checkout_id()
-            push = {"checkout_request_id": checkout_id, "merchant_request_id": _request_id(),
-                    "phone": phone, "amount": _whole_number(data["Amount"]), "callback_url": data["CallBackURL"],
+            push = {"checkout_request_id": checkout_id, "merchant_request_id": request_id(),
+                    "phone": phone, "amount": whole_number(data["Amount"]), "callback_url": data["CallBackURL"],
                     "account_reference": data["AccountReference"], "transaction_type": data["TransactionType"],
                     "party_b": party_b, "outcome": outcome}
             self.pushes.append(push)
@@ -368,11 +286,11 @@ class DarajaSimulator:
         checkout_id = data.get("CheckoutRequestID")
         with self._lock:
             if checkout_id not in self._results:
-                return _bad("CheckoutRequestID")
+                return bad("CheckoutRequestID")
             result = self._results[checkout_id]
             push = self._by_id[checkout_id]
         if result is None:
-            return _error(500, "500.001.1001", "The transaction is being processed")
+            return error(500, "500.001.1001", "The transaction is being processed")
         return 200, {"ResponseCode": "0",
                      "ResponseDescription": "The service request has been accepted successfully",
                      "MerchantRequestID": push["merchant_request_id"], "CheckoutRequestID": checkout_id,
@@ -449,109 +367,3 @@ class DarajaSimulator:
             if receipt not in self._receipts:
                 self._receipts.add(receipt)
                 return receipt
-
-
-def _whole_number(value: Any) -> int | None:
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer():
-        return int(value)
-    return None
-
-
-def _good_callback_url(url: str) -> bool:
-    parts = urlsplit(url)
-    lowered = url.lower()
-    return (parts.scheme in ("http", "https") and bool(parts.netloc)
-            and not any(word in lowered for word in FORBIDDEN_URL_WORDS))
-
-
-def _phone(value: Any) -> bool:
-    return bool(PHONE_RE.fullmatch(str(value)))
-
-
-PUSH_RULES: tuple[tuple[str, Callable[[Any], bool]], ...] = (
-    ("TransactionType", lambda v: v in TRANSACTION_TYPES),
-    ("Amount", lambda v: 1 <= (_whole_number(v) or 0) <= 250_000),
-    ("PartyA", _phone),
-    ("PartyB", lambda v: str(v).isdigit()),
-    ("PhoneNumber", _phone),
-    ("CallBackURL", lambda v: isinstance(v, str) and _good_callback_url(v)),
-    ("AccountReference", lambda v: isinstance(v, str) and 1 <= len(v) <= 12),
-    ("TransactionDesc", lambda v: v is None or isinstance(v, str) and len(v) <= 13),
-)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """Reads the request, asks the simulator, writes JSON back; never lets an error escape."""
-
-    server_version = "DarajaSimulator/1"
-
-    def _serve(self) -> None:
-        method = self.command
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-            if not 0 <= length <= MAX_BODY:
-                raise ValueError(length)
-        except ValueError:
-            self._reply(*_bad("Content-Length"))
-            return
-        try:
-            body = self.rfile.read(length)
-            headers = {key.lower(): value for key, value in self.headers.items()}
-            status, answer = self.server.sim.handle(method, self.path, headers, body)  # type: ignore[attr-defined]
-        except Exception:
-            log.exception("Daraja simulator failed on %s %s", method, self.path)
-            status, answer = _error(500, "500.003.1001", "Internal Server Error")
-        self._reply(status, answer)
-
-    def _reply(self, status: int, answer: Any) -> None:
-        data = json.dumps(answer).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except OSError:
-            pass  # the client gave up (for example after its own timeout)
-
-    do_GET = do_POST = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s " + format, self.address_string(), *args)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the simulator until SIGTERM or SIGINT."""
-    parser = argparse.ArgumentParser(prog="python -m hotspotd.sim.daraja", description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8090)
-    parser.add_argument("--callback-delay", type=float, default=2.0, help="seconds before the callback")
-    parser.add_argument("--outcome", choices=list(OUTCOMES), default="success")
-    parser.add_argument("--expires-in-number", action="store_true", help="send expires_in as a number")
-    parser.add_argument("--till", help="the till number CustomerBuyGoodsOnline pushes must pay (PartyB)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    stop = threading.Event()
-    # Handlers only set a flag; the main thread does the shutting down.
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    sim = DarajaSimulator(host=args.host, port=args.port, callback_delay=args.callback_delay,
-                          expires_in_as_string=not args.expires_in_number, till=args.till)
-    sim.set_outcome(args.outcome)
-    try:
-        sim.start()
-    except OSError as exc:
-        print(f"cannot listen on {args.host}:{args.port}: {exc}", flush=True)
-        return 1
-    print(f"Daraja simulator on {sim.url}", flush=True)
-    while not stop.wait(1.0):
-        pass
-    sim.stop()
-    log.info("Daraja simulator stopped")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,0 +1,22 @@
+"""A Daraja (M-Pesa) simulator for the demo and the contract tests.
+
+It speaks the wire formats of protocols.md section 4: OAuth, STK push, the STK callback
+POSTed to CallBackURL after `callback_delay` seconds, and STK push query. The HTTP
+handler only parses and answers; `DarajaSimulator.handle()` decides, so the rules can be
+read in one place. Run it alone with `python -m hotspotd.sim.daraja --port 8090`.
+
+How pushes end is steered with `set_outcome()`, or over HTTP:
+
+    curl -d '{"outcome": "cancelled", "times": 1}' http://127.0.0.1:8090/__sim__/outcome
+
+With "times" the outcome applies to the next N pushes only, then the earlier setting
+returns; without it the outcome sticks for every later push. "phone" limits either to
+one phone number, "paid_amount" makes a success report another amount.
+"""
+
+from .simulator import DarajaSimulator
+from .wire import (OUTCOMES, RESULT_DESCS, SANDBOX_PASSKEY, daraja_time, failure_callback, stk_password,
+                   success_callback)
+
+__all__ = ["DarajaSimulator", "OUTCOMES", "RESULT_DESCS", "SANDBOX_PASSKEY", "daraja_time", "failure_callback",
+           "stk_password", "success_callback"]

@@ -1,0 +1,116 @@
+"""Daraja's wire formats as protocols.md §4 publishes them: the STK Password, timestamps,
+callback bodies, error bodies and the rules a push must meet.
+
+Written from the published description, not from hotspotd's client: the simulator checks
+the client with these, so it must not borrow the client's own functions.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import uuid
+from datetime import datetime
+from typing import Any, Callable
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+OUTCOMES = {"success": 0, "cancelled": 1032, "timeout": 1037, "insufficient": 1, "no_callback": 0, "duplicate": 0}
+RESULT_DESCS = {
+    0: "The service request is processed successfully.",
+    1: "The balance is insufficient for the transaction.",
+    1032: "Request cancelled by user",
+    1037: "DS timeout user cannot be reached",
+}
+FORBIDDEN_URL_WORDS = ("mpesa", "m-pesa", "safaricom", "query")
+TRANSACTION_TYPES = ("CustomerPayBillOnline", "CustomerBuyGoodsOnline")
+PHONE_RE = re.compile(r"254[17]\d{8}")
+MAX_BODY = 1 << 20
+Answer = tuple[int, Any]
+# The sandbox passkey of the Daraja docs (protocols.md 4.2). The simulator keeps its own
+# copy and its own formulas below: it checks the client, so it must not borrow from it.
+SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
+DARAJA_TZ = ZoneInfo("Africa/Nairobi")
+
+
+def stk_password(shortcode: str, passkey: str, timestamp: str) -> str:
+    """The STK Password as protocols.md 4.2 describes it: base64(BusinessShortCode + Passkey + Timestamp)."""
+    return base64.b64encode((str(shortcode) + passkey + timestamp).encode("utf-8")).decode("ascii")
+
+
+def daraja_time(when: datetime) -> str:
+    """Daraja's YYYYMMDDHHmmss (Nairobi time) for an aware datetime: TransactionDate, checkout ids."""
+    return when.astimezone(DARAJA_TZ).strftime("%Y%m%d%H%M%S")
+
+
+def success_callback(checkout_request_id: str, merchant_request_id: str, amount: float, receipt: str,
+                     phone: str, when: datetime) -> dict:
+    """The body Daraja POSTs when the customer paid (protocols.md 4.3)."""
+    return {"Body": {"stkCallback": {
+        "MerchantRequestID": merchant_request_id,
+        "CheckoutRequestID": checkout_request_id,
+        "ResultCode": 0,
+        "ResultDesc": RESULT_DESCS[0],
+        "CallbackMetadata": {"Item": [
+            {"Name": "Amount", "Value": float(amount)},
+            {"Name": "MpesaReceiptNumber", "Value": receipt},
+            {"Name": "Balance"},
+            {"Name": "TransactionDate", "Value": int(daraja_time(when))},
+            {"Name": "PhoneNumber", "Value": int(phone)},
+        ]},
+    }}}
+
+
+def failure_callback(checkout_request_id: str, merchant_request_id: str, result_code: int,
+                     result_desc: str) -> dict:
+    """The body Daraja POSTs when the payment did not happen: no CallbackMetadata."""
+    return {"Body": {"stkCallback": {
+        "MerchantRequestID": merchant_request_id,
+        "CheckoutRequestID": checkout_request_id,
+        "ResultCode": int(result_code),
+        "ResultDesc": result_desc,
+    }}}
+
+
+def error(status: int, code: str, message: str) -> Answer:
+    return status, {"requestId": request_id(), "errorCode": code, "errorMessage": message}
+
+
+def bad(field: str) -> Answer:
+    return error(400, "400.002.02", f"Bad Request - Invalid {field}")
+
+
+def request_id() -> str:
+    h = uuid.uuid4().hex
+    return f"{h[:4]}-{h[4:8]}-{h[8:12]}-{h[12:28]}"
+
+
+def whole_number(value: Any) -> int | None:
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer():
+        return int(value)
+    return None
+
+
+def _good_callback_url(url: str) -> bool:
+    parts = urlsplit(url)
+    lowered = url.lower()
+    return (parts.scheme in ("http", "https") and bool(parts.netloc)
+            and not any(word in lowered for word in FORBIDDEN_URL_WORDS))
+
+
+def _phone(value: Any) -> bool:
+    return bool(PHONE_RE.fullmatch(str(value)))
+
+
+PUSH_RULES: tuple[tuple[str, Callable[[Any], bool]], ...] = (
+    ("TransactionType", lambda v: v in TRANSACTION_TYPES),
+    ("Amount", lambda v: 1 <= (whole_number(v) or 0) <= 250_000),
+    ("PartyA", _phone),
+    ("PartyB", lambda v: str(v).isdigit()),
+    ("PhoneNumber", _phone),
+    ("CallBackURL", lambda v: isinstance(v, str) and _good_callback_url(v)),
+    ("AccountReference", lambda v: isinstance(v, str) and 1 <= len(v) <= 12),
+    ("TransactionDesc", lambda v: v is None or isinstance(v, str) and len(v) <= 13),
+)
