@@ -132,6 +132,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("site", "name", "Hotspot", _text, "Name shown to customers on the portal."),
     Setting("site", "id", "site-1", _text, "Short identifier of this site (used in sync)."),
     Setting("site", "timezone", "Africa/Nairobi", _timezone, "Time zone for display and Daraja timestamps."),
+    Setting("site", "help_phone", "", _text, "Phone number customers can call for help, shown on the portal."),
+    Setting("site", "notice", "", _text, "A short notice shown on the portal (opening hours, an outage)."),
     Setting("site", "state_dir", "/var/lib/hotspotd", _text, "Folder for the databases (app and queue)."),
     Setting("store", "synchronous", "full", _choice("full", "normal"),
             "SQLite synchronous mode for the app database; full survives power loss."),
