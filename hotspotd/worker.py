@@ -2,8 +2,8 @@
 
 The consumer runs the tasks; the ticker runs a reconcile pass every
 `[queue] reconcile_interval` seconds so unfinished work is found even when the queue
-lost it. SIGTERM stops both gracefully (tasks in flight get up to 4 s): huey's consumer
-owns the signal handling of this process.
+lost it. SIGTERM stops both gracefully (tasks in flight get up to 4 s). Once the consumer
+runs it handles the signals itself; before that, a signal sets the same flags.
 """
 
 from __future__ import annotations
@@ -38,21 +38,22 @@ class WorkerRole(Role):
         self.ticker = threading.Thread(target=self._reconcile_forever, name="reconciler", daemon=True)
         self.ticker.start()
 
-    def install_signal_handlers(self) -> None:
-        """huey's consumer installs its own (SIGTERM: finish what is running, then stop)."""
-
     def _reconcile_forever(self) -> None:
         queue, interval = self.runtime.queue, self.config.queue.reconcile_interval
         while not self.stopping.wait(interval):
             queue.run(tasks.reconcile)  # inline: must work even when the queue does not
 
     def serve(self) -> None:
+        if self.stopping.is_set():  # a signal came while starting
+            return
         log.info("worker consuming %s with %d threads", self.config.queue_db_path, self.config.queue.workers)
         try:
-            self.consumer.run()
+            self.consumer.run()  # installs huey's own handlers (SIGTERM: finish what runs, then stop)
         finally:
             self.stopping.set()
 
     def stop(self) -> None:
         self.stopping.set()
-        self.consumer._handle_signal(signal.SIGTERM, None)  # what huey's own SIGTERM handler does: set its flags
+        consumer = getattr(self, "consumer", None)
+        if consumer is not None:
+            consumer._handle_signal(signal.SIGTERM, None)  # what huey's own SIGTERM handler does: set its flags
