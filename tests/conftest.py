@@ -46,6 +46,16 @@ def runtime(store, config):
 
 
 @pytest.fixture
+def checkout(runtime):
+    """The customer use cases over the test's store (its callback writer is stopped after)."""
+    from hotspotd.checkout import Checkout
+
+    checkout = Checkout(runtime)
+    yield checkout
+    checkout.close()
+
+
+@pytest.fixture
 def now():
     return datetime(2026, 11, 23, 9, 0, 0, tzinfo=timezone.utc)
 

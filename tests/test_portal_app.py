@@ -29,13 +29,6 @@ def call(app, method, path, body=b""):
 
 
 @pytest.fixture
-def checkout(runtime):
-    checkout = Checkout(runtime)
-    yield checkout
-    checkout.close()
-
-
-@pytest.fixture
 def app(config, checkout):
     return make_app(config, checkout)
 

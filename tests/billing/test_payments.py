@@ -9,7 +9,6 @@ import pytest
 from hotspotd.billing import payments
 from hotspotd.billing.callbacks import record_callback
 from hotspotd.billing.packages import add_package
-from hotspotd.checkout import Checkout
 from hotspotd.store.db import write_transaction
 from hotspotd.store.models import Event, MpesaCallback, Payment, Subscription
 
@@ -38,13 +37,6 @@ def event_counts() -> dict[str, int]:
 
 
 ONE_GRANT = {"payment.processed": 1, "subscription.created": 1}
-
-
-@pytest.fixture
-def checkout(runtime):
-    checkout = Checkout(runtime)
-    yield checkout
-    checkout.close()
 
 
 @pytest.fixture
