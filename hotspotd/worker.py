@@ -1,8 +1,9 @@
-"""The worker role: the huey consumer of the site's queue, plus the reconciler's ticker.
+"""The worker role: the huey consumer of the site's queue, plus the reconciler's ticker
+and the routers' (probe, live sessions, router reconciliation: `router.watch`).
 
 The consumer runs the tasks; the ticker runs a reconcile pass every
 `[queue] reconcile_interval` seconds so unfinished work is found even when the queue
-lost it. SIGTERM stops both gracefully (tasks in flight get up to 4 s): huey's consumer
+lost it. Router work runs in its own threads, never in the queue's. SIGTERM stops both gracefully (tasks in flight get up to 4 s): huey's consumer
 owns the signal handling of this process.
 """
 
@@ -37,6 +38,11 @@ class WorkerRole(Role):
         queue.run(tasks.reconcile)  # catch up at once after a restart
         self.ticker = threading.Thread(target=self._reconcile_forever, name="reconciler", daemon=True)
         self.ticker.start()
+        from .router.watch import RouterWatch
+
+        self.watch = RouterWatch(self.runtime, on_online=self._router_back)
+        self.router_ticker = threading.Thread(target=self._watch_routers, name="router-watch", daemon=True)
+        self.router_ticker.start()
 
     def install_signal_handlers(self) -> None:
         """huey's consumer installs its own (SIGTERM: finish what is running, then stop)."""
@@ -45,6 +51,19 @@ class WorkerRole(Role):
         queue, interval = self.runtime.queue, self.config.queue.reconcile_interval
         while not self.stopping.wait(interval):
             queue.run(tasks.reconcile)  # inline: must work even when the queue does not
+
+    def _watch_routers(self) -> None:
+        while not self.stopping.wait(0.5):
+            try:
+                self.watch.tick()
+            except Exception:
+                log.exception("router watch failed; trying again")
+        self.watch.close()
+
+    def _router_back(self, router) -> None:
+        """A router came back online: what waited for it goes now, not at the next retry."""
+        queue = self.runtime.queue
+        queue.dispatch(tasks.catch_up_router, router.id)
 
     def serve(self) -> None:
         log.info("worker consuming %s with %d threads", self.config.queue_db_path, self.config.queue.workers)
