@@ -67,9 +67,14 @@ def ensure_profiles(api: RouterApi, profiles: list[WantedProfile]) -> list[str]:
     for profile in profiles:
         have = existing.get(profile.name)
         if have is None:
-            api.add(PROFILES, profile.values())
-            changes.append(f"profile {profile.name} added")
-            continue
+            try:
+                api.add(PROFILES, profile.values())
+                changes.append(f"profile {profile.name} added")
+                continue
+            except RouterCommandRefused as exc:
+                if not exc.already_exists:  # else added a moment ago by another connection
+                    raise
+                have = api.print(PROFILES, where={"name": profile.name})[0]
         diff = differences(have, profile.values())
         if diff:
             api.set(PROFILES, have[".id"], diff)

@@ -36,7 +36,10 @@ class RouterWatch:
         self.clock = clock
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="router-watch")
         self.running: dict[tuple[str, int], Future] = {}
-        self.next_at = {"probe": 0.0, "sessions": 0.0, "reconcile": 0.0}
+        # probe and read sessions at once; the first reconciliation waits one interval (what
+        # a restart left unfinished is sent by the queue's reconciler and by catch-up)
+        start = clock()
+        self.next_at = {"probe": start, "sessions": start, "reconcile": start + rt.config.routers.reconcile_interval}
         self._lock = threading.Lock()
 
     def tick(self) -> None:
