@@ -71,7 +71,14 @@ def run(session: Callable, router_ref: int | str, config: Config, *,
         report: Callable[[str], None] = lambda line: None, now: Callable[[], datetime] = utcnow) -> bool:
     """Deploy to a router; True when every step succeeded. `report` gets a line per step."""
     router = get_router(router_ref)
-    entries = describe(router, config)
+    try:
+        entries = describe(router, config)
+    except HotspotdError as exc:  # e.g. no address for the RADIUS entry: say so, as for a step
+        with write_transaction():
+            events.emit("router.deploy.failed", {"router_id": router.id, "router": router.name,
+                                                 "step": "configuration", "error": str(exc)}, now())
+        report(f"failed at configuration: {exc}")
+        return False
     state = router.deploy_state or {}
     skip = set(state.get("done", ())) if state.get("failed") else set()
     base = {"router_id": router.id, "router": router.name}

@@ -12,7 +12,7 @@ from typing import Iterable, NamedTuple
 
 from ..billing.packages import format_duration
 from ..store.db import db
-from ..store.models import to_db_time
+from ..store.models import from_db_time, to_db_time
 from .hotspot_users import WantedProfile, WantedUser, profile_name
 
 
@@ -50,8 +50,6 @@ def _pick(rows: list[_Row], now: str) -> _Row | None:
 
 
 def _user(row: _Row) -> WantedUser:
-    from ..store.models import from_db_time
-
     span = int((from_db_time(row.ends_at) - from_db_time(row.starts_at)).total_seconds())
     return WantedUser(row.id, row.username, row.password, profile_name(row.package_id), format_duration(span),
                       row.data_limit or 0)

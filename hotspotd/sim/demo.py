@@ -1,6 +1,6 @@
 """`hotspotd demo`: a whole site on this machine, on the embedded defaults.
 
-It starts the Daraja simulator, writes a config that points at it, creates the
+It starts the Daraja and RouterOS simulators, writes a config that points at them, creates the
 databases, sample packages, a demo router and an admin login (printed), then runs every
 role as `hotspotd run` would. Everything listens on 127.0.0.1. A second run reuses the
 state folder (and says so); `--fresh` starts from empty databases.

@@ -211,3 +211,34 @@ def test_queries_follow_the_stack_rules(api):
     for name, profile in (("a", "default"), ("b", "default"), ("c", "default")):
         api.add(USERS, {"name": name, "password": "x", "profile": profile, "comment": name * 2})
     assert [r["name"] for r in api.print(USERS, where={"comment": "bb"})] == ["b"]
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    import subprocess
+
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=router", "-days", "1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return key, cert
+
+
+def test_api_over_tls_with_a_pinned_certificate(certificate):
+    import hashlib
+    import ssl
+
+    key, cert = certificate
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    der = ssl.PEM_cert_to_DER_cert(cert.read_text())
+    pin = hashlib.sha256(der).hexdigest()
+    with RouterOSSimulator(password="pw", tls=context) as sim:
+        good = Target(1, "sim", "127.0.0.1", sim.port, "admin", "pw", tls=True, fingerprint=":".join(
+            pin[i:i + 2] for i in range(0, 64, 2)).upper())
+        client = connect(good, connect_timeout=2, timeout=2)
+        assert client.print("/system/resource")[0]["platform"] == "MikroTik"
+        client.close()
+        wrong = Target(1, "sim", "127.0.0.1", sim.port, "admin", "pw", tls=True, fingerprint="0" * 64)
+        with pytest.raises(RouterLoginRefused, match="fingerprint"):
+            connect(wrong, connect_timeout=2, timeout=2)
+        wait_for(lambda: sim.open_connections == 0, 5, "the refused TLS connection closed")

@@ -99,3 +99,13 @@ def test_an_api_mode_router_gets_a_hotspot_without_radius(runtime, routeros, now
     assert routeros.router.table("/radius") == []
     profile = next(p for p in routeros.router.table("/ip/hotspot/profile") if p["name"] == "hotspotd")
     assert profile["use-radius"] == "no"
+
+
+def test_without_an_address_for_radius_deploy_says_what_to_set(runtime, routeros, now):
+    register(routeros, mode="radius", now=now)
+    runtime.config.portal.public_url = "http://hotspot.example"  # a name, and no [routers] radius_address
+    lines: list[str] = []
+    assert not operations.deploy(runtime, "gate", report=lines.append)
+    assert "radius_address" in lines[-1]
+    assert Event.select().where(Event.type == "router.deploy.failed").get().data["step"] == "configuration"
+    assert routeros.router.log == []
