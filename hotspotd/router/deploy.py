@@ -88,7 +88,7 @@ def run(session: Callable, router_ref: int | str, config: Config, *,
     done = [e.step for e in entries if e.step in skip]
     _write(router.id, "started", started, now(), deploy_state={"done": done, "running": True})
     report(f"deploying to {router.name}" + (f", resuming at {state['failed']}" if skip else ""))
-    current = None
+    current = "connect"  # logging in is where a run fails before its first step
     try:
         with session(target(router)) as api:
             for index, entry in enumerate(entries, 1):

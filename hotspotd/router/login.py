@@ -31,7 +31,8 @@ def _sees(session: Session, router: Router, mac: str | None, ip: str | None) -> 
     where = {"mac-address": mac} if mac else {"address": ip}
     try:
         with session(target(router)) as api:
-            return bool(api.print(HOSTS, where=where, proplist=(".id",)))
+            # a query reads only the listed properties: the one asked about must be among them
+            return bool(api.print(HOSTS, where=where, proplist=(".id", *where)))
     except HotspotdError as exc:
         log.info("auto-login: cannot ask %s about the device: %s", router.name, exc)
         return False

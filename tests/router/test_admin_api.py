@@ -117,3 +117,13 @@ def test_the_admin_app_guards_the_router_routes(config, store):
     app = admin.make_app(config, Logins())
     status, _, _ = call(app, "GET", "/api/admin/routers")
     assert status == 401
+
+
+def test_roles_that_never_talk_to_a_router_do_not_import_librouteros():
+    import subprocess
+    import sys
+
+    code = ("import sys, hotspotd.web.portal, hotspotd.web.admin, hotspotd.radius.server, hotspotd.tasks, "
+            "hotspotd.worker, hotspotd.router.console; print('librouteros' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

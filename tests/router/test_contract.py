@@ -242,3 +242,9 @@ def test_api_over_tls_with_a_pinned_certificate(certificate):
         with pytest.raises(RouterLoginRefused, match="fingerprint"):
             connect(wrong, connect_timeout=2, timeout=2)
         wait_for(lambda: sim.open_connections == 0, 5, "the refused TLS connection closed")
+
+
+def test_a_query_sees_only_the_listed_properties(api):
+    api.add(USERS, {"name": "u1", "password": "pw"})
+    assert api.print(USERS, where={"name": "u1"}, proplist=(".id",)) == []  # protocols.md §1.3
+    assert len(api.print(USERS, where={"name": "u1"}, proplist=(".id", "name"))) == 1

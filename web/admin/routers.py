@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import bottle
 
-from ..jsonapi import api, read_json
+from hotspotd.errors import HotspotdError
+
+from ..jsonapi import answer, api, read_json, status_for
 
 if TYPE_CHECKING:
     from hotspotd.router.console import RouterConsole
@@ -60,11 +62,10 @@ def install(app: bottle.Bottle, routers: RouterConsole) -> None:
 
     @app.get("/api/admin/routers/<router_id:int>/script")
     def router_script(router_id: int) -> str:
-        text = api(lambda: routers.script(router_id))()
-        if bottle.response.status_code == 200:
-            import json
-
-            bottle.response.content_type = "text/plain; charset=utf-8"
-            bottle.response.set_header("Content-Disposition", f'attachment; filename="router-{router_id}.rsc"')
-            return json.loads(text)
+        try:
+            text = routers.script(router_id)
+        except HotspotdError as exc:  # errors stay JSON, as everywhere
+            return answer(status_for(exc), {"error": str(exc)})
+        bottle.response.content_type = "text/plain; charset=utf-8"
+        bottle.response.set_header("Content-Disposition", f'attachment; filename="router-{router_id}.rsc"')
         return text
