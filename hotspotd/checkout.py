@@ -23,7 +23,7 @@ What happens to an M-Pesa payment (docs/architecture.md draws it as a sequence):
    credentials and logs in at the router.
 
 Vouchers take a shorter road: `redeem_voucher()` grants the subscription at once
-(`voucher.redeemed`) and enqueues provisioning. The queue only speeds things up: the
+(`voucher.redeemed`) and enqueues provisioning and the device's auto-login. The queue only speeds things up: the
 record says what is unfinished, and the reconciler finds whatever an enqueue lost.
 """
 
@@ -150,6 +150,7 @@ class Checkout:
         with storage_errors("voucher"):
             redeemed = vouchers.redeem(code, mac=device_mac(mac), ip=ip, now=self.clock())
         self.rt.queue.dispatch(tasks.provision_subscriptions, [redeemed.subscription_id])
+        self.rt.queue.dispatch(tasks.auto_login_device, redeemed.subscription_id, device_mac(mac), ip or None)
         return {"username": redeemed.username, "password": redeemed.password,
                 "expires_at": iso(redeemed.expires_at)}
 

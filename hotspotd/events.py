@@ -23,6 +23,7 @@ TYPES = frozenset({
     "user.provisioned", "provisioning.failed",
     "router.online", "router.offline",
     "router.deploy.started", "router.deploy.progress", "router.deploy.completed", "router.deploy.failed",
+    "router.sessions",  # devices joined or left a router's live sessions (hotspot, PPPoE)
     "session.started", "session.stopped", "session.disconnected",
     "voucher.redeemed", "system.mode_changed", "system.critical",
     "admin.action",  # the audit log

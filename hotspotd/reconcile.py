@@ -18,6 +18,9 @@ from .store.db import write_transaction
 from .store.models import Payment, Subscription
 
 BATCH = 500
+# A subscription whose provisioning was tried this recently still has its task's own
+# retries running (5+15+30+60+120 s); the reconciler sends it again only after them.
+PROVISION_QUIET = timedelta(seconds=300)
 
 
 @dataclass
@@ -42,5 +45,6 @@ def run_once(now: datetime, config: Config) -> Plan:
     ).order_by(Payment.created_at).limit(BATCH)]
     plan.provision = [s.id for s in Subscription.select(Subscription.id).where(
         (Subscription.status == SubscriptionStatus.ACTIVE) & Subscription.provisioned_at.is_null()
+        & (Subscription.provision_tried_at.is_null() | (Subscription.provision_tried_at <= now - PROVISION_QUIET))
     ).limit(BATCH)]
     return plan

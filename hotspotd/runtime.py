@@ -1,5 +1,5 @@
 """What one process shares: its config, the open store, the task queue, and the clients built
-from the config (Daraja; the routers' API clients arrive with the router work).
+from the config (Daraja; the routers' API connections).
 
 Every role, the command line and the tests build one `Runtime` and hand it to what needs
 it (the checkout, the tasks, the apps), instead of reaching for module globals. Clients are
@@ -18,6 +18,7 @@ from .store.db import db
 if TYPE_CHECKING:
     from .mpesa.client import DarajaClient
     from .queue import Queue
+    from .router.pool import RouterClients
 
 
 class Runtime:
@@ -28,6 +29,7 @@ class Runtime:
         self.config = config
         self._daraja = daraja
         self._queue = queue
+        self._routers: RouterClients | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -62,11 +64,29 @@ class Runtime:
                                             timeout=m.timeout, tz=self.config.site.timezone)
             return self._daraja
 
+    @property
+    def routers(self) -> RouterClients:
+        """The routers' API connections of this process (librouteros is imported on first use)."""
+        with self._lock:
+            if self._routers is None:
+                from functools import partial
+
+                from .router.client import connect
+                from .router.pool import RouterClients
+
+                r = self.config.routers
+                self._routers = RouterClients(partial(connect, connect_timeout=r.connect_timeout, timeout=r.timeout),
+                                              per_router=r.connections)
+            return self._routers
+
     def close(self) -> None:
         """Close the clients and this thread's database connection."""
         with self._lock:
             if self._daraja is not None:
                 self._daraja.close()
                 self._daraja = None
+            if self._routers is not None:
+                self._routers.close()
+                self._routers = None
         if not db.is_closed():
             db.close()

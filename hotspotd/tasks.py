@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import provisioning, reconcile as reconciler
+from .router import operations
 from .billing import payments
 from .billing.payments import PaymentStatus
 from .queue import PAYMENT_RETRY, PROVISIONING_RETRY, Task, task
@@ -43,14 +44,54 @@ def check_payment(rt: Runtime, payment_id: int) -> None:
         rt.queue.dispatch(apply_payments, [payment_id])
 
 
-@task(retry=PROVISIONING_RETRY, serial=True)
+# Router tasks wait on the network, not the database: none is serial, so a slow router
+# never holds the lock that applying payments takes.
+
+@task(retry=PROVISIONING_RETRY)
 def provision_subscriptions(rt: Runtime, subscription_ids: list[int]) -> None:
-    provisioning.provision(subscription_ids, utcnow())
+    provisioning.provision(rt, subscription_ids, utcnow())
+
+
+@task(retry=PROVISIONING_RETRY)
+def remove_ended_users(rt: Runtime, subscription_ids: list[int]) -> None:
+    provisioning.expire(rt, subscription_ids, utcnow())
 
 
 @task(retry=PROVISIONING_RETRY)
 def auto_login(rt: Runtime, payment_ids: list[int]) -> None:
-    provisioning.auto_login(payment_ids, utcnow())
+    provisioning.auto_login(rt, payment_ids, utcnow())
+
+
+@task(retry=PROVISIONING_RETRY)
+def auto_login_device(rt: Runtime, subscription_id: int, mac: str | None, ip: str | None) -> None:
+    provisioning.login_device(rt, subscription_id, mac, ip, utcnow())
+
+
+@task()
+def probe_router(rt: Runtime, router_id: int) -> None:
+    operations.probe(rt, router_id)
+
+
+@task()
+def refresh_sessions(rt: Runtime, router_id: int) -> None:
+    operations.refresh_sessions(rt, router_id)
+
+
+@task(retry=PAYMENT_RETRY)
+def kick_session(rt: Runtime, live_session_id: int) -> None:
+    operations.kick(rt, live_session_id)
+
+
+@task()
+def deploy_router(rt: Runtime, router_id: int) -> None:
+    operations.deploy(rt, router_id)  # reports its own failure (router.deploy.failed); no retry
+
+
+@task(retry=PROVISIONING_RETRY)
+def catch_up_router(rt: Runtime, router_id: int) -> None:
+    pending = operations.waiting_for(router_id)
+    if pending:
+        provisioning.provision(rt, pending, utcnow())
 
 
 @task(serial=True)
@@ -62,6 +103,10 @@ def reconcile(rt: Runtime) -> None:
         rt.queue.dispatch(check_payment, payment_id)
     if plan.provision:
         rt.queue.dispatch(provision_subscriptions, plan.provision)
+    if plan.expired:
+        rt.queue.dispatch(remove_ended_users, plan.expired)
 
 
-ALL: tuple[Task, ...] = (apply_payments, check_payment, provision_subscriptions, auto_login, reconcile)
+ALL: tuple[Task, ...] = (apply_payments, check_payment, provision_subscriptions, auto_login, reconcile,
+                         remove_ended_users, auto_login_device, probe_router, refresh_sessions, kick_session,
+                         deploy_router, catch_up_router)

@@ -1,9 +1,11 @@
-"""The worker role: the huey consumer of the site's queue, plus the reconciler's ticker.
+"""The worker role: the huey consumer of the site's queue, plus the reconciler's ticker
+and the routers' (probe, live sessions, router reconciliation: `router.watch`).
 
 The consumer runs the tasks; the ticker runs a reconcile pass every
 `[queue] reconcile_interval` seconds so unfinished work is found even when the queue
-lost it. SIGTERM stops both gracefully (tasks in flight get up to 4 s). Once the consumer
-runs it handles the signals itself; before that, a signal sets the same flags.
+lost it. Router work runs in its own threads, never in the queue's. SIGTERM stops it all
+gracefully (tasks in flight get up to 4 s). Once the consumer runs it handles the
+signals itself; before that, a signal sets the same flags.
 """
 
 from __future__ import annotations
@@ -37,11 +39,29 @@ class WorkerRole(Role):
         queue.run(tasks.reconcile)  # catch up at once after a restart
         self.ticker = threading.Thread(target=self._reconcile_forever, name="reconciler", daemon=True)
         self.ticker.start()
+        from .router.watch import RouterWatch
+
+        self.watch = RouterWatch(self.runtime, on_online=self._router_back)
+        self.router_ticker = threading.Thread(target=self._watch_routers, name="router-watch", daemon=True)
+        self.router_ticker.start()
 
     def _reconcile_forever(self) -> None:
         queue, interval = self.runtime.queue, self.config.queue.reconcile_interval
         while not self.stopping.wait(interval):
             queue.run(tasks.reconcile)  # inline: must work even when the queue does not
+
+    def _watch_routers(self) -> None:
+        while not self.stopping.wait(0.5):
+            try:
+                self.watch.tick()
+            except Exception:
+                log.exception("router watch failed; trying again")
+        self.watch.close()
+
+    def _router_back(self, router) -> None:
+        """A router came back online: what waited for it goes now, not at the next retry."""
+        queue = self.runtime.queue
+        queue.dispatch(tasks.catch_up_router, router.id)
 
     def serve(self) -> None:
         if self.stopping.is_set():  # a signal came while starting

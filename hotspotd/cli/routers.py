@@ -1,8 +1,9 @@
-"""Routers (NAS): router add/list."""
+"""Routers (NAS): router add/list/probe/remove/script/deploy/sessions/kick."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from . import add_list, open_runtime, print_rows
 
@@ -14,8 +15,9 @@ def cmd_router_add(args: argparse.Namespace) -> int:
     open_runtime(args)
     router = add_router(name=args.name, host=args.host, api_port=args.api_port, api_user=args.api_user,
                         api_password=args.api_password, secret=args.secret, nas_ip=args.nas_ip or args.host,
-                        coa_port=args.coa_port, now=utcnow())
-    print(f"router {router.id} added: {router.name}")
+                        coa_port=args.coa_port, mode=args.mode, api_tls=args.tls, api_fingerprint=args.fingerprint,
+                        now=utcnow())
+    print(f"router {router.id} added: {router.name} ({router.mode} mode, API port {router.api_port})")
     return 0
 
 
@@ -23,7 +25,79 @@ def cmd_router_list(args: argparse.Namespace) -> int:
     from ..router import list_routers
 
     open_runtime(args)
-    print_rows(list_routers(), args.json, ("id", "name", "host", "api_port", "nas_ip", "coa_port", "status"))
+    print_rows(list_routers(), args.json, ("id", "name", "host", "api_port", "mode", "nas_ip", "status",
+                                           "ros_version", "board"))
+    return 0
+
+
+def cmd_router_probe(args: argparse.Namespace) -> int:
+    from ..router import operations
+
+    rt = open_runtime(args)
+    try:
+        result = operations.probe(rt, args.name)
+    finally:
+        rt.close()
+    if result.resource is None:
+        print(f"{result.name}: no answer ({result.error}); shown {result.status}", file=sys.stderr)
+        return 1
+    r = result.resource
+    print(f"{result.name}: online, RouterOS {r.version}, {r.board}, up {r.uptime_s} s, CPU {r.cpu_load}%, "
+          f"{r.free_memory} bytes free")
+    return 0
+
+
+def cmd_router_remove(args: argparse.Namespace) -> int:
+    from ..router import remove_router
+
+    open_runtime(args)
+    router = remove_router(args.name)
+    print(f"router {router.id} removed: {router.name}")
+    return 0
+
+
+def cmd_router_script(args: argparse.Namespace) -> int:
+    from ..router import operations
+
+    rt = open_runtime(args)
+    sys.stdout.write(operations.script(rt, args.name))
+    return 0
+
+
+def cmd_router_deploy(args: argparse.Namespace) -> int:
+    from ..router import operations
+
+    rt = open_runtime(args)
+    try:
+        ok = operations.deploy(rt, args.name, report=lambda line: print(line, flush=True))
+    finally:
+        rt.close()
+    return 0 if ok else 1
+
+
+def cmd_router_sessions(args: argparse.Namespace) -> int:
+    from ..router import operations
+
+    rt = open_runtime(args)
+    try:
+        listed = operations.refresh_sessions(rt, args.name)
+    finally:
+        rt.close()
+    print_rows(listed["sessions"], args.json, ("id", "kind", "user", "mac", "ip", "uptime_s", "bytes_in", "bytes_out"))
+    return 0
+
+
+def cmd_router_kick(args: argparse.Namespace) -> int:
+    from ..router import operations
+
+    rt = open_runtime(args)
+    try:
+        kicked = operations.kick_matching(rt, args.name, user=args.user, mac=args.mac, active_id=args.id)
+    finally:
+        rt.close()
+    for each in kicked:
+        extra = "; Disconnect-Request queued" if each["disconnect_requested"] else ""
+        print(f"kicked {each['kind']} session of {each['user']} ({each['mac'] or '-'}) at {each['router']}{extra}")
     return 0
 
 
@@ -32,11 +106,30 @@ def register(commands: argparse._SubParsersAction) -> None:
     add = router.add_parser("add")
     add.add_argument("--name", required=True)
     add.add_argument("--host", required=True)
-    add.add_argument("--api-port", type=int, default=8728)
+    add.add_argument("--api-port", type=int, default=None, help="8728, or 8729 with --tls")
     add.add_argument("--api-user", default="")
     add.add_argument("--api-password", default="")
+    add.add_argument("--tls", action="store_true", help="API over TLS (api-ssl)")
+    add.add_argument("--fingerprint", default=None, help="SHA-256 of the router's API certificate, to pin")
+    add.add_argument("--mode", choices=("radius", "api"), default="radius",
+                     help="radius: hotspotd's RADIUS logs customers in (default); api: hotspot users on the router")
     add.add_argument("--secret", required=True, help="RADIUS shared secret")
     add.add_argument("--nas-ip", default=None, help="address RADIUS packets come from (default: --host)")
     add.add_argument("--coa-port", type=int, default=3799)
     add.set_defaults(func=cmd_router_add)
     add_list(router, "list", cmd_router_list)
+    for name, func, help in (("probe", cmd_router_probe, "ask the router now (/system/resource)"),
+                             ("remove", cmd_router_remove, "forget a router"),
+                             ("script", cmd_router_script, "print the configuration as a RouterOS script (.rsc)"),
+                             ("deploy", cmd_router_deploy, "configure the router through its API, step by step")):
+        sub = router.add_parser(name, help=help)
+        sub.add_argument("name", help="router name or id")
+        sub.set_defaults(func=func)
+    sessions = add_list(router, "sessions", cmd_router_sessions, help="who is online at a router now")
+    sessions.add_argument("name", help="router name or id")
+    kick = router.add_parser("kick", help="log a session out at a router")
+    kick.add_argument("name", help="router name or id")
+    kick.add_argument("--user", default=None)
+    kick.add_argument("--mac", default=None)
+    kick.add_argument("--id", default=None, help="the router's active .id, e.g. *1A")
+    kick.set_defaults(func=cmd_router_kick)

@@ -1,19 +1,30 @@
 """Router records (NAS): the MikroTiks hotspotd serves, with their API login and RADIUS secret.
 
-Service functions behind `hotspotd router add/list`; `router_views()` is the one form the
-RADIUS role and the disconnect sweep read them in. The RADIUS role picks up a new or
-changed router within a second (see `hotspotd.access_view.ViewLoader`).
+Service functions behind `hotspotd router add/list/remove` and the admin API;
+`router_views()` is the one form the RADIUS role and the disconnect sweep read them in.
+The RADIUS role picks up a new or changed router within a second (`ViewLoader`).
+
+A router is in `radius` mode (customers are authenticated by hotspotd's RADIUS; the
+default) or `api` mode (hotspot users are created on the router through its API).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, NamedTuple
 
-from ..errors import Conflict, InvalidInput
+from ..errors import Conflict, InvalidInput, NotFound
 from ..store.db import db, utcnow, write_transaction
 from ..store.models import Router, iso
+from .api import Target
+
+
+class RouterMode(StrEnum):
+    RADIUS = "radius"
+    API = "api"
 
 
 class RouterView(NamedTuple):
@@ -39,42 +50,137 @@ def router_views() -> list[RouterView]:
             for rid, name, host, nas_ip, secret, coa_port, require in db.execute_sql(_VIEWS).fetchall()]
 
 
-def add_router(name: str, host: str, secret: str, nas_ip: str | None = None, *, api_port: int = 8728,
-               api_user: str = "", api_password: str = "", coa_port: int = 3799,
+def _fingerprint(value: str | None) -> str | None:
+    if not value:
+        return None
+    clean = value.replace(":", "").strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", clean):
+        raise InvalidInput("the certificate fingerprint must be a SHA-256 (64 hex digits, colons allowed)")
+    return clean
+
+
+def _checked(fields: dict[str, Any]) -> dict[str, Any]:
+    """Validate and normalise the fields of a new or edited router."""
+    out = dict(fields)
+    for key in ("name", "host", "secret", "api_user", "api_password"):
+        if key in out:
+            out[key] = str(out[key] or "").strip()
+    if "name" in out and not out["name"]:
+        raise InvalidInput("a router needs a name")
+    if "host" in out and not out["host"]:
+        raise InvalidInput("a router needs a host")
+    if "secret" in out and len(out["secret"]) < 8:
+        raise InvalidInput("the RADIUS secret must be at least 8 characters")
+    if "nas_ip" in out:
+        try:
+            out["nas_ip"] = str(ipaddress.ip_address(str(out["nas_ip"]).strip()))
+        except ValueError:
+            raise InvalidInput(f"NAS address must be an IP address (got {out['nas_ip']!r}); give --nas-ip") from None
+    for key, what in (("api_port", "API port"), ("coa_port", "CoA port")):
+        if key in out:
+            try:
+                out[key] = int(out[key])
+            except (TypeError, ValueError):
+                raise InvalidInput(f"{what} must be a number") from None
+            if not 0 < out[key] < 65536:
+                raise InvalidInput(f"{what} must be 1-65535 (got {out[key]})")
+    if "mode" in out:
+        if out["mode"] not in tuple(RouterMode):
+            raise InvalidInput("mode must be radius or api")
+    if "api_tls" in out:
+        out["api_tls"] = bool(out["api_tls"])
+    if "api_fingerprint" in out:
+        out["api_fingerprint"] = _fingerprint(out["api_fingerprint"])
+    return out
+
+
+def _unique(fields: dict[str, Any], router_id: int | None) -> None:
+    others = Router.select().where(Router.id != (router_id or 0))
+    if "name" in fields and others.where(Router.name == fields["name"]).exists():
+        raise Conflict(f"a router named {fields['name']!r} exists")
+    if "nas_ip" in fields and others.where(Router.nas_ip == fields["nas_ip"]).exists():
+        raise Conflict(f"a router with NAS address {fields['nas_ip']} exists")
+
+
+def add_router(name: str, host: str, secret: str, nas_ip: str | None = None, *, api_port: int | None = None,
+               api_user: str = "", api_password: str = "", coa_port: int = 3799, mode: str = "radius",
+               api_tls: bool = False, api_fingerprint: str | None = None,
                require_message_authenticator: bool | None = None, now: datetime | None = None) -> Router:
     """Record a router. `nas_ip` is the address its RADIUS packets come from (default:
     `host`, which must then be an IP address); `coa_port` is where it takes
-    Disconnect-Requests (`/radius incoming set accept=yes port=3799`).
-    `require_message_authenticator` None follows `[radius] require_message_authenticator`.
+    Disconnect-Requests (`/radius incoming set accept=yes port=3799`). The API port is
+    8728, or 8729 with TLS. `require_message_authenticator` None follows the site default.
     """
-    name, host, secret = name.strip(), host.strip(), secret.strip()
-    if not name or not host:
-        raise InvalidInput("a router needs a name and a host")
-    if len(secret) < 8:
-        raise InvalidInput("the RADIUS secret must be at least 8 characters")
-    try:
-        nas_ip = str(ipaddress.ip_address((nas_ip or host).strip()))
-    except ValueError:
-        raise InvalidInput(f"NAS address must be an IP address (got {nas_ip or host!r}); give --nas-ip") from None
-    for port, what in ((api_port, "API port"), (coa_port, "CoA port")):
-        if not 0 < port < 65536:
-            raise InvalidInput(f"{what} must be 1-65535 (got {port})")
+    fields = _checked({"name": name, "host": host, "secret": secret, "nas_ip": nas_ip or host,
+                       "api_port": api_port or (8729 if api_tls else 8728), "api_user": api_user,
+                       "api_password": api_password, "coa_port": coa_port, "mode": mode, "api_tls": api_tls,
+                       "api_fingerprint": api_fingerprint})
     with write_transaction():
-        if Router.select().where(Router.name == name).exists():
-            raise Conflict(f"a router named {name!r} exists")
-        if Router.select().where(Router.nas_ip == nas_ip).exists():
-            raise Conflict(f"a router with NAS address {nas_ip} exists")
-        return Router.create(name=name, host=host, api_port=api_port, api_user=api_user, api_password=api_password,
-                             secret=secret, nas_ip=nas_ip, coa_port=coa_port,
-                             require_message_authenticator=require_message_authenticator,
+        _unique(fields, None)
+        return Router.create(**fields, require_message_authenticator=require_message_authenticator,
                              created_at=now or utcnow())
 
 
-def list_routers() -> list[dict[str, Any]]:
-    """Every router as a plain dict (for `router list --json`); secrets are left out."""
-    return [{
+EDITABLE = ("name", "host", "secret", "nas_ip", "api_port", "api_user", "api_password", "coa_port", "mode",
+            "api_tls", "api_fingerprint")
+
+
+def update_router(ref: int | str, changes: dict[str, Any]) -> Router:
+    """Change some fields of a router (those in EDITABLE); others are refused."""
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise InvalidInput(f"cannot change {', '.join(sorted(unknown))} (can: {', '.join(EDITABLE)})")
+    fields = _checked(changes)
+    with write_transaction():
+        router = get_router(ref)
+        _unique(fields, router.id)
+        if fields:
+            Router.update(fields).where(Router.id == router.id).execute()
+        return Router.get_by_id(router.id)
+
+
+def remove_router(ref: int | str) -> Router:
+    """Forget a router (its sessions go with it)."""
+    with write_transaction():
+        router = get_router(ref)
+        router.delete_instance()
+        return router
+
+
+def get_router(ref: int | str) -> Router:
+    """A router by id or by name; NotFound otherwise."""
+    router = None
+    if isinstance(ref, int) or str(ref).isdigit():
+        router = Router.get_or_none(Router.id == int(ref))
+    if router is None:
+        router = Router.get_or_none(Router.name == str(ref))
+    if router is None:
+        raise NotFound(f"no router {ref!r}")
+    return router
+
+
+def target(router: Router) -> Target:
+    """How to reach the router's API."""
+    return Target(router.id, router.name, router.host, router.api_port, router.api_user, router.api_password,
+                  bool(router.api_tls), router.api_fingerprint)
+
+
+def router_dict(r: Router) -> dict[str, Any]:
+    """A router for people and scripts: never its API password or RADIUS secret."""
+    def when(value):
+        return iso(value) if value else None
+
+    return {
         "id": r.id, "name": r.name, "host": r.host, "api_port": r.api_port, "api_user": r.api_user,
-        "nas_ip": r.nas_ip, "coa_port": r.coa_port,
-        "require_message_authenticator": r.require_message_authenticator,
-        "status": r.status, "last_seen_at": iso(r.last_seen_at) if r.last_seen_at else None,
-    } for r in Router.select().order_by(Router.id)]
+        "api_tls": bool(r.api_tls), "api_fingerprint": r.api_fingerprint, "nas_ip": r.nas_ip,
+        "coa_port": r.coa_port, "mode": r.mode, "require_message_authenticator": r.require_message_authenticator,
+        "status": r.status, "last_seen_at": when(r.last_seen_at), "probed_at": when(r.probed_at),
+        "failures": r.failures, "last_error": r.last_error, "ros_version": r.ros_version, "board": r.board,
+        "uptime_s": r.uptime_s, "cpu_load": r.cpu_load, "free_memory": r.free_memory,
+        "deployed_at": when(r.deployed_at), "deploy": r.deploy_state, "sessions_at": when(r.sessions_at),
+    }
+
+
+def list_routers() -> list[dict[str, Any]]:
+    """Every router as a plain dict (for `router list --json` and the admin API)."""
+    return [router_dict(r) for r in Router.select().order_by(Router.id)]

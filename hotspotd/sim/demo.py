@@ -1,6 +1,6 @@
 """`hotspotd demo`: a whole site on this machine, on the embedded defaults.
 
-It starts the Daraja simulator, writes a config that points at it, creates the
+It starts the Daraja and RouterOS simulators, writes a config that points at them, creates the
 databases, sample packages, a demo router and an admin login (printed), then runs every
 role as `hotspotd run` would. Everything listens on 127.0.0.1. A second run reuses the
 state folder (and says so); `--fresh` starts from empty databases.
@@ -16,6 +16,7 @@ from pathlib import Path
 from ..store.db import utcnow
 from ..supervisor import ROLES, supervise_roles
 from .daraja import DarajaSimulator
+from .routeros import RouterOSSimulator
 
 SAMPLE_PACKAGES = (
     {"name": "1 hour", "price": 10, "duration": "1h", "rate": "2M/5M"},
@@ -76,7 +77,7 @@ pending_timeout = 120
     return path
 
 
-def seed(config, router_secret: str) -> str:
+def seed(config, router_secret: str, api_port: int = 8728) -> str:
     """Sample packages and a demo router once; a fresh admin password every start."""
     from ..admins import hash_password
     from ..billing import packages
@@ -90,8 +91,10 @@ def seed(config, router_secret: str) -> str:
         for sample in SAMPLE_PACKAGES:
             packages.add_package(now=now, **sample)
     if not Router.select().where(Router.name == "demo-router").exists():
-        add_router(name="demo-router", host="127.0.0.1", api_port=8728, api_user="admin",
+        add_router(name="demo-router", host="127.0.0.1", api_port=api_port, api_user="admin",
                            api_password="", secret=router_secret, nas_ip="127.0.0.1", coa_port=3799, now=now)
+    with write_transaction():  # the RouterOS simulator listens on a new port each run
+        Router.update(api_port=api_port).where(Router.name == "demo-router").execute()
     password = secrets.token_urlsafe(9)
     hashed = hash_password(password)
     with write_transaction():
@@ -123,11 +126,11 @@ def run_demo(*, state_dir: str | None, fresh: bool = False, portal_port: int, ad
     note = prepare_state(state, fresh)
     print(f"hotspotd demo: {note}", flush=True)
     router_secret = _secret(state / "radius-secret")
-    with DarajaSimulator(port=daraja_port, callback_delay=3.0) as daraja:
+    with DarajaSimulator(port=daraja_port, callback_delay=3.0) as daraja, RouterOSSimulator() as routeros:
         path = write_config(state, daraja_url=daraja.url, portal_port=portal_port, admin_port=admin_port,
                             radius_port=radius_port)
         config = config_mod.load(path)
-        password = seed(config, router_secret)
+        password = seed(config, router_secret, routeros.port)
 
         def ready(children) -> None:
             print(f"""
@@ -141,6 +144,8 @@ hotspotd demo is running (Ctrl-C stops it). State and config: {state}
   RADIUS          127.0.0.1:{radius_port} (accounting {radius_port + 1}), client 127.0.0.1, secret {router_secret}
                   printf 'User-Name = "USER"\nUser-Password = "PASS"\nMessage-Authenticator = 0x00\n' |
                     radclient -x 127.0.0.1:{radius_port} auth {router_secret}
+  RouterOS sim    127.0.0.1:{routeros.port} (demo-router, API user admin, no password)
+                  hotspotd --config {path} router deploy demo-router
   vouchers        hotspotd --config {path} voucher make --package 1 --count 5
 """, flush=True)
 

@@ -103,10 +103,38 @@ _V3_RADIUS = (
     *_change_triggers("session", ("INSERT", "UPDATE OF status, username, mac", "DELETE")),
 )
 
+# Routers (issue 7): how the API is reached (mode, TLS and a pinned certificate), what the
+# last probe saw, deploy progress; live sessions as the routers list them; and per
+# subscription, the last provisioning attempt (so the reconciler leaves a retry chain be).
+_V4_ROUTERS = (
+    'ALTER TABLE "router" ADD COLUMN "mode" TEXT NOT NULL DEFAULT \'radius\'',
+    'ALTER TABLE "router" ADD COLUMN "api_tls" INTEGER NOT NULL DEFAULT 0',
+    'ALTER TABLE "router" ADD COLUMN "api_fingerprint" TEXT',
+    'ALTER TABLE "router" ADD COLUMN "ros_version" TEXT',
+    'ALTER TABLE "router" ADD COLUMN "board" TEXT',
+    'ALTER TABLE "router" ADD COLUMN "uptime_s" INTEGER',
+    'ALTER TABLE "router" ADD COLUMN "cpu_load" INTEGER',
+    'ALTER TABLE "router" ADD COLUMN "free_memory" INTEGER',
+    'ALTER TABLE "router" ADD COLUMN "probed_at" TEXT',
+    'ALTER TABLE "router" ADD COLUMN "failures" INTEGER NOT NULL DEFAULT 0',
+    'ALTER TABLE "router" ADD COLUMN "last_error" TEXT',
+    'ALTER TABLE "router" ADD COLUMN "deploy_state" TEXT',
+    'ALTER TABLE "router" ADD COLUMN "deployed_at" TEXT',
+    'ALTER TABLE "router" ADD COLUMN "sessions_at" TEXT',
+    'ALTER TABLE "subscription" ADD COLUMN "provision_tried_at" TEXT',
+    'ALTER TABLE "subscription" ADD COLUMN "provision_error" TEXT',
+    'CREATE TABLE "router_session" ("id" INTEGER NOT NULL PRIMARY KEY, "router_id" INTEGER NOT NULL, '
+    '"kind" TEXT NOT NULL, "active_id" TEXT NOT NULL, "user" TEXT NOT NULL, "mac" TEXT, "ip" TEXT, '
+    '"uptime_s" INTEGER, "bytes_in" INTEGER, "bytes_out" INTEGER, "first_seen_at" TEXT NOT NULL, '
+    '"seen_at" TEXT NOT NULL, FOREIGN KEY ("router_id") REFERENCES "router" ("id") ON DELETE CASCADE)',
+    'CREATE UNIQUE INDEX "router_session_key" ON "router_session" ("router_id", "kind", "active_id")',
+)
+
 MIGRATIONS: dict[int, Migration] = {
     1: _V1_INITIAL,
     2: _V2_INDEXES,
     3: _V3_RADIUS,
+    4: _V4_ROUTERS,
 }
 
 

@@ -108,6 +108,8 @@ class Subscription(BaseModel):
     updated_at = UTCDateTimeField()
     provisioned_at = UTCDateTimeField(null=True)
     expired_at = UTCDateTimeField(null=True)
+    provision_tried_at = UTCDateTimeField(null=True)
+    provision_error = peewee.TextField(null=True)
 
 
 class Payment(BaseModel):
@@ -181,6 +183,20 @@ class Router(BaseModel):
     status = peewee.TextField(default="unknown")  # unknown | online | offline
     last_seen_at = UTCDateTimeField(null=True)
     created_at = UTCDateTimeField()
+    mode = peewee.TextField(default="radius")  # radius | api (hotspot users on the router)
+    api_tls = peewee.BooleanField(default=False)
+    api_fingerprint = peewee.TextField(null=True)  # sha256 of the API certificate, to pin
+    ros_version = peewee.TextField(null=True)
+    board = peewee.TextField(null=True)
+    uptime_s = peewee.IntegerField(null=True)
+    cpu_load = peewee.IntegerField(null=True)
+    free_memory = peewee.BigIntegerField(null=True)
+    probed_at = UTCDateTimeField(null=True)
+    failures = peewee.IntegerField(default=0)  # consecutive failed probes
+    last_error = peewee.TextField(null=True)
+    deploy_state = JSONField(null=True)  # {"run", "done": [steps], "failed": step, "error"}
+    deployed_at = UTCDateTimeField(null=True)
+    sessions_at = UTCDateTimeField(null=True)
 
 
 class Session(BaseModel):
@@ -209,6 +225,22 @@ class Session(BaseModel):
 
     class Meta:
         indexes = ((("router", "acct_session_id"), True),)
+
+
+class RouterSession(BaseModel):
+    """A device online at a router as the router lists it (hotspot active, PPPoE active)."""
+
+    router = peewee.ForeignKeyField(Router, backref="live_sessions", on_delete="CASCADE")
+    kind = peewee.TextField()  # hotspot | pppoe
+    active_id = peewee.TextField()  # the router's .id (changes on reboot)
+    user = peewee.TextField()
+    mac = peewee.TextField(null=True)
+    ip = peewee.TextField(null=True)
+    uptime_s = peewee.IntegerField(null=True)
+    bytes_in = peewee.BigIntegerField(null=True)
+    bytes_out = peewee.BigIntegerField(null=True)
+    first_seen_at = UTCDateTimeField()
+    seen_at = UTCDateTimeField()
 
 
 class Event(BaseModel):
@@ -254,5 +286,5 @@ class FailedTask(BaseModel):
 
 ALL_MODELS = (
     Package, Customer, Credential, Subscription, Payment, MpesaCallback, Voucher,
-    Router, Session, Event, AdminUser, Setting, HealthLog, FailedTask,
+    Router, Session, RouterSession, Event, AdminUser, Setting, HealthLog, FailedTask,
 )

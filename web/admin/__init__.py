@@ -5,6 +5,7 @@ line does it when it starts the admin role), and nowhere else: no other role is 
 
     auth.py     who may use the pages
     api.py      /api/admin/... (JSON)
+    routers.py  /api/admin/routers... (JSON; the .rsc script as text)
     live.py     /ws (events as they happen)
     metrics.py  /metrics (Prometheus text)
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import bottle
 
@@ -23,9 +24,12 @@ from hotspotd.store import release
 from hotspotd.store.db import ping
 
 from .. import jsonapi
-from . import api, live
+from . import api, live, routers
 from .auth import Logins
 from .metrics import metrics_text
+
+if TYPE_CHECKING:
+    from hotspotd.router.console import RouterConsole
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +37,7 @@ HERE = Path(__file__).parent
 OPEN_PATHS = ("/healthz", "/metrics", "/favicon.ico")
 
 
-def make_app(config: Config, logins: Logins) -> bottle.Bottle:
+def make_app(config: Config, logins: Logins, router_console: RouterConsole | None = None) -> bottle.Bottle:
     app = bottle.Bottle()
     jsonapi.install_common_routes(app)
 
@@ -68,6 +72,11 @@ def make_app(config: Config, logins: Logins) -> bottle.Bottle:
 
     api.install(app)
     live.install(app)
+    if router_console is None:
+        from hotspotd.router.console import RouterConsole
+
+        router_console = RouterConsole.for_config(config)
+    routers.install(app, router_console)
     return app
 
 
@@ -80,9 +89,11 @@ class AdminRole(Role):
         from gevent.pywsgi import WSGIServer
         from geventwebsocket.handler import WebSocketHandler
 
+        from hotspotd.router.console import RouterConsole
+
         self.logins = Logins()
         host, port = self.config.admin.listen
-        self.server = WSGIServer((host, port), make_app(self.config, self.logins), handler_class=WebSocketHandler,
+        self.server = WSGIServer((host, port), make_app(self.config, self.logins, RouterConsole(self.runtime)), handler_class=WebSocketHandler,
                                  log=None)
         # Refuse the upgrade itself without a login: the app answers 401 over plain HTTP.
         self.server.pre_start_hook = lambda handler: not self.logins.authorised(handler.environ)

@@ -1,0 +1,86 @@
+"""The worker's periodic router work: probe every `[routers] probe_interval`, read live
+sessions every `sessions_interval`, reconcile every `reconcile_interval`.
+
+Each router's job runs in a thread of its own pool, apart from the task queue: a router
+that answers slowly, or not at all, holds up only its own next job (a job still running
+is not started again), never payments, RADIUS or pages, nor the other routers.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Callable
+
+from ..errors import HotspotdError
+from ..store.db import utcnow
+from ..store.models import Router
+from . import live, probe, reconcile
+from .records import RouterMode
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+class RouterWatch:
+    """Call `tick()` often (the worker's thread does, every half second)."""
+
+    def __init__(self, rt: Runtime, *, on_online: Callable[[Router], None] = lambda router: None,
+                 clock: Callable[[], float] = time.monotonic, workers: int = 32) -> None:
+        self.rt = rt
+        self.on_online = on_online
+        self.clock = clock
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="router-watch")
+        self.running: dict[tuple[str, int], Future] = {}
+        # probe and read sessions at once; the first reconciliation waits one interval (what
+        # a restart left unfinished is sent by the queue's reconciler and by catch-up)
+        start = clock()
+        self.next_at = {"probe": start, "sessions": start, "reconcile": start + rt.config.routers.reconcile_interval}
+        self._lock = threading.Lock()
+
+    def tick(self) -> None:
+        now = self.clock()
+        settings = self.rt.config.routers
+        intervals = {"probe": settings.probe_interval, "sessions": settings.sessions_interval,
+                     "reconcile": settings.reconcile_interval}
+        due = [kind for kind, at in self.next_at.items() if now >= at]
+        if not due:
+            return
+        routers = list(Router.select().order_by(Router.id))
+        for kind in due:
+            self.next_at[kind] = now + intervals[kind]
+            for router in routers:
+                if kind != "probe" and router.status == "offline":
+                    continue  # its probe says when it is back
+                self._submit(kind, router)
+
+    def _submit(self, kind: str, router: Router) -> None:
+        key = (kind, router.id)
+        with self._lock:
+            running = self.running.get(key)
+            if running is not None and not running.done():
+                return
+            self.running[key] = self.pool.submit(self._job, kind, router)
+
+    def _job(self, kind: str, router: Router) -> None:
+        session = self.rt.routers.session
+        try:
+            if kind == "probe":
+                result = probe.probe_one(session, router, offline_after=self.rt.config.routers.offline_after)
+                if result.changed and result.status == "online":
+                    self.on_online(router)
+            elif kind == "sessions":
+                live.refresh(session, router, utcnow())
+            elif kind == "reconcile" and (router.mode == RouterMode.API or router.deployed_at is not None):
+                reconcile.run(session, router, self.rt.config, utcnow())
+        except HotspotdError as exc:
+            log.info("%s of router %s: %s", kind, router.name, exc)
+        except Exception:
+            log.exception("%s of router %s failed", kind, router.name)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
