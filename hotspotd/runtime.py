@@ -18,6 +18,7 @@ from .store.db import db
 if TYPE_CHECKING:
     from .mpesa.client import DarajaClient
     from .queue import Queue
+    from .sync.client import CentralClient
 
 
 class Runtime:
@@ -28,6 +29,7 @@ class Runtime:
         self.config = config
         self._daraja = daraja
         self._queue = queue
+        self._central: CentralClient | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -62,11 +64,25 @@ class Runtime:
                                             timeout=m.timeout, tz=self.config.site.timezone)
             return self._daraja
 
+    @property
+    def central(self) -> CentralClient:
+        """The client for the central receiver (`[central] url`), made on first use."""
+        with self._lock:
+            if self._central is None:
+                from .sync.client import CentralClient
+
+                c = self.config.central
+                self._central = CentralClient(c.url, c.site_id, c.site_key, timeout=c.timeout)
+            return self._central
+
     def close(self) -> None:
         """Close the clients and this thread's database connection."""
         with self._lock:
             if self._daraja is not None:
                 self._daraja.close()
                 self._daraja = None
+            if self._central is not None:
+                self._central.close()
+                self._central = None
         if not db.is_closed():
             db.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import provisioning, reconcile as reconciler
+from .sync import passes as sync_passes
 from .billing import payments
 from .billing.payments import PaymentStatus
 from .queue import PAYMENT_RETRY, PROVISIONING_RETRY, Task, task
@@ -64,4 +65,11 @@ def reconcile(rt: Runtime) -> None:
         rt.queue.dispatch(provision_subscriptions, plan.provision)
 
 
-ALL: tuple[Task, ...] = (apply_payments, check_payment, provision_subscriptions, auto_login, reconcile)
+@task()
+def sync_central(rt: Runtime) -> None:
+    # Not serial: it mostly waits on the network, and writes in short transactions.
+    # Never raises: a central that is down is recorded, with the backoff, in sync_state.
+    sync_passes.run_pass(rt.config, rt.central, extra_health={"queue_depth": rt.queue.huey.pending_count()})
+
+
+ALL: tuple[Task, ...] = (apply_payments, check_payment, provision_subscriptions, auto_login, reconcile, sync_central)

@@ -2,7 +2,8 @@
 
 The consumer runs the tasks; the ticker runs a reconcile pass every
 `[queue] reconcile_interval` seconds so unfinished work is found even when the queue
-lost it. SIGTERM stops both gracefully (tasks in flight get up to 4 s): huey's consumer
+lost it. With `[central] url` set, a second ticker runs a central sync pass whenever one
+is due (`[central] interval`, or the backoff with jitter after a failure). SIGTERM stops both gracefully (tasks in flight get up to 4 s): huey's consumer
 owns the signal handling of this process.
 """
 
@@ -13,12 +14,14 @@ import os
 import signal
 import threading
 
-from . import tasks
+from . import sync, tasks
 from .role import Role
+from .store.db import utcnow
 
 log = logging.getLogger(__name__)
 
 WORKER_NICENESS = 5
+SYNC_TICK = 1.0  # seconds between looks at whether a sync pass is due
 
 
 class WorkerRole(Role):
@@ -37,6 +40,9 @@ class WorkerRole(Role):
         queue.run(tasks.reconcile)  # catch up at once after a restart
         self.ticker = threading.Thread(target=self._reconcile_forever, name="reconciler", daemon=True)
         self.ticker.start()
+        if self.config.central.url:
+            self.sync_ticker = threading.Thread(target=self._sync_forever, name="central-sync", daemon=True)
+            self.sync_ticker.start()
 
     def install_signal_handlers(self) -> None:
         """huey's consumer installs its own (SIGTERM: finish what is running, then stop)."""
@@ -45,6 +51,15 @@ class WorkerRole(Role):
         queue, interval = self.runtime.queue, self.config.queue.reconcile_interval
         while not self.stopping.wait(interval):
             queue.run(tasks.reconcile)  # inline: must work even when the queue does not
+
+    def _sync_forever(self) -> None:
+        queue = self.runtime.queue
+        while not self.stopping.wait(SYNC_TICK):
+            try:
+                if sync.due(utcnow()):
+                    queue.run(tasks.sync_central)  # inline, in this thread: it waits on the network
+            except Exception:  # a locked database now: look again next tick
+                log.exception("central sync ticker")
 
     def serve(self) -> None:
         log.info("worker consuming %s with %d threads", self.config.queue_db_path, self.config.queue.workers)

@@ -58,6 +58,8 @@ def run_role(role: str, config, *, instance: int | None = None) -> int:
         from ..web.portal import PortalRole as RoleClass
     elif role == "worker":
         from ..worker import WorkerRole as RoleClass
+    elif role == "central":
+        from ..web.central import CentralRole as RoleClass
     else:
         from ..radius.server import RadiusRole
 
@@ -87,7 +89,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     commands.add_parser("init", help="create or migrate the databases").set_defaults(func=cmd_init)
     commands.add_parser("check-config", help="validate the config").set_defaults(func=cmd_check_config)
     run = commands.add_parser("run", help="start all roles, or one")
-    run.add_argument("--role", choices=ROLES)
+    run.add_argument("--role", choices=(*ROLES, "central"))
     run.add_argument("--instance", type=int, default=None, help=argparse.SUPPRESS)  # one of [radius] processes
     run.set_defaults(func=cmd_run)
     demo = commands.add_parser("demo", help="a whole site on this machine with simulators")

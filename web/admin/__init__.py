@@ -7,6 +7,7 @@ line does it when it starts the admin role), and nowhere else: no other role is 
     api.py      /api/admin/... (JSON)
     live.py     /ws (events as they happen)
     metrics.py  /metrics (Prometheus text)
+    sync.py     /api/admin/sync (central sync status)
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from hotspotd.store import release
 from hotspotd.store.db import ping
 
 from .. import jsonapi
-from . import api, live
+from . import api, live, sync
 from .auth import Logins
 from .metrics import metrics_text
 
@@ -68,6 +69,7 @@ def make_app(config: Config, logins: Logins) -> bottle.Bottle:
 
     api.install(app)
     live.install(app)
+    sync.install(app, config)
     return app
 
 
