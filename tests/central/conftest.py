@@ -1,5 +1,4 @@
-"""The receiver's store on SQLite and on a real PostgreSQL server: every test that asks for
-`receiver_url` runs on both."""
+"""The receiver's store, on SQLite and on a real PostgreSQL server (`receiver_url`, tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,22 +6,6 @@ import pytest
 
 from hotspotd.central.receiver import Receiver
 from hotspotd.central.store import open_central_store
-
-from ..pgserver import PostgresServer
-
-
-@pytest.fixture(scope="session")
-def postgres():
-    server = PostgresServer().start()  # raises (the test fails) when PostgreSQL cannot start
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def receiver_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'central' / 'central.db'}"
-    return request.getfixturevalue("postgres").new_database()
 
 
 @pytest.fixture
