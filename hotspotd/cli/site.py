@@ -71,7 +71,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from ..sim.demo import run_demo
 
     return run_demo(state_dir=args.state_dir, fresh=args.fresh, portal_port=args.portal_port,
-                    admin_port=args.admin_port, radius_port=args.radius_port, daraja_port=args.daraja_port)
+                    admin_port=args.admin_port, radius_port=args.radius_port, daraja_port=args.daraja_port,
+                    central_port=args.central_port)
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -99,6 +100,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     demo.add_argument("--admin-port", type=int, default=8081)
     demo.add_argument("--radius-port", type=int, default=1812)
     demo.add_argument("--daraja-port", type=int, default=0)
+    demo.add_argument("--central-port", type=int, default=8090, help="the demo's central receiver")
     demo.set_defaults(func=cmd_demo)
     backup = commands.add_parser("backup", help="online backup of the databases into a folder")
     backup.add_argument("path")
