@@ -144,11 +144,30 @@ def test_sync_now_and_status_from_the_command_line(tmp_path, receiver):
     status = json.loads(site.cli("sync", "status", "--json").stdout)
     assert "unreachable" in status["last_error"] and status["waiting"] == 581  # and sync.failed
 
+    assert receiver.cli("central", "package", "add", "--name", "Day", "--price", "50", "--duration", "1d").returncode == 0
+    assert receiver.cli("central", "package", "set", "1", "--price", "60").returncode == 0
+    codes = receiver.cli("central", "voucher", "make", "--site", registration["site_id"], "--package", "1",
+                         "--count", "3").stdout.split()
+    assert len(codes) == 3
+    assert receiver.cli("central", "device", "block", "aa:bb:cc:dd:ee:09", "--reason", "abuse").returncode == 0
+    assert receiver.cli("central", "setting", "set", "notice=Closed on Sunday").returncode == 0
+    refused = receiver.cli("central", "setting", "set", "timezone=Mars/Base")
+    assert refused.returncode == 1 and "unknown time zone" in refused.stderr
+    assert receiver.cli("central", "admin", "add", "boss", stdin="correct horse\n").returncode == 0
+
     receiver.start()
     done = site.cli("sync", "now", check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "applied 5 configuration change(s)" in done.stdout
     status = json.loads(site.cli("sync", "status", "--json").stdout)
     assert status["waiting"] == 0 and status["last_success"] and status["last_error"] is None
+    assert status["config_version"] == 5
+    packages = json.loads(site.cli("package", "list", "--json").stdout)
+    assert [(p["name"], p["price"]) for p in packages] == [("Day", 60)]
+    box = sqlite3.connect(str(site.folder / "state" / "hotspotd.db"))
+    assert sorted(r[0] for r in box.execute('SELECT "code" FROM "voucher"')) == sorted(codes)
+    assert box.execute('SELECT "mac", "reason" FROM "blocked_device"').fetchall() == [("AA:BB:CC:DD:EE:09", "abuse")]
+    box.close()
 
     listed = json.loads(receiver.cli("central", "site", "list", "--json").stdout)
     assert [(s["id"], s["events"]) for s in listed] == [(registration["site_id"], box_state(site)[1])]
