@@ -8,11 +8,14 @@ arrives exactly once (ids compared on both sides).
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from ..sync.outbox_fill import busy_days, fill
@@ -112,12 +115,21 @@ def test_a_week_offline_arrives_exactly_once_though_the_box_is_killed_twice(tmp_
         wait_for(lambda: "central server unreachable" in site.log("worker"), 60, "a failed pass while down")
         assert box_state(site)[0] == 0
 
+        site.cli("package", "add", "--name", "Hour", "--price", "10", "--duration", "1h")
         receiver.start()
+        peak = [0]
+
+        def progress(share: float) -> bool:  # and the worker's memory while it catches up
+            peak[0] = max(peak[0], psutil.Process(site.procs["worker"].pid).memory_info().rss)
+            return box_state(site)[0] >= queued * share
+
         for share in (1 / 3, 2 / 3):
-            wait_for(lambda: box_state(site)[0] >= queued * share, 300, f"{share:.0%} of the catch-up", 0.01)
+            wait_for(lambda: progress(share), 300, f"{share:.0%} of the catch-up", 0.01)
+            site.cli("voucher", "make", "--package", "1", "--count", "1")  # the box goes on selling meanwhile
             site.kill("worker")  # SIGKILL, in the middle of the catch-up
             site.start("worker")
-        wait_for(lambda: box_state(site)[0] >= box_state(site)[1] > queued, 300, "the whole week acknowledged")
+        wait_for(lambda: progress(1) and box_state(site)[0] >= box_state(site)[1], 300, "the whole week acknowledged")
+        assert peak[0] < 150 * 2**20  # one batch in memory at a time, not the week
     finally:
         site.stop()
         receiver.stop()
@@ -171,3 +183,7 @@ def test_sync_now_and_status_from_the_command_line(tmp_path, receiver):
 
     listed = json.loads(receiver.cli("central", "site", "list", "--json").stdout)
     assert [(s["id"], s["events"]) for s in listed] == [(registration["site_id"], box_state(site)[1])]
+
+    started = time.monotonic()
+    receiver.proc.send_signal(signal.SIGTERM)
+    assert receiver.proc.wait(10) == 0 and time.monotonic() - started < 5  # the role stops cleanly

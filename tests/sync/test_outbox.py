@@ -79,3 +79,15 @@ def test_backoff_doubles_to_the_cap_with_jitter(failures, low, high):
     assert backoff(failures, 1800, lambda: 0.0) == low
     assert backoff(failures, 1800, lambda: 1.0) == high
     assert low <= backoff(failures, 1800) <= high
+
+
+def test_check_config_asks_for_the_site_id_and_key_with_a_central_url(tmp_path):
+    from hotspotd import config as config_mod
+    from hotspotd.errors import ConfigError
+
+    config = config_mod.load(None, overrides={"central": {"url": "https://central.example.com"}})
+    assert any("[central] site_id and site_key" in p for p in config.problems())
+    with pytest.raises(ConfigError, match="receiver"):
+        config_mod.load(None, overrides={"receiver": {"database": "mysql://x/y"}})
+    default = config_mod.load(None, overrides={"site": {"state_dir": str(tmp_path)}}).receiver_database
+    assert default == f"sqlite:///{tmp_path.resolve()}/central.db"
