@@ -42,6 +42,7 @@ def site_row(site: Site, now: datetime, today: datetime, week: datetime) -> dict
     return {
         "id": site.id, "name": site.name,
         "last_seen": iso(site.last_seen_at) if site.last_seen_at else None,
+        "last_seen_ago_s": None if site.last_seen_at is None else max(0, int((now - site.last_seen_at).total_seconds())),
         "sync_lag_s": None if site.synced_through is None else max(0, int((now - site.synced_through).total_seconds())),
         "waiting": site.waiting,
         "revenue_today": revenue_today, "payments_today": payments_today,

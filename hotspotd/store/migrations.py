@@ -106,6 +106,8 @@ _V3_RADIUS = (
 # Central sync (docs/sync.md): the outbox cursor and the box's sync health in one row
 # (`outbox` names this event table at the receiver, made once here), packages linked to
 # central ones, and devices blocked from paying and logging in (RADIUS reads them too).
+# A package added while RADIUS runs (central sends them at any time) must reach its view
+# too: migration 3 noted package updates only.
 _V5_SYNC = (
     'CREATE TABLE "sync_state" ("id" INTEGER NOT NULL PRIMARY KEY CHECK ("id" = 1), "outbox" TEXT NOT NULL, '
     '"cursor" INTEGER NOT NULL DEFAULT 0, "config_version" INTEGER NOT NULL DEFAULT 0, "last_attempt_at" TEXT, '
@@ -118,6 +120,7 @@ _V5_SYNC = (
     '"source" TEXT NOT NULL, "blocked_at" TEXT NOT NULL)',
     'CREATE UNIQUE INDEX "blocked_device_mac" ON "blocked_device" ("mac")',
     *_change_triggers("blocked_device", ("INSERT", "UPDATE", "DELETE")),
+    *_change_triggers("package", ("INSERT",)),
 )
 
 MIGRATIONS: dict[int, Migration] = {

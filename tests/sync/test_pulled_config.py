@@ -51,6 +51,17 @@ def test_a_price_change_and_central_vouchers_reach_the_box_once_in_order(box, ce
     assert not run_pass(config, box.client).ok
 
 
+def test_a_package_from_central_reaches_a_running_radius_view(box, central, config):
+    loader = ViewLoader()
+    loader.refresh()  # RADIUS is up before the package arrives
+    day = configlog.add_package(central.store, name="1 day", price=50, duration="1d", rate="3M/6M", devices=2,
+                                now=NOW)
+    assert run_pass(config, box.client).ok
+    loader.refresh()
+    package = Package.get(Package.central_id == day.id)
+    assert loader.view.packages[package.id] == access.PackageView(package.id, "3M/6M", 2)
+
+
 def test_changes_for_other_sites_do_not_reach_this_box(box, central, config):
     from hotspotd.central.sites import add_site
 

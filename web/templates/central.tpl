@@ -34,10 +34,10 @@ th:first-child, td:first-child { text-align: left; }
       <th>This week (KES)</th><th>Sessions</th><th>Routers online</th><th>Config</th></tr></thead>
     <tbody>
     % for s in view['sites']:
-      % lag = s['sync_lag_s']
+      % lag, ago = s['sync_lag_s'], s['last_seen_ago_s']
       <tr>
         <td>{{s['name']}} <small>({{s['id']}})</small></td>
-        <td>{{s['last_seen'] or 'never'}}</td>
+        <td title="{{s['last_seen'] or ''}}">{{'never' if ago is None else ('just now' if ago < 60 else (f'{ago // 60} min ago' if ago < 3600 else (f'{ago // 3600} h ago' if ago < 172800 else f'{ago // 86400} days ago')))}}</td>
         <td class="{{'late' if lag is None or lag > 3600 else ''}}">{{'—' if lag is None else (f'{lag // 3600} h {lag % 3600 // 60} min' if lag >= 3600 else f'{lag // 60} min {lag % 60} s')}}</td>
         <td>{{'—' if s['waiting'] is None else s['waiting']}}</td>
         <td>{{s['revenue_today']}} <small>({{s['payments_today']}})</small></td>
