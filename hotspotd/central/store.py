@@ -110,7 +110,10 @@ def database_for(url: str, *, busy_timeout: float = 10.0) -> peewee.Database:
         if parsed.netloc or not parsed.path[1:]:
             raise ConfigError(f"[receiver] database {url!r}: write sqlite:///relative.db or sqlite:////absolute.db")
         path = Path(parsed.path[1:])
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"[receiver] database: cannot make {path.parent}: {exc.strerror}") from None
         return peewee.SqliteDatabase(str(path), timeout=busy_timeout, pragmas={
             "journal_mode": "wal", "synchronous": "FULL", "foreign_keys": 1,
             "busy_timeout": int(busy_timeout * 1000), "cache_size": -8000})

@@ -14,6 +14,7 @@ from hotspotd.central.sites import add_site
 from hotspotd.central.store import Event, Site
 from hotspotd.web.central import make_app
 
+from ..loopback import free_port
 from .wire import T0, batch, call, events, pull, push
 
 
@@ -179,3 +180,16 @@ def test_settings_are_checked_before_they_go_out(central_store, site):
     version = configlog.set_settings(central_store, {"notice": "Open 7-22", "full_phone_numbers": True},
                                      site.site_id, T0)
     assert version >= 1
+
+
+def test_a_database_url_that_cannot_work_is_a_clear_config_error(tmp_path):
+    from hotspotd.central.store import open_central_store
+    from hotspotd.errors import ConfigError
+
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ConfigError, match="cannot make"):
+        open_central_store(f"sqlite:///{tmp_path / 'file' / 'central.db'}")
+    with pytest.raises(ConfigError, match="sqlite:///relative.db or sqlite:////absolute.db"):
+        open_central_store("sqlite://central.db")
+    with pytest.raises(ConfigError, match="cannot connect"):
+        open_central_store(f"postgresql://nobody@127.0.0.1:{free_port()}/x")
