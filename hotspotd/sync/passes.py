@@ -91,7 +91,8 @@ def pull(config: Config, client: CentralClient, now: Callable[[], datetime]) -> 
 
 def push(client: CentralClient, health: dict[str, Any], now: Callable[[], datetime], result: PassResult,
          should_stop: Callable[[], bool]) -> None:
-    """Push batches until nothing waits (at least one push: an empty one reports health)."""
+    """Push batches until nothing waits (at least one push: an empty one, when nothing
+    waits, still reports the box's health)."""
     sync = state.load()
     after, full_phones = sync.cursor, outbox.full_phone_numbers()
     while True:
@@ -111,7 +112,7 @@ def push(client: CentralClient, health: dict[str, Any], now: Callable[[], dateti
         if moved_to < last:
             raise UpstreamError(f"central acknowledged events up to {ack['acknowledged']} only, {last} were sent")
         after = moved_to
-        if should_stop():
+        if len(rows) < protocol.BATCH_EVENTS or should_stop():  # a short batch: nothing more was waiting
             return
 
 
@@ -135,7 +136,7 @@ def run_pass(config: Config, client: CentralClient, *, now: Callable[[], datetim
             problem = str(exc)
         health = {**box_health(), **(extra_health or {})}
         push(client, health, now, result, should_stop)
-        if state.announce_completed(now(), delivered=result.delivered, applied=result.applied):
+        if not problem and state.announce_completed(now(), delivered=result.delivered, applied=result.applied):
             push(client, health, now, result, should_stop)  # the sync.completed just written
         if problem:
             raise HotspotdError(problem)
