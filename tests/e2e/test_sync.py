@@ -123,11 +123,14 @@ def test_a_week_offline_arrives_exactly_once_though_the_box_is_killed_twice(tmp_
             peak[0] = max(peak[0], psutil.Process(site.procs["worker"].pid).memory_info().rss)
             return box_state(site)[0] >= queued * share
 
+        killed_at = []
         for share in (1 / 3, 2 / 3):
             wait_for(lambda: progress(share), 300, f"{share:.0%} of the catch-up", 0.01)
-            site.cli("voucher", "make", "--package", "1", "--count", "1")  # the box goes on selling meanwhile
             site.kill("worker")  # SIGKILL, in the middle of the catch-up
+            killed_at.append(box_state(site)[0])
             site.start("worker")
+            site.cli("voucher", "make", "--package", "1", "--count", "1")  # the box goes on selling meanwhile
+        assert all(queued / 3 <= at < queued for at in killed_at), killed_at
         wait_for(lambda: progress(1) and box_state(site)[0] >= box_state(site)[1], 300, "the whole week acknowledged")
         assert peak[0] < 150 * 2**20  # one batch in memory at a time, not the week
     finally:
