@@ -24,6 +24,7 @@ WRONG_PASSWORD = "Wrong password"
 EXPIRED = "Your package has expired"
 DATA_USED_UP = "Your data allowance is used up"
 TOO_MANY_DEVICES = "Too many devices are using this package"
+BLOCKED = "This device is blocked at this hotspot"
 
 # Rejects that a view a moment old may give wrongly (the customer paid a second ago): the
 # RADIUS role looks at the store again before it sends one of these.
@@ -50,7 +51,7 @@ class Decision:
     """Accept (with what to tell the router) or reject (with a message for the portal)."""
 
     accept: bool
-    reason: str  # ok | unknown_user | wrong_password | expired | data_used_up | too_many_devices
+    reason: str  # ok | unknown_user | wrong_password | expired | data_used_up | too_many_devices | blocked
     message: str = ""
     subscription_id: int | None = None
     session_timeout: int | None = None
@@ -98,6 +99,7 @@ class AccessView:
     open_sessions: dict[int, tuple[str, str | None]] = field(default_factory=dict)  # id -> (username, mac)
     devices: dict[str, dict[int, str | None]] = field(default_factory=dict)  # username -> {session id: mac}
     usernames: dict[int, str] = field(default_factory=dict)  # customer -> username
+    blocked: set[str] = field(default_factory=set)  # device MACs that may not log in (hotspotd.devices)
     interim_interval: int | None = None
     idle_timeout: int | None = None
 
@@ -137,6 +139,8 @@ def authorize(request: AuthRequest, view: AccessView, now: datetime) -> Decision
     starts_at/ends_at, never from whether the worker has marked a subscription expired.
     """
     at = now.timestamp()
+    if view.blocked and (request.mac in view.blocked or normalize_mac(request.username) in view.blocked):
+        return Decision(False, "blocked", BLOCKED)
     credential = view.credentials.get(request.username)
     if credential is not None:
         if not _password_ok(request, credential.password):

@@ -97,6 +97,8 @@ class ViewLoader:
             self._subscriptions(ids("subscription"))
         if changed is None or "session" in changed:
             self._sessions(ids("session"))
+        if changed is None or "blocked_device" in changed:
+            self.view.blocked = {mac for (mac,) in db.execute_sql('SELECT "mac" FROM "blocked_device"').fetchall()}
 
     def _packages(self, ids: set[int] | None) -> None:
         for pid, rate, devices in self._select('SELECT "id", "rate_limit", "devices" FROM "package"', ids):

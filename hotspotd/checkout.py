@@ -33,7 +33,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from . import tasks
+from . import devices, tasks
 from .billing import callbacks, packages, payments, vouchers
 from .billing.callbacks import CallbackOutcome, IncomingCallback
 from .billing.payments import PaymentStatus
@@ -92,6 +92,7 @@ class Checkout:
         that will get the credentials. Returns {payment_id, status}."""
         now = self.clock()
         with storage_errors("pay"):
+            devices.refuse_blocked(mac)
             package = packages.get_package(package_id)
             number = normalise_phone(phone)
             payment = payments.start(package, number, mac=device_mac(mac), ip=ip or None, now=now)
@@ -148,6 +149,7 @@ class Checkout:
     def redeem_voucher(self, code: str, *, mac: str | None, ip: str | None) -> dict[str, Any]:
         """Turn a voucher code into access for this device; {username, password, expires_at}."""
         with storage_errors("voucher"):
+            devices.refuse_blocked(mac)
             redeemed = vouchers.redeem(code, mac=device_mac(mac), ip=ip, now=self.clock())
         self.rt.queue.dispatch(tasks.provision_subscriptions, [redeemed.subscription_id])
         self.rt.queue.dispatch(tasks.auto_login_device, redeemed.subscription_id, device_mac(mac), ip or None)

@@ -119,6 +119,13 @@ def _url(value: str) -> str:
     return value
 
 
+def _database_url(value: str) -> str:
+    value = value.strip()
+    if value and not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+        raise ValueError(f"must start with sqlite:/// or postgresql:// (got {value!r})")
+    return value
+
+
 @dataclass(frozen=True)
 class Setting:
     section: str
@@ -187,6 +194,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("central", "site_id", "", _text, "This site's id at the central server."),
     Setting("central", "site_key", "", _text, "This site's key at the central server."),
     Setting("central", "interval", "300", _seconds, "Seconds between sync passes."),
+    Setting("central", "timeout", "30", _seconds, "Seconds to wait for the central server's answer."),
+    Setting("central", "max_backoff", "1800", _seconds,
+            "Longest wait between tries while the central server cannot be reached (with jitter)."),
+    Setting("receiver", "listen", "0.0.0.0:8090", _listen, "Address of the central receiver (`run --role central`)."),
+    Setting("receiver", "database", "", _database_url,
+            "Receiver database URL: sqlite:////abs/path.db or postgresql://user:pw@host/db; empty: central.db in state_dir."),
+    Setting("receiver", "threads", "8", _positive_int, "Request threads of the central receiver."),
+    Setting("receiver", "max_clock_skew", "300", _seconds,
+            "Seconds a site's clock may differ from the receiver's before its requests are refused."),
 )
 
 FORBIDDEN_CALLBACK_WORDS = ("mpesa", "m-pesa", "safaricom", "query", "exec", "cmd", "sql")
@@ -211,6 +227,11 @@ class Config(SimpleNamespace):
     @property
     def queue_db_path(self) -> Path:
         return self.state_dir / "queue.db"
+
+    @property
+    def receiver_database(self) -> str:
+        """The central receiver's database URL (default: central.db in the state folder)."""
+        return self.receiver.database or f"sqlite:///{self.state_dir.resolve() / 'central.db'}"
 
     @property
     def callback_url(self) -> str:
@@ -239,6 +260,9 @@ class Config(SimpleNamespace):
                 found.append(f"[mpesa] callback URL must not contain {word!r}: Daraja rejects such URLs")
         if len(self.mpesa.account_reference) > 12:
             found.append("[mpesa] account_reference: 12 characters at most (Daraja's limit)")
+        if self.central.url and not (self.central.site_id and self.central.site_key):
+            found.append("[central] site_id and site_key: required when [central] url is set "
+                         "(`hotspotd central site add NAME` at the receiver prints them)")
         return found
 
 

@@ -24,10 +24,12 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 class Role:
     name: ClassVar[str] = "role"
+    # The central receiver has a store of its own and no site database to open.
+    opens_site_store: ClassVar[bool] = True
 
     def __init__(self, config: Config, runtime: Runtime | None = None) -> None:
         self.config = config
-        self.runtime = runtime or Runtime.open(config)
+        self.runtime = runtime or (Runtime.open(config) if self.opens_site_store else Runtime(config))
         self.ready = threading.Event()
         self.stopping = threading.Event()
 

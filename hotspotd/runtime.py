@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .mpesa.client import DarajaClient
     from .queue import Queue
     from .router.pool import RouterClients
+    from .sync.client import CentralClient
 
 
 class Runtime:
@@ -30,6 +31,7 @@ class Runtime:
         self._daraja = daraja
         self._queue = queue
         self._routers: RouterClients | None = None
+        self._central: CentralClient | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -79,6 +81,17 @@ class Runtime:
                                               per_router=r.connections)
             return self._routers
 
+    @property
+    def central(self) -> CentralClient:
+        """The client for the central receiver (`[central] url`), made on first use."""
+        with self._lock:
+            if self._central is None:
+                from .sync.client import CentralClient
+
+                c = self.config.central
+                self._central = CentralClient(c.url, c.site_id, c.site_key, timeout=c.timeout)
+            return self._central
+
     def close(self) -> None:
         """Close the clients and this thread's database connection."""
         with self._lock:
@@ -88,5 +101,8 @@ class Runtime:
             if self._routers is not None:
                 self._routers.close()
                 self._routers = None
+            if self._central is not None:
+                self._central.close()
+                self._central = None
         if not db.is_closed():
             db.close()

@@ -70,3 +70,12 @@ def update_site_settings(config: Config, changes: dict[str, Any], now: datetime)
         for field, value in clean.items():
             Setting.insert(key=_KEY(field), value=value, updated_at=now).on_conflict_replace().execute()
     return site_settings(config)
+
+
+def clean_site_settings(changes: dict[str, Any]) -> dict[str, str]:
+    """Check changes as `update_site_settings` would, without writing (central sync checks
+    a change before it is sent to the boxes)."""
+    unknown = set(changes) - set(FIELDS)
+    if unknown:
+        raise InvalidInput(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    return {field: _clean(field, value) for field, value in changes.items()}

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from . import provisioning, reconcile as reconciler
 from .router import operations
+from .sync import passes as sync_passes
 from .billing import payments
 from .billing.payments import PaymentStatus
 from .queue import PAYMENT_RETRY, PROVISIONING_RETRY, Task, task
@@ -107,6 +108,13 @@ def reconcile(rt: Runtime) -> None:
         rt.queue.dispatch(remove_ended_users, plan.expired)
 
 
+@task()
+def sync_central(rt: Runtime) -> None:
+    # Not serial: it mostly waits on the network, and writes in short transactions.
+    # Never raises: a central that is down is recorded, with the backoff, in sync_state.
+    sync_passes.run_pass(rt.config, rt.central, extra_health={"queue_depth": rt.queue.huey.pending_count()})
+
+
 ALL: tuple[Task, ...] = (apply_payments, check_payment, provision_subscriptions, auto_login, reconcile,
                          remove_ended_users, auto_login_device, probe_router, refresh_sessions, kick_session,
-                         deploy_router, catch_up_router)
+                         deploy_router, catch_up_router, sync_central)

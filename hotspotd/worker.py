@@ -3,9 +3,11 @@ and the routers' (probe, live sessions, router reconciliation: `router.watch`).
 
 The consumer runs the tasks; the ticker runs a reconcile pass every
 `[queue] reconcile_interval` seconds so unfinished work is found even when the queue
-lost it. Router work runs in its own threads, never in the queue's. SIGTERM stops it all
-gracefully (tasks in flight get up to 4 s). Once the consumer runs it handles the
-signals itself; before that, a signal sets the same flags.
+lost it. Router work runs in its own threads, never in the queue's. With `[central] url`
+set, another ticker runs a central sync pass whenever one is due (`[central] interval`,
+or the backoff with jitter after a failure). SIGTERM stops it all gracefully (tasks in
+flight get up to 4 s). Once the consumer runs it handles the signals itself; before
+that, a signal sets the same flags.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ import os
 import signal
 import threading
 
-from . import tasks
+from . import sync, tasks
 from .role import Role
+from .store.db import utcnow
 
 log = logging.getLogger(__name__)
 
 WORKER_NICENESS = 5
+SYNC_TICK = 1.0  # seconds between looks at whether a sync pass is due
 
 
 class WorkerRole(Role):
@@ -39,6 +43,9 @@ class WorkerRole(Role):
         queue.run(tasks.reconcile)  # catch up at once after a restart
         self.ticker = threading.Thread(target=self._reconcile_forever, name="reconciler", daemon=True)
         self.ticker.start()
+        if self.config.central.url:
+            self.sync_ticker = threading.Thread(target=self._sync_forever, name="central-sync", daemon=True)
+            self.sync_ticker.start()
         from .router.watch import RouterWatch
 
         self.watch = RouterWatch(self.runtime, on_online=self._router_back)
@@ -62,6 +69,15 @@ class WorkerRole(Role):
         """A router came back online: what waited for it goes now, not at the next retry."""
         queue = self.runtime.queue
         queue.dispatch(tasks.catch_up_router, router.id)
+
+    def _sync_forever(self) -> None:
+        queue = self.runtime.queue
+        while not self.stopping.wait(SYNC_TICK):
+            try:
+                if sync.due(utcnow()):
+                    queue.run(tasks.sync_central)  # inline, in this thread: it waits on the network
+            except Exception:  # a locked database now: look again next tick
+                log.exception("central sync ticker")
 
     def serve(self) -> None:
         if self.stopping.is_set():  # a signal came while starting

@@ -73,3 +73,22 @@ def make_sim():
     yield make
     for sim in started:
         sim.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for the session (tests/pgserver.py); a test that needs it
+    fails, not skips, when it cannot start."""
+    from .pgserver import PostgresServer
+
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def receiver_url(request, tmp_path):
+    """The central receiver's database: every test that asks for it runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'central' / 'central.db'}"
+    return request.getfixturevalue("postgres").new_database()

@@ -58,6 +58,8 @@ def run_role(role: str, config, *, instance: int | None = None) -> int:
         from ..web.portal import PortalRole as RoleClass
     elif role == "worker":
         from ..worker import WorkerRole as RoleClass
+    elif role == "central":
+        from ..web.central import CentralRole as RoleClass
     else:
         from ..radius.server import RadiusRole
 
@@ -69,7 +71,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from ..sim.demo import run_demo
 
     return run_demo(state_dir=args.state_dir, fresh=args.fresh, portal_port=args.portal_port,
-                    admin_port=args.admin_port, radius_port=args.radius_port, daraja_port=args.daraja_port)
+                    admin_port=args.admin_port, radius_port=args.radius_port, daraja_port=args.daraja_port,
+                    central_port=args.central_port)
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -87,7 +90,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     commands.add_parser("init", help="create or migrate the databases").set_defaults(func=cmd_init)
     commands.add_parser("check-config", help="validate the config").set_defaults(func=cmd_check_config)
     run = commands.add_parser("run", help="start all roles, or one")
-    run.add_argument("--role", choices=ROLES)
+    run.add_argument("--role", choices=(*ROLES, "central"))
     run.add_argument("--instance", type=int, default=None, help=argparse.SUPPRESS)  # one of [radius] processes
     run.set_defaults(func=cmd_run)
     demo = commands.add_parser("demo", help="a whole site on this machine with simulators")
@@ -97,6 +100,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     demo.add_argument("--admin-port", type=int, default=8081)
     demo.add_argument("--radius-port", type=int, default=1812)
     demo.add_argument("--daraja-port", type=int, default=0)
+    demo.add_argument("--central-port", type=int, default=8090, help="the demo's central receiver")
     demo.set_defaults(func=cmd_demo)
     backup = commands.add_parser("backup", help="online backup of the databases into a folder")
     backup.add_argument("path")

@@ -14,8 +14,9 @@ import shutil
 from pathlib import Path
 
 from ..store.db import utcnow
-from ..supervisor import ROLES, supervise_roles
+from ..supervisor import ROLES, role_command, supervise
 from .daraja import DarajaSimulator
+from .demo_central import prepare_central
 from .routeros import RouterOSSimulator
 
 SAMPLE_PACKAGES = (
@@ -119,7 +120,7 @@ def prepare_state(state: Path, fresh: bool) -> str:
 
 
 def run_demo(*, state_dir: str | None, fresh: bool = False, portal_port: int, admin_port: int, radius_port: int,
-             daraja_port: int) -> int:
+             daraja_port: int, central_port: int = 8090) -> int:
     from .. import config as config_mod
 
     state = Path(state_dir) if state_dir else default_state_dir()
@@ -131,6 +132,9 @@ def run_demo(*, state_dir: str | None, fresh: bool = False, portal_port: int, ad
                             radius_port=radius_port)
         config = config_mod.load(path)
         password = seed(config, router_secret, routeros.port)
+        central = prepare_central(state, central_port, password)
+        with path.open("a") as ini:
+            ini.write(central.box_section)
 
         def ready(children) -> None:
             print(f"""
@@ -147,6 +151,10 @@ hotspotd demo is running (Ctrl-C stops it). State and config: {state}
   RouterOS sim    127.0.0.1:{routeros.port} (demo-router, API user admin, no password)
                   hotspotd --config {path} router deploy demo-router
   vouchers        hotspotd --config {path} voucher make --package 1 --count 5
+  central         {central.url}/   login: admin / {password}  (the site syncs every 10 s;
+                  hotspotd --config {path} sync status)
 """, flush=True)
 
-        return supervise_roles(ROLES, str(path), ready=ready)
+        roles = {"central": role_command("central", str(central.config_path))}
+        roles.update((role, role_command(role, str(path))) for role in ROLES)
+        return supervise(roles, ready=ready)

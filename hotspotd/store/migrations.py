@@ -130,11 +130,32 @@ _V4_ROUTERS = (
     'CREATE UNIQUE INDEX "router_session_key" ON "router_session" ("router_id", "kind", "active_id")',
 )
 
+# Central sync (docs/sync.md): the outbox cursor and the box's sync health in one row
+# (`outbox` names this event table at the receiver, made once here), packages linked to
+# central ones, and devices blocked from paying and logging in (RADIUS reads them too).
+# A package added while RADIUS runs (central sends them at any time) must reach its view
+# too: migration 3 noted package updates only.
+_V5_SYNC = (
+    'CREATE TABLE "sync_state" ("id" INTEGER NOT NULL PRIMARY KEY CHECK ("id" = 1), "outbox" TEXT NOT NULL, '
+    '"cursor" INTEGER NOT NULL DEFAULT 0, "config_version" INTEGER NOT NULL DEFAULT 0, "last_attempt_at" TEXT, '
+    '"last_success_at" TEXT, "last_error" TEXT, "last_error_at" TEXT, "failures" INTEGER NOT NULL DEFAULT 0, '
+    '"next_attempt_at" TEXT, "events_sent" INTEGER NOT NULL DEFAULT 0, "bytes_sent" INTEGER NOT NULL DEFAULT 0)',
+    'INSERT INTO "sync_state" ("id", "outbox") VALUES (1, lower(hex(randomblob(8))))',
+    'ALTER TABLE "package" ADD COLUMN "central_id" INTEGER',
+    'CREATE UNIQUE INDEX "package_central_id" ON "package" ("central_id")',
+    'CREATE TABLE "blocked_device" ("id" INTEGER NOT NULL PRIMARY KEY, "mac" TEXT NOT NULL, "reason" TEXT NOT NULL, '
+    '"source" TEXT NOT NULL, "blocked_at" TEXT NOT NULL)',
+    'CREATE UNIQUE INDEX "blocked_device_mac" ON "blocked_device" ("mac")',
+    *_change_triggers("blocked_device", ("INSERT", "UPDATE", "DELETE")),
+    *_change_triggers("package", ("INSERT",)),
+)
+
 MIGRATIONS: dict[int, Migration] = {
     1: _V1_INITIAL,
     2: _V2_INDEXES,
     3: _V3_RADIUS,
     4: _V4_ROUTERS,
+    5: _V5_SYNC,
 }
 
 

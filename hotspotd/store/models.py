@@ -73,6 +73,7 @@ class Package(BaseModel):
     devices = peewee.IntegerField(default=1)
     active = peewee.BooleanField(default=True)
     created_at = UTCDateTimeField()
+    central_id = peewee.IntegerField(null=True, unique=True)  # the package as the central server numbers it
 
 
 class Customer(BaseModel):
@@ -284,7 +285,33 @@ class FailedTask(BaseModel):
     retried_at = UTCDateTimeField(null=True)
 
 
+class SyncState(BaseModel):
+    """Central sync on this box (one row): the outbox cursor (the highest event id central
+    acknowledged), the configuration version applied, and how the last passes went."""
+
+    outbox = peewee.TextField()
+    cursor = peewee.IntegerField(default=0)
+    config_version = peewee.IntegerField(default=0)
+    last_attempt_at = UTCDateTimeField(null=True)
+    last_success_at = UTCDateTimeField(null=True)
+    last_error = peewee.TextField(null=True)
+    last_error_at = UTCDateTimeField(null=True)
+    failures = peewee.IntegerField(default=0)  # passes failed in a row (the backoff)
+    next_attempt_at = UTCDateTimeField(null=True)
+    events_sent = peewee.IntegerField(default=0)
+    bytes_sent = peewee.IntegerField(default=0)
+
+
+class BlockedDevice(BaseModel):
+    """A device (MAC) that may not pay or log in here; `source` is central or local."""
+
+    mac = peewee.TextField(unique=True)
+    reason = peewee.TextField()
+    source = peewee.TextField()
+    blocked_at = UTCDateTimeField()
+
+
 ALL_MODELS = (
     Package, Customer, Credential, Subscription, Payment, MpesaCallback, Voucher,
-    Router, Session, RouterSession, Event, AdminUser, Setting, HealthLog, FailedTask,
+    Router, Session, RouterSession, Event, AdminUser, Setting, HealthLog, FailedTask, SyncState, BlockedDevice,
 )

@@ -8,6 +8,7 @@ line does it when it starts the admin role), and nowhere else: no other role is 
     routers.py  /api/admin/routers... (JSON; the .rsc script as text)
     live.py     /ws (events as they happen)
     metrics.py  /metrics (Prometheus text)
+    sync.py     /api/admin/sync (central sync status)
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from hotspotd.store import release
 from hotspotd.store.db import ping
 
 from .. import jsonapi
-from . import api, live, routers
+from . import api, live, routers, sync
 from .auth import Logins
 from .metrics import metrics_text
 
@@ -77,6 +78,7 @@ def make_app(config: Config, logins: Logins, router_console: RouterConsole | Non
 
         router_console = RouterConsole.for_config(config)
     routers.install(app, router_console)
+    sync.install(app, config)
     return app
 
 

@@ -1,0 +1,48 @@
+"""`hotspotd demo` runs a receiver, registers the demo site, and the site syncs to it."""
+
+from __future__ import annotations
+
+import base64
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ..loopback import free_port
+from .site import ROOT, http, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+def test_the_demo_syncs_to_its_own_receiver(tmp_path):
+    ports = {name: free_port() for name in ("portal", "admin", "central")}
+    radius = free_port(kind=__import__("socket").SOCK_DGRAM)
+    log = tmp_path / "demo.log"
+    with log.open("wb") as out:
+        demo = subprocess.Popen([sys.executable, "-m", "hotspotd", "demo", "--fresh", "--state-dir",
+                                 str(tmp_path / "demo"), "--portal-port", str(ports["portal"]), "--admin-port",
+                                 str(ports["admin"]), "--radius-port", str(radius), "--central-port",
+                                 str(ports["central"])], stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+    try:
+        text = wait_for(lambda: re.search(r"central\s+(\S+)\s+login: admin / (\S+)", log.read_text()), 90,
+                        "the demo's banner")
+        url, password = text.group(1).rstrip("/"), text.group(2)
+        auth = {"Authorization": "Basic " + base64.b64encode(f"admin:{password}".encode()).decode()}
+
+        def synced():
+            status, view = http("GET", url + "/api/central/overview", headers=auth)
+            sites = view.get("sites", []) if status == 200 else []
+            return sites and sites[0]["last_seen"] and sites[0]["config_version"] == 0 and sites[0]
+        site = wait_for(synced, 90, "the demo site's first sync")
+        assert site["name"] == "Demo Hotspot" and site["waiting"] == 0 and site["sync_lag_s"] is not None
+    finally:
+        demo.send_signal(signal.SIGINT)
+        try:
+            demo.wait(30)
+        except subprocess.TimeoutExpired:
+            demo.kill()
+            demo.wait()
+    assert demo.returncode == 0, log.read_text()[-3000:]

@@ -1,0 +1,159 @@
+"""The box's sync against a real receiver on loopback (SQLite and PostgreSQL): everything
+waiting arrives once, the cursor moves only on an acknowledgement, a central that is down,
+failing or hanging leaves it where it was."""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import threading
+from datetime import timedelta
+
+import pytest
+
+from hotspotd import events, sync
+from hotspotd.central.store import Event as CentralEvent
+from hotspotd.central.store import Site
+from hotspotd.store.db import utcnow, write_transaction
+from hotspotd.store.models import Event, SyncState
+from hotspotd.sync import outbox
+from hotspotd.sync.client import CentralClient
+from hotspotd.sync.passes import PassLock, run_pass
+
+from ..loopback import free_port
+from .outbox_fill import busy_days, fill
+
+
+def central_ids(site_id: str) -> list[int]:
+    return [e.event_id for e in CentralEvent.select(CentralEvent.event_id).where(CentralEvent.site == site_id)
+            .order_by(CentralEvent.event_id)]
+
+
+def box_ids() -> list[int]:
+    return [e.id for e in Event.select(Event.id).order_by(Event.id)]
+
+
+def test_a_pass_sends_everything_waiting_once_and_moves_the_cursor(box, config):
+    fill(config.app_db_path, busy_days(0.05))  # 2,600 events: three batches
+    waiting = outbox.highest()
+    result = run_pass(config, box.client)
+    assert result.ok, result.error
+    assert result.delivered == waiting + 1  # and the sync.completed it wrote
+    assert central_ids(box.site_id) == box_ids()
+    state = sync.status(config)
+    assert (state["waiting"], state["last_error"], state["cursor"]) == (0, None, outbox.highest())
+    assert state["last_success"] is not None and state["events_sent"] == waiting + 1
+    completed = Event.select().where(Event.type == "sync.completed").get()
+    assert completed.data["events"] == waiting
+    site = Site.get_by_id(box.site_id)
+    assert site.waiting == 0 and site.status["software"] and site.last_event_id == outbox.highest()
+
+    again = run_pass(config, box.client)  # nothing waits: one heartbeat, no new event
+    assert again.ok and again.delivered == 0 and again.batches == 1
+    assert Event.select().where(Event.type == "sync.completed").count() == 1
+
+
+def test_the_next_pass_is_an_interval_later(box, config):
+    config.central.interval = 120
+    run_pass(config, box.client)
+    state = SyncState.get_by_id(1)
+    assert timedelta(seconds=119) < state.next_attempt_at - state.last_success_at <= timedelta(seconds=120)
+    assert not sync.due(utcnow()) and sync.due(utcnow() + timedelta(seconds=121))
+
+
+def _emit(count: int) -> None:
+    with write_transaction():
+        for i in range(count):
+            events.emit("system.critical", {"component": "test", "message": f"event {i}"}, utcnow())
+
+
+class _Failing(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802 (http.server's name)
+        self.send_response(500)
+        self.send_header("Content-Type", "text/plain")
+        self.end_headers()
+        self.wfile.write(b"boom")
+
+    do_GET = do_POST
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def failing_url():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Failing)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def hanging_url():
+    """A server that takes connections (the kernel's backlog) and never answers."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock.close()
+
+
+@pytest.mark.parametrize("where", ["down", "failing", "hanging"])
+def test_a_central_that_is_down_failing_or_hanging_leaves_the_cursor(box, config, where, request):
+    run_pass(config, box.client)  # in step first
+    before = outbox.cursor()
+    _emit(5)
+    url = {"down": lambda: f"http://127.0.0.1:{free_port()}", "failing": lambda: request.getfixturevalue("failing_url"),
+           "hanging": lambda: request.getfixturevalue("hanging_url")}[where]()
+    client = CentralClient(url, box.site_id, config.central.site_key, timeout=1)
+    result = run_pass(config, client)
+    client.close()
+    assert not result.ok
+    assert outbox.cursor() == before and result.waiting == 6  # and the sync.failed it wrote
+    state = SyncState.get_by_id(1)
+    expected = {"down": "unreachable", "failing": "answered 500", "hanging": "did not answer"}[where]
+    assert expected in state.last_error and state.failures == 1
+    wait = (state.next_attempt_at - state.last_attempt_at).total_seconds()
+    assert 7.5 <= wait <= 15  # the first retry: 15 s with jitter
+    assert Event.select().where(Event.type == "sync.failed").count() == 1
+    assert len(central_ids(box.site_id)) == before  # central has nothing new
+
+    assert run_pass(config, box.client).ok  # central is back: everything arrives, once
+    assert central_ids(box.site_id) == box_ids()
+
+
+def test_failures_back_off_and_only_the_first_one_is_an_event(box, config):
+    client = CentralClient(f"http://127.0.0.1:{free_port()}", box.site_id, config.central.site_key, timeout=1)
+    waits = []
+    for _ in range(4):
+        run_pass(config, client)
+        state = SyncState.get_by_id(1)
+        waits.append((state.next_attempt_at - state.last_attempt_at).total_seconds())
+    client.close()
+    for n, wait in enumerate(waits):
+        assert 15 * 2 ** n / 2 <= wait <= 15 * 2 ** n
+    assert SyncState.get_by_id(1).failures == 4
+    assert Event.select().where(Event.type == "sync.failed").count() == 1
+    assert run_pass(config, box.client).ok
+    assert SyncState.get_by_id(1).failures == 0 and SyncState.get_by_id(1).last_error is None
+
+
+def test_a_refusal_is_kept_as_the_last_error(box, config):
+    client = CentralClient(box.client.url, box.site_id, "not-the-key", timeout=5)
+    result = run_pass(config, client)
+    client.close()
+    assert not result.ok and "401" in result.error and "bad signature" in result.error
+    assert "bad signature" in sync.status(config)["last_error"]
+
+
+def test_two_passes_never_run_at_once(box, config):
+    lock = PassLock(config.state_dir / "sync.lock")
+    assert lock.acquire()
+    try:
+        result = run_pass(config, box.client)
+        assert result.busy and not result.ok
+    finally:
+        lock.release()
+    assert run_pass(config, box.client).ok
