@@ -14,6 +14,7 @@ import signal
 import threading
 
 from . import tasks
+from .counters import Publisher
 from .role import Role
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ class WorkerRole(Role):
         queue.run(tasks.reconcile)  # catch up at once after a restart
         self.ticker = threading.Thread(target=self._reconcile_forever, name="reconciler", daemon=True)
         self.ticker.start()
+        self.publisher = Publisher("worker", queue.counters.snapshot, self.stopping)  # task outcomes for /metrics
+        self.publisher.start()
 
     def install_signal_handlers(self) -> None:
         """huey's consumer installs its own (SIGTERM: finish what is running, then stop)."""
