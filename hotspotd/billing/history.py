@@ -79,6 +79,10 @@ _BY_SUBSCRIPTION = ('SELECT "id", "type", "at", "data" FROM "event" '
 _CALLBACKS = ('SELECT "id", "received_at", "outcome", "body" FROM "mpesa_callback" '
               'WHERE "checkout_request_id" = ? ORDER BY "id"')
 LOGINS_SHOWN = 5
+# Steps that happened in the same instant are shown in the order the story goes.
+ORDER = {step: rank for rank, step in enumerate((
+    "started", "pushed", "callback", "queried", "failed", "subscription", "applied", "restored", "provisioned",
+    "provisioning_failed", "logged_in", "operator"))}
 
 
 def _step(at: str, step: str, title: str, **detail: Any) -> dict[str, Any]:
@@ -139,7 +143,7 @@ def timeline(payment_id: int) -> dict[str, Any]:
             if step:
                 steps.append(step)
     steps = _unique(steps)
-    steps.sort(key=lambda s: (s["at"], s["detail"].get("event_id", 0)))
+    steps.sort(key=lambda s: (s["at"], ORDER.get(s["step"], len(ORDER)), s["detail"].get("event_id", 0)))
     return {"payment": payment_row(payment), "steps": steps, "diagnosis": diagnose(payment, steps)}
 
 
