@@ -156,3 +156,23 @@ def test_events_and_metrics_need_a_login_or_the_scrape_token(app, config):
     assert status == 200 and b'hotspotd_payments{status="paid"} 0.0' in text
     assert b"hotspotd_radius_drops_total" in text or b"# TYPE hotspotd_radius_drops counter" in text
     assert anonymous.call("GET", "/api/admin/events", headers={"Authorization": "Bearer scrape-token-0123456789"})[0] == 401
+
+
+def test_metrics_add_up_what_every_process_published(boss):
+    from hotspotd import counters
+
+    now = utcnow()
+    counters.publish("radius-0", [("radius_decision", "ok", 5), ("radius_decision", "expired", 2),
+                                  ("radius_drop", "malformed", 7)], now)
+    counters.publish("radius-1", [("radius_decision", "ok", 3), ("radius_drop", "malformed", 1)], now)
+    counters.publish("worker", [("task", "apply_payments:done", 4), ("task", "check_payment:failed", 1)], now)
+    counters.publish("radius-0", [("radius_decision", "ok", 6)], now)  # a newer count replaces the older
+    status, _, text = boss.call("GET", "/metrics")
+    text = text.decode()
+    assert status == 200
+    assert "hotspotd_radius_accepts_total 9.0" in text
+    assert 'hotspotd_radius_rejects_total{reason="expired"} 2.0' in text
+    assert 'hotspotd_radius_drops_total{reason="malformed"} 8.0' in text
+    assert 'hotspotd_task_outcomes_total{outcome="done",task="apply_payments"} 4.0' in text
+    assert 'hotspotd_queue_depth{state="queued",task="apply_payments"} 0.0' in text
+    assert "hotspotd_sync_events_waiting" in text and "hotspotd_routers" in text
