@@ -73,7 +73,7 @@ SECURITY_HEADERS = {
                                 "object-src 'none'"),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # no-referrer would make Chromium send "Origin: null" on the login form
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 

@@ -7,12 +7,13 @@ classes styled by admin.css, so the page's theme applies.
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from html import escape
 from zoneinfo import ZoneInfo
 
 WIDTH, HEIGHT = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 52, 10, 14, 28
+LEFT, RIGHT, TOP, BOTTOM = 52, 22, 14, 28
 
 
 def _nice_top(value: float) -> float:
@@ -72,7 +73,8 @@ def revenue_svg(series: list[dict], currency: str = "KES") -> str:
 
 def sessions_svg(series: list[dict], tz: ZoneInfo) -> str:
     """A line: open sessions over the last hours (series of {at, sessions}), local times."""
-    top = _nice_top(max((p["sessions"] for p in series), default=0))
+    peak = max((p["sessions"] for p in series), default=0)
+    top = 4 * math.ceil(_nice_top(max(peak, 1)) / 4)  # four steps of whole devices on the axis
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_w / max(1, len(series) - 1)
     axis, body = _axis(top, lambda v: f"{v:g}"), []

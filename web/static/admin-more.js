@@ -3,7 +3,7 @@
   "use strict";
   var C = window.Console, h = C.h;
 
-  function field(label, input) { return h("label", {cls: "field"}, h("span", {text: label}), input); }
+  var field = C.field;
 
   // -- one customer
 

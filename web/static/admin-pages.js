@@ -78,13 +78,13 @@
       return h("option", {value: s, selected: s === state.status}, s || "any status");
     }));
     var pkg = h("select", {name: "package", id: "payment-package"}, h("option", {value: ""}, "any package"));
-    var since = h("input", {type: "date", name: "since", value: state.since, "aria-label": "from"});
-    var until = h("input", {type: "date", name: "until", value: state.until, "aria-label": "until"});
+    var since = h("input", {type: "date", name: "since", value: state.since});
+    var until = h("input", {type: "date", name: "until", value: state.until});
     var list = h("div", {id: "payments-list"});
     var orphans = h("div", {id: "orphans"});
     main.appendChild(C.title("Payments"));
     main.appendChild(h("form", {cls: "filters", on: {submit: function (ev) { ev.preventDefault(); state.page = 1; load(); }}},
-      q, status, pkg, since, until, h("button", {type: "submit"}, "Search")));
+      q, status, pkg, C.field("From", since), C.field("Until", until), h("button", {type: "submit"}, "Search")));
     main.appendChild(list);
     main.appendChild(h("h2", {text: "Unmatched M-Pesa money"}));
     main.appendChild(h("p", {cls: "muted", text: "Callbacks that matched no payment. Open the customer's payment to apply one to it."}));

@@ -129,6 +129,7 @@
       Promise.resolve(onClick(ev)).catch(C.failed).then(function () { b.disabled = false; });
     }}}, text);
   };
+  C.field = function (label, input) { return h("label", {cls: "field"}, h("span", {text: label}), input); };
   C.isAdmin = function () { return C.me && C.me.role === "admin"; };
   /* Call `fn` at most once per `ms`, after the last of a burst (live updates). */
   C.debounce = function (fn, ms) {
