@@ -25,11 +25,13 @@ from typing import Any, Callable
 from . import audit
 from .audit import Actor
 from .errors import Conflict, InvalidInput, NotFound
-from .store.db import write_transaction
-from .store.models import AdminSession, AdminUser, iso
+from .store.db import db, write_transaction
+from .store.models import AdminSession, AdminUser, from_db_time, iso
 
 _N, _R, _P = 2**14, 8, 1
 TOUCH_EVERY = timedelta(seconds=30)  # a login's last-seen time is written at most this often
+_LOGIN = ('SELECT s."seen_at", s."created_at", s."csrf_token", u."id", u."username", u."role" FROM "admin_session" s '
+          'JOIN "admin_user" u ON u."id" = s."admin_user_id" WHERE s."token_hash" = ?')
 
 
 class AdminRole(StrEnum):
@@ -195,19 +197,20 @@ def login_for(token: str | None, now: datetime, *, idle: float, max_age: float, 
     if not token or len(token) > 100:
         return None
     digest = _digest(token)
-    row = (AdminSession.select(AdminSession, AdminUser).join(AdminUser)
-           .where(AdminSession.token_hash == digest).first())
+    # Plain SQL: this runs on every console request.
+    row = db.execute_sql(_LOGIN, (digest,)).fetchone()
     if row is None:
         return None
-    if now - row.seen_at > timedelta(seconds=idle) or now - row.created_at > timedelta(seconds=max_age):
+    seen_at, created_at, csrf, user_id, username, role = row
+    seen, created = from_db_time(seen_at), from_db_time(created_at)
+    if now - seen > timedelta(seconds=idle) or now - created > timedelta(seconds=max_age):
         with write_transaction():
             AdminSession.delete().where(AdminSession.token_hash == digest).execute()
         return None
-    if touch and now - row.seen_at >= TOUCH_EVERY:
+    if touch and now - seen >= TOUCH_EVERY:
         with write_transaction():
             AdminSession.update(seen_at=now).where(AdminSession.token_hash == digest).execute()
-    user = row.admin_user
-    return Login(user.id, user.username, AdminRole(user.role), row.csrf_token, digest)
+    return Login(user_id, username, AdminRole(role), csrf, digest)
 
 
 def end_login(login: Login, now: datetime, *, remote_addr: str | None) -> None:

@@ -21,7 +21,7 @@ def _nice_top(value: float) -> float:
     if value <= 0:
         return 1.0
     magnitude = 10 ** (len(str(int(value))) - 1)
-    for step in (1, 2, 2.5, 5, 10):
+    for step in (1, 2, 5, 10):
         if step * magnitude >= value:
             return step * magnitude
     return 10.0 * magnitude
@@ -74,7 +74,7 @@ def revenue_svg(series: list[dict], currency: str = "KES") -> str:
 def sessions_svg(series: list[dict], tz: ZoneInfo) -> str:
     """A line: open sessions over the last hours (series of {at, sessions}), local times."""
     peak = max((p["sessions"] for p in series), default=0)
-    top = 4 * math.ceil(_nice_top(max(peak, 1)) / 4)  # four steps of whole devices on the axis
+    top = 4 * _nice_top(math.ceil(max(peak, 1) / 4))  # four steps of whole devices on the axis
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_w / max(1, len(series) - 1)
     axis, body = _axis(top, lambda v: f"{v:g}"), []

@@ -2,7 +2,10 @@
 
 One `Hub` per admin process: a single greenlet asks SQLite every few milliseconds whether
 anything was committed (`hotspotd.event_feed`, `PRAGMA data_version`), reads the new
-events once, encodes each once, and hands it to every socket's queue. A socket that falls
+events once, encodes each into its websocket frame once, and hands the batch to every
+socket's queue; each socket writes whatever batches wait for it in one write (a burst of
+payments commits dozens of events at a time, and 50 pages must not cost 50 x dozens of
+sends). A socket that falls
 too far behind is closed; the page reconnects with `?after=<last id it saw>` and gets
 what it missed from the table before the live feed resumes, so nothing is lost or
 doubled. The socket's login is checked again every `RECHECK` seconds (without counting as
@@ -17,6 +20,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 import bottle
+from geventwebsocket.websocket import Header, WebSocket
 
 from hotspotd import admins, events
 from hotspotd.event_feed import EventFeed
@@ -29,10 +33,17 @@ from .auth import COOKIE, Guard
 log = logging.getLogger(__name__)
 
 WATCH_EVERY = 0.004  # seconds between looks at PRAGMA data_version
-BACKLOG = 2000  # messages a socket may fall behind before it is closed (it reconnects and resumes)
+BACKLOG = 500  # batches a socket may fall behind before it is closed (it reconnects and resumes)
 RECHECK = 15.0
 PAGE = 500
-_CLOSE = (0, "")
+_CLOSE: list = []  # an empty batch: the socket is to close
+
+
+def frame(message: dict[str, Any]) -> tuple[int, bytes]:
+    """An event as the websocket frame that carries it (a text frame; server frames are
+    not masked, so one encoding serves every socket)."""
+    payload = json.dumps(message, separators=(",", ":")).encode()
+    return message["id"], Header.encode_header(True, WebSocket.OPCODE_TEXT, b"", len(payload), 0) + payload
 
 
 class Hub:
@@ -79,17 +90,17 @@ class Hub:
                 if feed.changed():
                     while True:
                         batch = feed.after(self.last_id, PAGE)
-                        for message in batch:
-                            item = (message["id"], json.dumps(message, separators=(",", ":")))
+                        if batch:
+                            frames = [frame(message) for message in batch]
                             for queue in list(self.subscribers):
                                 try:
-                                    queue.put_nowait(item)
+                                    queue.put_nowait(frames)
                                 except Full:  # too slow: it is closed and resumes from its last id
                                     self.subscribers.discard(queue)
                                     queue.queue.clear()
                                     queue.put_nowait(_CLOSE)
-                            self.last_id = message["id"]
-                            self.delivered += 1
+                            self.last_id = batch[-1]["id"]
+                            self.delivered += len(batch)
                         if len(batch) < PAGE:
                             break
             except Exception:  # a locked or missing database must not end the watch
@@ -98,14 +109,21 @@ class Hub:
             gevent.sleep(self.interval)
 
 
+def _send(socket, frames: list[tuple[int, bytes]], last: int) -> int:
+    """Write the frames of events after `last` in one write; returns the last id sent."""
+    fresh = [data for event_id, data in frames if event_id > last]
+    if fresh:
+        socket.raw_write(b"".join(fresh))
+        last = frames[-1][0]
+    return last
+
+
 def _send_backlog(socket, last: int) -> int:
     """Send every event after `last` from the table; returns the last id sent."""
     try:
         while True:
             batch = events.since(last, PAGE)
-            for message in batch:
-                socket.send(json.dumps(message, separators=(",", ":")))
-                last = message["id"]
+            last = _send(socket, [frame(message) for message in batch], last)
             if len(batch) < PAGE:
                 return last
     finally:
@@ -132,14 +150,16 @@ def install(app: bottle.Bottle, hub: Hub | None, guard: Guard) -> None:
             checked = utcnow()
             while not socket.closed:
                 try:
-                    event_id, text = queue.get(timeout=RECHECK)
+                    frames = list(queue.get(timeout=RECHECK))
+                    while not queue.empty() and frames:  # everything waiting goes out in one write
+                        more = queue.get_nowait()
+                        frames = frames + list(more) if more else []
                 except Empty:
-                    event_id, text = None, ""
-                if event_id == 0:  # closed by the page, or fell too far behind
+                    frames = None
+                if frames == []:  # closed by the page, or fell too far behind
                     break
-                if event_id is not None and event_id > last:
-                    socket.send(text)
-                    last = event_id
+                if frames:
+                    last = _send(socket, frames, last)
                 checked = _recheck(guard, token, checked)
         except _LoginEnded:
             log.debug("websocket closed: the login ended")
