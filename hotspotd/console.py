@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .runtime import Runtime
 
 DASHBOARD_TTL = 2.0  # seconds a dashboard is reused while no event was written
+DASHBOARD_MIN_AGE = 1.0  # and at least this long however many were (50 open pages in a burst)
 SUSPEND_REASON = "suspended by operator"
 
 
@@ -47,14 +48,17 @@ class Console:
     # -- the dashboard
 
     def dashboard(self) -> dict[str, Any]:
-        """The dashboard's figures, the queue's health and the sync backlog; reused for up
-        to DASHBOARD_TTL seconds as long as no event was written meanwhile."""
+        """The dashboard's figures and the queue's health; reused for DASHBOARD_MIN_AGE
+        seconds, and up to DASHBOARD_TTL as long as no event was written meanwhile (its
+        `last_event_id` says which events it includes)."""
         last_event = db.execute_sql('SELECT MAX("id") FROM "event"').fetchone()[0] or 0
         settings = site_settings(self.config)
         key = (last_event, settings.timezone)
         cached = self._dashboard
-        if cached and cached[0] == key and time.monotonic() - cached[1] < DASHBOARD_TTL:
-            return cached[2]
+        if cached:
+            age = time.monotonic() - cached[1]
+            if age < DASHBOARD_MIN_AGE or (cached[0] == key and age < DASHBOARD_TTL):
+                return cached[2]
         figures = dashboard.figures(self.clock(), ZoneInfo(settings.timezone))
         figures["last_event_id"] = last_event
         figures["site"] = settings.as_dict()

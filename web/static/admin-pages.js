@@ -40,7 +40,11 @@
       if (q.failed) cards.lastChild.classList.add("warn");
     }
     function load() {
-      return C.get("/api/admin/dashboard").then(draw).then(function () {
+      return C.get("/api/admin/dashboard").then(function (d) {
+        draw(d);
+        // Figures are shared by every open page for a second: ask again if they predate an event seen.
+        if (d.last_event_id < C.lastEventId) reload();
+      }).then(function () {
         return Promise.all([C.svg(revenue, "/api/admin/charts/revenue.svg"), C.svg(sessions, "/api/admin/charts/sessions.svg")]);
       }).catch(C.failed);
     }
@@ -59,7 +63,7 @@
       });
     }
     load(); loadSync();
-    var reload = C.debounce(load, 200), reloadSync = C.debounce(loadSync, 500);
+    var reload = C.debounce(load, 500), reloadSync = C.debounce(loadSync, 500);
     return {onEvent: function (e) { if (MONEY_EVENTS.test(e.type)) reload(); if (/^sync\./.test(e.type)) reloadSync(); }};
   };
 

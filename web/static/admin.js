@@ -131,10 +131,13 @@
   };
   C.field = function (label, input) { return h("label", {cls: "field"}, h("span", {text: label}), input); };
   C.isAdmin = function () { return C.me && C.me.role === "admin"; };
-  /* Call `fn` at most once per `ms`, after the last of a burst (live updates). */
+  /* Call `fn` `ms` after the first call, once for all calls meanwhile (live updates: a
+     burst of events reloads a page a few times a second, not once per event nor never). */
   C.debounce = function (fn, ms) {
     var timer = null;
-    return function () { clearTimeout(timer); timer = setTimeout(fn, ms || 250); };
+    return function () {
+      if (timer === null) timer = setTimeout(function () { timer = null; fn(); }, ms || 250);
+    };
   };
   C.query = function (params) {
     var parts = [];
