@@ -126,6 +126,13 @@ def _database_url(value: str) -> str:
     return value
 
 
+def _token(value: str) -> str:
+    value = value.strip()
+    if value and (len(value) < 16 or not re.fullmatch(r"[A-Za-z0-9._~+/=-]+", value)):
+        raise ValueError("must be at least 16 letters, digits or -._~+/= (or empty)")
+    return value
+
+
 @dataclass(frozen=True)
 class Setting:
     section: str
@@ -149,6 +156,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("portal", "public_url", "http://127.0.0.1:8080", _url, "URL at which devices reach the portal."),
     Setting("portal", "threads", "16", _positive_int, "Request threads of the portal server (callback bursts are group-committed across them)."),
     Setting("admin", "listen", "127.0.0.1:8081", _listen, "Address of the admin pages (keep it on the LAN)."),
+    Setting("admin", "session_idle", "3600", _seconds, "Seconds without a request after which a console login ends."),
+    Setting("admin", "session_max", "43200", _seconds, "Seconds after which a console login ends however busy it is."),
+    Setting("admin", "lockout_after", "10", _positive_int,
+            "Failed console logins (per account, and per address) before logins are locked."),
+    Setting("admin", "lockout_seconds", "900", _seconds, "Seconds a locked account or address must wait."),
+    Setting("admin", "metrics_token", "", _token,
+            "Bearer token a Prometheus scraper may use for /metrics instead of a login; empty: login only."),
+    Setting("admin", "certfile", "", _text, "TLS certificate (PEM) to serve the console over HTTPS; empty: plain HTTP."),
+    Setting("admin", "keyfile", "", _text, "TLS private key (PEM) for certfile."),
     Setting("radius", "listen", "0.0.0.0", _ip, "Address the RADIUS server binds."),
     Setting("radius", "auth_port", "1812", _port, "RADIUS authentication port."),
     Setting("radius", "acct_port", "1813", _port, "RADIUS accounting port."),

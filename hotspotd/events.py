@@ -70,3 +70,9 @@ def since(last_id: int = 0, limit: int = 100) -> list[dict[str, Any]]:
 def latest(limit: int = 50) -> list[dict[str, Any]]:
     query = Event.select().order_by(Event.id.desc()).limit(limit)
     return [as_message(event) for event in reversed(list(query))]
+
+
+def of_types(types: tuple[str, ...], page: int, per_page: int) -> tuple[list[dict[str, Any]], int]:
+    """Events of the given types, newest first: (one page, how many in all)."""
+    query = Event.select().where(Event.type.in_(types))
+    return [as_message(e) for e in query.order_by(Event.id.desc()).paginate(page, per_page)], query.count()

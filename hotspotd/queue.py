@@ -28,6 +28,7 @@ from huey import Huey
 from huey.storage import SqliteStorage
 
 from . import events
+from .counters import Counters
 from .store.db import utcnow, write_transaction
 from .store.models import FailedTask, Setting
 
@@ -80,6 +81,9 @@ class Queue:
         self._tasks: dict[str, Task] = {}
         self._enqueue: dict[str, Any] = {}
         self._mode_cache: tuple[float, QueueMode] | None = None
+        # Outcomes per task ("task", "name:done|retried|failed") and tasks running now
+        # ("task_running"), published by the roles for /metrics (hotspotd.counters).
+        self.counters = Counters()
         # Tasks that mostly write the app database run one at a time in a process. Several
         # worker threads would otherwise pass the write lock to each other at once (a Python
         # lock hands over instantly) and starve the portal, which waits for it from another
@@ -110,12 +114,17 @@ class Queue:
 
     def run(self, bound: Task, *args: Any, _attempt: int = 0) -> Any:
         """Run `bound` here and now, with retry bookkeeping; never raises."""
+        self.counters.add("task_running", bound.name)
         try:
             if bound.serial:
                 with self._serial:
-                    return bound.func(self.context, *args)
-            return bound.func(self.context, *args)
+                    result = bound.func(self.context, *args)
+            else:
+                result = bound.func(self.context, *args)
+            self.counters.add("task", f"{bound.name}:done")
+            return result
         except Exception as exc:
+            self.counters.add("task", f"{bound.name}:retried" if _attempt < len(bound.retry) else f"{bound.name}:failed")
             if _attempt < len(bound.retry):
                 delay = bound.retry[_attempt]
                 log.warning("task %s%r failed (attempt %d), retrying in %ss: %s", bound.name, args, _attempt + 1,
@@ -127,6 +136,8 @@ class Queue:
                     log.exception("cannot schedule a retry of %s; recording it as failed", bound.name)
             self._record_failure(bound.name, args, exc, attempts=_attempt + 1)
             return None
+        finally:
+            self.counters.add("task_running", bound.name, -1)
 
     def dispatch(self, bound: Task, *args: Any) -> None:
         """Send work to the queue; never raises and never leaves the customer waiting."""

@@ -8,7 +8,7 @@ from typing import Any
 from peewee import fn
 
 from . import phone as phones
-from .store.models import Credential, FailedTask, Payment, Session, Subscription, to_db_time
+from .store.models import Credential, FailedTask, Payment, Router, Session, Subscription, to_db_time
 
 
 def _t(value: datetime | None) -> str | None:
@@ -60,3 +60,8 @@ def site_counts() -> dict[str, Any]:
         "sessions_open": Session.select().where(Session.status == SessionStatus.OPEN).count(),
         "failed_tasks": FailedTask.select().where(FailedTask.retried_at.is_null()).count(),
     }
+
+
+def router_counts() -> dict[str, int]:
+    """Routers by status (online, offline, unknown)."""
+    return dict(Router.select(Router.status, fn.COUNT(Router.id)).group_by(Router.status).tuples())

@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from . import audit
+from .audit import Actor
 from .config import Config
 from .errors import InvalidInput
 from .store.db import write_transaction
@@ -60,8 +62,10 @@ def _clean(field: str, value: Any) -> str:
     return value
 
 
-def update_site_settings(config: Config, changes: dict[str, Any], now: datetime) -> SiteSettings:
-    """Change some settings (all checked before any is written); returns those in force."""
+def update_site_settings(config: Config, changes: dict[str, Any], now: datetime, *,
+                         by: Actor | None = None) -> SiteSettings:
+    """Change some settings (all checked before any is written); returns those in force.
+    With `by`, the change is written to the audit log in the same transaction."""
     unknown = set(changes) - set(FIELDS)
     if unknown:
         raise InvalidInput(f"unknown setting(s): {', '.join(sorted(unknown))}")
@@ -69,6 +73,8 @@ def update_site_settings(config: Config, changes: dict[str, Any], now: datetime)
     with write_transaction():
         for field, value in clean.items():
             Setting.insert(key=_KEY(field), value=value, updated_at=now).on_conflict_replace().execute()
+        if by is not None:
+            audit.record(by, "settings.update", "site settings", now, changes=clean)
     return site_settings(config)
 
 

@@ -18,6 +18,7 @@ import signal
 import threading
 
 from . import sync, tasks
+from .counters import Publisher
 from .role import Role
 from .store.db import utcnow
 
@@ -43,6 +44,8 @@ class WorkerRole(Role):
         queue.run(tasks.reconcile)  # catch up at once after a restart
         self.ticker = threading.Thread(target=self._reconcile_forever, name="reconciler", daemon=True)
         self.ticker.start()
+        self.publisher = Publisher("worker", queue.counters.snapshot, self.stopping)  # task outcomes for /metrics
+        self.publisher.start()
         if self.config.central.url:
             self.sync_ticker = threading.Thread(target=self._sync_forever, name="central-sync", daemon=True)
             self.sync_ticker.start()

@@ -23,21 +23,38 @@ log = logging.getLogger(__name__)
 
 
 class DropLog:
-    """Counts dropped packets by reason; logs each reason at most once per `interval` s."""
+    """Counts dropped packets by reason, and logs them as a summary: at most one line per
+    `interval` seconds however many arrive (2,000 garbage datagrams make one line, not 2,000)."""
 
-    def __init__(self, interval: float = 10.0) -> None:
+    def __init__(self, interval: float = 10.0, clock=time.monotonic) -> None:
         self.interval = interval
-        self.counts: Counter[str] = Counter()
-        self._logged: dict[str, tuple[float, int]] = {}
+        self.clock = clock
+        self.counts: Counter[str] = Counter()  # since start, by reason (published for /metrics)
+        self._since_log: Counter[str] = Counter()
+        self._last_log = -1e9
+        self._last: tuple[str, str] = ("", "")  # (source, detail) of the latest drop
 
-    def drop(self, reason: str, source: str) -> None:
+    def drop(self, reason: str, source: str, detail: str = "") -> None:
         self.counts[reason] += 1
-        now = time.monotonic()
-        last, seen = self._logged.get(reason, (-1e9, 0))
-        if now - last >= self.interval:
-            log.warning("dropped RADIUS packet from %s: %s (%d such drops in all)",
-                        source, reason, self.counts[reason])
-            self._logged[reason] = (now, self.counts[reason])
+        self._since_log[reason] += 1
+        self._last = (source, detail[:120])
+        self.flush_due()
+
+    def flush_due(self) -> None:
+        if self.clock() - self._last_log >= self.interval:
+            self.flush()
+
+    def flush(self) -> None:
+        """Log what was dropped since the last line (nothing when nothing was)."""
+        if not self._since_log:
+            return
+        total = sum(self._since_log.values())
+        reasons = ", ".join(f"{reason} {count}" for reason, count in self._since_log.most_common())
+        source, detail = self._last
+        log.warning("dropped %d RADIUS packet(s) since the last report: %s (latest from %s%s)",
+                    total, reasons, source, f": {detail}" if detail else "")
+        self._since_log.clear()
+        self._last_log = self.clock()
 
 
 STALE = object()  # see Handler.access
@@ -82,6 +99,13 @@ class Handler:
         self.drops = drops or DropLog()
         self.decisions: Counter[str] = Counter()
 
+    def counts(self) -> list[tuple[str, str, float]]:
+        """Decisions and drops by reason, for `hotspotd.counters` (read from another thread,
+        which also writes the drop summary a quiet spell would otherwise hold back)."""
+        self.drops.flush_due()
+        return ([("radius_decision", reason, n) for reason, n in dict(self.decisions).items()]
+                + [("radius_drop", reason, n) for reason, n in dict(self.drops.counts).items()])
+
     def _client(self, source: str) -> RouterView | None:
         router = self.view.routers.get(source)
         if router is None:
@@ -92,10 +116,10 @@ class Handler:
         try:
             packet = rp.decode(data)
         except rp.MalformedPacket as exc:
-            self.drops.drop(f"malformed ({exc})", source)
+            self.drops.drop("malformed", source, str(exc))
             return None
         if packet.code != code:
-            self.drops.drop(f"unexpected code {packet.code}", source)
+            self.drops.drop("unexpected code", source, str(packet.code))
             return None
         return packet
 
@@ -126,7 +150,7 @@ class Handler:
         try:
             request = self._auth_request(packet, secret)
         except (rp.MalformedPacket, UnicodeDecodeError) as exc:
-            self.drops.drop(f"malformed ({exc})", source)
+            self.drops.drop("malformed", source, str(exc))
             return None
         if request is None:
             self.drops.drop("Access-Request without User-Name or password", source)
@@ -175,7 +199,7 @@ class Handler:
         try:
             record = self._record(packet, router)
         except (rp.MalformedPacket, ValueError) as exc:
-            self.drops.drop(f"malformed accounting ({exc})", source)
+            self.drops.drop("malformed accounting", source, str(exc))
             return None
         return packet, router, record
 

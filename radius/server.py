@@ -27,6 +27,7 @@ import time
 
 from hotspotd.access import AccessView
 from hotspotd.access_loader import ViewLoader
+from hotspotd.counters import Publisher
 from hotspotd.role import Role
 from hotspotd.store.db import utcnow
 from hotspotd.supervisor import role_command, supervise
@@ -149,7 +150,9 @@ class RadiusRole(Role):
         self.loader.refresh()
         gc.freeze()  # the loaded view is long-lived: keep it out of every later collection's scan
         self.handler = Handler(self.loader.view, radius.require_message_authenticator)
-        self.threads: list[threading.Thread] = [AccountingLoop(self.acct_sock, self.handler, self.stopping, self.wake)]
+        self.threads: list[threading.Thread] = [AccountingLoop(self.acct_sock, self.handler, self.stopping, self.wake),
+                                                Publisher(f"radius-{self.instance or 0}", self.handler.counts,
+                                                          self.stopping)]
         if self.instance in (None, 0):
             self.threads.append(Enforcer(radius.sweep_interval, self.stopping, self.wake))
         for thread in self.threads:
@@ -182,6 +185,7 @@ class RadiusRole(Role):
                 thread.join(max(0.0, deadline - time.monotonic()))
             self.auth_sock.close()
             self.acct_sock.close()
+            self.handler.drops.flush()
             if self.handler.drops.counts:
                 log.info("radius stopped; dropped packets: %s", dict(self.handler.drops.counts))
         super().close()

@@ -11,7 +11,7 @@ import pytest
 from hotspotd.checkout import Checkout
 from hotspotd.errors import Conflict, HotspotdError, InvalidInput, NotFound, StorageUnavailable, UpstreamError
 from hotspotd.web import admin, portal
-from hotspotd.web.admin.auth import Logins
+from hotspotd.console import Console
 from hotspotd.web.jsonapi import status_for
 
 
@@ -28,7 +28,7 @@ def call(app, method, path, body=b""):
 @pytest.fixture
 def apps(runtime, config):
     checkout = Checkout(runtime)
-    yield {"portal": portal.make_app(config, checkout), "admin": admin.make_app(config, Logins())}
+    yield {"portal": portal.make_app(config, checkout), "admin": admin.make_app(config, Console(runtime), extensions=[])}
     checkout.close()
 
 

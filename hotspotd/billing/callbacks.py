@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Sequence
 
+from .. import audit
+from ..errors import Conflict, NotFound
 from ..mpesa.callback import StkCallback, parse_stk_callback
 from ..store.db import db, write_transaction
 from ..store.models import to_db_time
@@ -98,3 +100,34 @@ def adopt_orphans(checkout_request_id: str, now: datetime) -> bool:
             received |= payments.take_result(payment, parse_stk_callback(body.encode()), now) == "apply"
             db.execute_sql(_ADOPT, (orphan_id,))
     return received
+
+
+def assign_orphan(callback_id: int, payment_id: int, now: datetime, *, by: audit.Actor) -> bool:
+    """The operator says an orphan callback (money M-Pesa reported for no payment we know)
+    belongs to `payment_id`: its result is taken by that payment, audited. Returns True if
+    the payment became `received` (apply it after this returns)."""
+    with write_transaction():
+        row = db.execute_sql('SELECT "body", "outcome" FROM "mpesa_callback" WHERE "id" = ?', (callback_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no callback {callback_id}")
+        if row[1] != "orphan":
+            raise Conflict("this callback is not unmatched: it was applied already")
+        callback = parse_stk_callback(row[0].encode())
+        if not callback.succeeded:
+            raise Conflict(f"this callback reports no payment ({callback.result_desc})")
+        payment = db.execute_sql('SELECT "id", "status", "receipt", "phone", "amount", "checkout_request_id" '
+                                 'FROM "payment" WHERE "id" = ?', (payment_id,)).fetchone()
+        if payment is None:
+            raise NotFound(f"no payment {payment_id}")
+        if payment[1] in (payments.PaymentStatus.RECEIVED, payments.PaymentStatus.PAID):
+            raise Conflict("this payment is paid already")
+        result = payments.take_result(payments.PaymentRow(*payment[:5]), callback, now)
+        if result == "duplicate":
+            raise Conflict("this M-Pesa receipt was applied to another payment already")
+        if payment[5] is None:
+            db.execute_sql('UPDATE "payment" SET "checkout_request_id" = ? WHERE "id" = ?',
+                           (callback.checkout_request_id, payment_id))
+        db.execute_sql(_ADOPT, (callback_id,))
+        audit.record(by, "callback.assign", f"callback {callback_id}", now, payment_id=payment_id,
+                     receipt=callback.receipt, amount=None if callback.amount is None else float(callback.amount))
+    return result == "apply"

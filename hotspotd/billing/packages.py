@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from .. import audit
+from ..audit import Actor
 from ..errors import InvalidInput, NotFound
 from ..store.db import write_transaction
 from ..store.models import Package
@@ -70,18 +72,19 @@ def parse_rate(text: str | None) -> str:
 
 
 def add_package(*, name: str, price: int, duration: str, rate: str = "", data: str | None = None,
-                devices: int = 1, now: datetime) -> Package:
-    name = (name or "").strip()
-    if not name:
-        raise InvalidInput("a package needs a name")
-    if int(price) < 1:
-        raise InvalidInput("price must be at least 1 shilling (M-Pesa's minimum)")
-    if int(devices) < 1:
-        raise InvalidInput("devices must be 1 or more")
+                devices: int = 1, now: datetime, by: Actor | None = None) -> Package:
+    name = (str(name) if name is not None else "").strip()
+    if not name or len(name) > 60:
+        raise InvalidInput("a package needs a name of 1-60 characters")
+    price = _whole(price, "price", 1, "price must be at least 1 shilling (M-Pesa's minimum)")
+    devices = _whole(devices, "devices", 1, "devices must be 1 or more")
+    duration_s, rate_limit, data_limit = parse_duration(str(duration or "")), parse_rate(rate), parse_data(data)
     with write_transaction():
-        return Package.create(name=name, price=int(price), duration_s=parse_duration(duration),
-                              rate_limit=parse_rate(rate), data_limit=parse_data(data),
-                              devices=int(devices), created_at=now)
+        package = Package.create(name=name, price=price, duration_s=duration_s, rate_limit=rate_limit,
+                                 data_limit=data_limit, devices=devices, created_at=now)
+        if by is not None:
+            audit.record(by, "package.add", f"package {package.id} ({name})", now, price=price)
+        return package
 
 
 def get_package(package_id: object, *, for_sale: bool = True) -> Package:
@@ -108,3 +111,49 @@ def package_dict(package: Package) -> dict:
         "rate": package.rate_limit, "data": format_data(package.data_limit), "data_limit": package.data_limit,
         "devices": package.devices, "active": package.active,
     }
+
+
+def update_package(package_id: object, changes: dict, now: datetime, *, by: Actor) -> Package:
+    """Change a package (name, price, duration, rate, data, devices, active). Subscriptions
+    already sold keep their own time and data; the rate and device limit apply to logins
+    from now on. Retiring (active false) stops it being sold; it stays on past sales."""
+    package = get_package(package_id, for_sale=False)
+    unknown = set(changes) - {"name", "price", "duration", "rate", "data", "devices", "active"}
+    if unknown:
+        raise InvalidInput(f"unknown package field(s): {', '.join(sorted(unknown))}")
+    values: dict = {}
+    if "name" in changes:
+        name = str(changes["name"] or "").strip()
+        if not name or len(name) > 60:
+            raise InvalidInput("a package needs a name of 1-60 characters")
+        values["name"] = name
+    if "price" in changes:
+        values["price"] = _whole(changes["price"], "price", 1, "price must be at least 1 shilling (M-Pesa's minimum)")
+    if "duration" in changes:
+        values["duration_s"] = parse_duration(str(changes["duration"]))
+    if "rate" in changes:
+        values["rate_limit"] = parse_rate(changes["rate"])
+    if "data" in changes:
+        values["data_limit"] = parse_data(changes["data"])
+    if "devices" in changes:
+        values["devices"] = _whole(changes["devices"], "devices", 1, "devices must be 1 or more")
+    if "active" in changes:
+        if not isinstance(changes["active"], bool):
+            raise InvalidInput("active must be true or false")
+        values["active"] = changes["active"]
+    with write_transaction():
+        Package.update(values).where(Package.id == package.id).execute()
+        action = ("package.retire" if values.get("active") is False else
+                  "package.restore" if values.get("active") is True and len(values) == 1 else "package.edit")
+        audit.record(by, action, f"package {package.id} ({package.name})", now,
+                     changes={k: v for k, v in changes.items()})
+    return Package.get_by_id(package.id)
+
+
+def _whole(value: object, field: str, minimum: int, message: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
+        raise InvalidInput(f"{field} must be a whole number")
+    number = int(str(value).strip())
+    if number < minimum or number > 10**9:
+        raise InvalidInput(message)
+    return number

@@ -66,7 +66,7 @@ def redeem(code: str, *, mac: str | None, ip: str | None, now: datetime) -> Rede
     mac = mac.upper() if mac else None
     with write_transaction():
         voucher = Voucher.get_or_none(Voucher.code == code)
-        if voucher is None:
+        if voucher is None or voucher.voided_at is not None:
             raise NotFound("Unknown voucher code: check it and try again")
         if voucher.redeemed_at is not None:
             if mac and voucher.mac == mac:

@@ -27,6 +27,7 @@ def setup_logging(level: str = "INFO") -> None:
                         format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
     logging.getLogger("huey").setLevel(logging.WARNING)
     logging.getLogger("waitress").setLevel(logging.WARNING)
+    logging.getLogger("geventwebsocket").setLevel(logging.WARNING)  # a line per admin request otherwise
     # "Task queue depth is N" on every request of a burst: noise, and it costs CPU then.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 

@@ -22,9 +22,9 @@ def open_store(config: Config):
         raise ConfigError(f"no database at {config.app_db_path}: run `hotspotd init` first")
     database = open_database(config.app_db_path, synchronous=config.store.synchronous,
                              busy_timeout=config.store.busy_timeout)
-    have, want = migrations.current_version(), max(migrations.MIGRATIONS)
-    if have < want:
-        raise ConfigError(f"database {config.app_db_path} is at version {have}, this hotspotd needs {want}: "
+    missing = migrations.pending()
+    if missing:
+        raise ConfigError(f"database {config.app_db_path} lacks migrations {missing} that this hotspotd needs: "
                           "run `hotspotd init` to migrate")
     return database
 

@@ -150,22 +150,52 @@ _V5_SYNC = (
     *_change_triggers("package", ("INSERT",)),
 )
 
+# The operator's console: roles and login sessions of admin accounts, voided vouchers,
+# counters that the RADIUS and worker processes publish for /metrics and the health page,
+# and indexes for the console's searches and the payment timeline (events by payment and
+# by subscription).
+_V6_CONSOLE = (
+    'ALTER TABLE "admin_user" ADD COLUMN "role" TEXT NOT NULL DEFAULT \'admin\'',
+    'ALTER TABLE "admin_user" ADD COLUMN "password_changed_at" TEXT',
+    'CREATE TABLE "admin_session" ("token_hash" TEXT NOT NULL PRIMARY KEY, "admin_user_id" INTEGER NOT NULL, '
+    '"csrf_token" TEXT NOT NULL, "created_at" TEXT NOT NULL, "seen_at" TEXT NOT NULL, "remote_addr" TEXT, '
+    '"user_agent" TEXT, FOREIGN KEY ("admin_user_id") REFERENCES "admin_user" ("id") ON DELETE CASCADE)',
+    'CREATE INDEX "admin_session_admin_user_id" ON "admin_session" ("admin_user_id")',
+    'ALTER TABLE "voucher" ADD COLUMN "voided_at" TEXT',
+    'CREATE INDEX "voucher_batch" ON "voucher" ("batch")',
+    'CREATE TABLE "counter" ("source" TEXT NOT NULL, "name" TEXT NOT NULL, "label" TEXT NOT NULL, '
+    '"value" REAL NOT NULL, "updated_at" TEXT NOT NULL, PRIMARY KEY ("source", "name", "label"))',
+    'CREATE INDEX "payment_created_at" ON "payment" ("created_at")',
+    'CREATE INDEX "payment_phone" ON "payment" ("phone")',
+    'CREATE INDEX "session_stopped_at" ON "session" ("stopped_at")',
+    'CREATE INDEX "mpesa_callback_outcome" ON "mpesa_callback" ("outcome", "id")',
+    'CREATE INDEX "event_payment_id" ON "event" (json_extract("data", \'$.payment_id\')) '
+    'WHERE json_extract("data", \'$.payment_id\') IS NOT NULL',
+    'CREATE INDEX "event_subscription_id" ON "event" (json_extract("data", \'$.subscription_id\')) '
+    'WHERE json_extract("data", \'$.subscription_id\') IS NOT NULL',
+)
+
 MIGRATIONS: dict[int, Migration] = {
     1: _V1_INITIAL,
     2: _V2_INDEXES,
     3: _V3_RADIUS,
     4: _V4_ROUTERS,
     5: _V5_SYNC,
+    6: _V6_CONSOLE,
 }
 
 
-def current_version() -> int:
+def applied_versions() -> set[int]:
     db.execute_sql(
         'CREATE TABLE IF NOT EXISTS "schema_migration" '
         '("version" INTEGER NOT NULL PRIMARY KEY, "applied_at" TEXT NOT NULL)'
     )
-    row = db.execute_sql('SELECT MAX("version") FROM "schema_migration"').fetchone()
-    return row[0] or 0
+    return {row[0] for row in db.execute_sql('SELECT "version" FROM "schema_migration"').fetchall()}
+
+
+def pending() -> list[int]:
+    """Migrations not applied yet, in order (a gap left by an older build is filled too)."""
+    return sorted(set(MIGRATIONS) - applied_versions())
 
 
 def migrate() -> list[int]:
@@ -173,7 +203,7 @@ def migrate() -> list[int]:
     applied = []
     for version in sorted(MIGRATIONS):
         with db.atomic("IMMEDIATE"):
-            if version <= current_version():
+            if version in applied_versions():
                 continue
             step = MIGRATIONS[version]
             if callable(step):

@@ -167,6 +167,7 @@ class Voucher(BaseModel):
     customer = peewee.ForeignKeyField(Customer, null=True, backref="vouchers")
     subscription = peewee.ForeignKeyField(Subscription, null=True, backref="vouchers")
     mac = peewee.TextField(null=True)
+    voided_at = UTCDateTimeField(null=True)  # an unused code taken out of circulation
 
 
 class Router(BaseModel):
@@ -254,9 +255,39 @@ class Event(BaseModel):
 
 
 class AdminUser(BaseModel):
+    """A console account. role: admin (everything) | operator (sell, look up, kick, vouchers)."""
+
     username = peewee.TextField(unique=True)
     password_hash = peewee.TextField()
     created_at = UTCDateTimeField()
+    role = peewee.TextField(default="admin")
+    password_changed_at = UTCDateTimeField(null=True)
+
+
+class AdminSession(BaseModel):
+    """A console login: the cookie's token is kept only as its SHA-256."""
+
+    token_hash = peewee.TextField(primary_key=True)
+    admin_user = peewee.ForeignKeyField(AdminUser, backref="sessions", on_delete="CASCADE")
+    csrf_token = peewee.TextField()
+    created_at = UTCDateTimeField()
+    seen_at = UTCDateTimeField()
+    remote_addr = peewee.TextField(null=True)
+    user_agent = peewee.TextField(null=True)
+
+
+class Counter(BaseModel):
+    """Counters a process publishes for the others to read (RADIUS decisions and drops,
+    task outcomes): one row per (process, name, label), rewritten every few seconds."""
+
+    source = peewee.TextField()
+    name = peewee.TextField()
+    label = peewee.TextField()
+    value = peewee.FloatField()
+    updated_at = UTCDateTimeField()
+
+    class Meta:
+        primary_key = peewee.CompositeKey("source", "name", "label")
 
 
 class Setting(BaseModel):
@@ -314,4 +345,5 @@ class BlockedDevice(BaseModel):
 ALL_MODELS = (
     Package, Customer, Credential, Subscription, Payment, MpesaCallback, Voucher,
     Router, Session, RouterSession, Event, AdminUser, Setting, HealthLog, FailedTask, SyncState, BlockedDevice,
+    AdminSession, Counter,
 )

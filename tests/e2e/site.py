@@ -112,3 +112,41 @@ class Site:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+
+
+class AdminLogin:
+    """A console login made over HTTP, as a browser on the admin's own origin holds it."""
+
+    def __init__(self, base: str, cookie: str, csrf: str) -> None:
+        self.base, self.cookie, self.csrf = base, cookie, csrf
+
+    @property
+    def origin(self) -> str:
+        return self.base
+
+    def headers(self, *, change: bool = False) -> dict[str, str]:
+        headers = {"Cookie": self.cookie}
+        if change:
+            headers.update({"X-CSRF-Token": self.csrf, "Origin": self.origin})
+        return headers
+
+    def get(self, path: str) -> tuple[int, Any]:
+        return http("GET", self.base + path, headers=self.headers())
+
+    def post(self, path: str, body: Any = None) -> tuple[int, Any]:
+        return http("POST", self.base + path, {} if body is None else body, headers=self.headers(change=True))
+
+
+def admin_login(base: str, username: str, password: str) -> tuple[int, AdminLogin | None]:
+    """POST /login with JSON; returns (status, the login when it worked)."""
+    request = urllib.request.Request(base + "/login", method="POST",
+                                     data=json.dumps({"username": username, "password": password}).encode(),
+                                     headers={"Content-Type": "application/json", "Origin": base})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=30) as response:
+            body = json.loads(response.read())
+            cookie = response.headers["Set-Cookie"].split(";", 1)[0]
+            return response.status, AdminLogin(base, cookie, body["csrf_token"])
+    except urllib.error.HTTPError as err:
+        return err.code, None

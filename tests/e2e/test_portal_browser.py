@@ -228,3 +228,9 @@ def test_a_javascript_login_link_is_not_used(shop, browser):
     pay(browser, "0712 345 617")
     wait_for(lambda: "You are online" in status_text(browser), WAIT, "the credentials shown instead")
     assert browser.execute_script("return window.injected") is None
+
+
+def test_a_voucher_qr_code_opens_the_portal_with_the_code_filled_in(shop, browser):
+    browser.get(f"{shop.portal}/?voucher=ABCDE23456")
+    wait_for(lambda: browser.execute_script("return document.readyState") == "complete", WAIT, "the portal page")
+    assert browser.find_element(By.ID, "code").get_attribute("value") == "ABCDE23456"

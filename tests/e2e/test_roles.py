@@ -9,7 +9,7 @@ import pytest
 
 from hotspotd.sim.daraja import DarajaSimulator
 
-from .site import Site, http, wait_for
+from .site import Site, admin_login, http, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -46,30 +46,31 @@ def test_admin_api_needs_a_login_and_streams_events(bare_site):
     bare_site.start("admin")
     base = f"http://127.0.0.1:{bare_site.admin_port}"
     assert http("GET", base + "/api/admin/events")[0] == 401
-    import base64
-    good = {"Authorization": "Basic " + base64.b64encode(b"boss:correct horse").decode()}
-    bad = {"Authorization": "Basic " + base64.b64encode(b"boss:wrong").decode()}
-    assert http("GET", base + "/api/admin/events", headers=bad)[0] == 401
+    assert admin_login(base, "boss", "wrong")[0] == 401
+    assert admin_login(base, "nobody", "correct horse")[0] == 401
+    status, boss = admin_login(base, "boss", "correct horse")
+    assert status == 200
     bare_site.cli("queue", "mode", "immediate")
-    status, events = http("GET", base + "/api/admin/events", headers=good)
+    status, events = boss.get("/api/admin/events")
     assert status == 200 and events[-1]["type"] == "system.mode_changed"
-    status, text = http("GET", base + "/metrics")
+    assert http("GET", base + "/metrics")[0] == 401  # a login or the scrape token now
+    status, text = boss.get("/metrics")
     assert status == 200 and 'hotspotd_payments{status="paid"} 0.0' in text
 
 
 def test_websocket_pushes_new_events_as_they_happen(bare_site):
-    import base64
     import json
 
     from .wsclient import WebSocket
 
     bare_site.cli("admin", "add", "boss", stdin="correct horse\n")
     bare_site.start("admin")
-    auth = {"Authorization": "Basic " + base64.b64encode(b"boss:correct horse").decode()}
-    refused = WebSocket("127.0.0.1", bare_site.admin_port, "/ws")
+    base = f"http://127.0.0.1:{bare_site.admin_port}"
+    refused = WebSocket("127.0.0.1", bare_site.admin_port, "/ws", {"Origin": base})
     assert refused.status == 401
     refused.close()
-    ws = WebSocket("127.0.0.1", bare_site.admin_port, "/ws", auth)
+    _, boss = admin_login(base, "boss", "correct horse")
+    ws = WebSocket("127.0.0.1", bare_site.admin_port, "/ws", {"Cookie": boss.cookie, "Origin": base})
     assert ws.status == 101
     bare_site.cli("queue", "mode", "immediate")
     message = json.loads(ws.receive())
@@ -80,32 +81,28 @@ def test_websocket_pushes_new_events_as_they_happen(bare_site):
     ws.close()
 
 
-def test_websocket_upgrade_needs_the_right_password(bare_site):
-    import base64
-
+def test_websocket_upgrade_needs_a_login_from_the_same_origin(bare_site):
     from .wsclient import WebSocket
 
     bare_site.cli("admin", "add", "boss", stdin="correct horse\n")
     bare_site.start("admin")
-
-    def basic(raw: bytes) -> dict[str, str]:
-        return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
-
+    base = f"http://127.0.0.1:{bare_site.admin_port}"
+    _, boss = admin_login(base, "boss", "correct horse")
+    _, ended = admin_login(base, "boss", "correct horse")
+    assert ended.post("/logout")[0] == 200
     refused = {
-        "wrong password": basic(b"boss:wrong"),
-        "no such admin": basic(b"nobody:correct horse"),
-        "no colon": basic(b"boss"),
-        "not base64": {"Authorization": "Basic !!not-base64!!"},
-        "not UTF-8": basic(b"boss:\xff\xfe"),
-        "empty": {"Authorization": "Basic "},
-        "not Basic": {"Authorization": "Bearer " + base64.b64encode(b"boss:correct horse").decode()},
+        "no cookie": {"Origin": base},
+        "a made-up cookie": {"Cookie": "hotspotd_admin=" + "A" * 43, "Origin": base},
+        "a logged-out cookie": {"Cookie": ended.cookie, "Origin": base},
+        "another site's page": {"Cookie": boss.cookie, "Origin": "http://evil.example"},
+        "no Origin": {"Cookie": boss.cookie},
     }
     for what, headers in refused.items():
         ws = WebSocket("127.0.0.1", bare_site.admin_port, "/ws", headers)
         try:
-            assert ws.status == 401, f"{what}: the upgrade answered {ws.status}"
+            assert ws.status in (401, 403), f"{what}: the upgrade answered {ws.status}"
         finally:
             ws.close()
-    ws = WebSocket("127.0.0.1", bare_site.admin_port, "/ws", basic(b"boss:correct horse"))
+    ws = WebSocket("127.0.0.1", bare_site.admin_port, "/ws", {"Cookie": boss.cookie, "Origin": base})
     assert ws.status == 101  # the right login still gets in
     ws.close()

@@ -282,3 +282,32 @@ def test_two_processes_serve_and_stop_quickly(config, site, tmp_path):
         started = time.monotonic()
         code = role.stop()
         assert code == 0 and time.monotonic() - started < 5, role.log_path.read_text()
+
+
+def test_garbage_is_counted_for_metrics_and_logged_as_a_summary(radius_role, site):
+    """2,000 random datagrams from a router's address: every one dropped and counted, a line or two in the log."""
+    import random
+
+    from hotspotd import counters
+
+    rng = random.Random(8)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        for _ in range(2000):
+            sock.sendto(bytes(rng.getrandbits(8) for _ in range(rng.randint(4, 120))), ("127.0.0.1", radius_role.auth_port))
+    out = radclient(radius_role.auth_port, "auth", ['User-Name = "alice"', 'User-Password = "alice-pw"', MA])
+    assert "Received Access-Accept" in out.stdout
+    out = radclient(radius_role.auth_port, "auth", ['User-Name = "alice"', 'User-Password = "wrong"', MA])
+    assert "Received Access-Reject" in out.stdout
+
+    def published():
+        drops, decisions = counters.totals("radius_drop"), counters.totals("radius_decision")
+        return (sum(drops.values()) == 2000 and decisions.get("ok") == 1 and decisions.get("wrong_password") == 1
+                and (drops, decisions))
+
+    drops, _ = wait_for(published, 30, "the radius role to publish its counts")
+    assert set(drops) <= {"malformed", "unexpected code", "Access-Request without Message-Authenticator",
+                          "wrong Message-Authenticator (check the shared secret)",
+                          "Access-Request without User-Name or password"}
+    lines = [line for line in radius_role.log_path.read_text().splitlines() if "dropped" in line]
+    assert 1 <= len(lines) <= 3, lines  # a summary, not a line per packet
+    assert "malformed" in lines[0]

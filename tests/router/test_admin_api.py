@@ -12,7 +12,7 @@ from hotspotd.router.console import RouterConsole
 from hotspotd.store.models import Router, RouterSession
 from hotspotd.web import admin, jsonapi
 from hotspotd.web.admin import routers as routes
-from hotspotd.web.admin.auth import Logins
+from hotspotd.console import Console
 
 from ..test_web_apps import call as call_path
 from .conftest import PASSWORD
@@ -113,8 +113,8 @@ def test_probe_sessions_kick_deploy_and_script(app, routeros):
     assert script.startswith("# hotspotd configuration for router gate") and "/radius incoming" in script
 
 
-def test_the_admin_app_guards_the_router_routes(config, store):
-    app = admin.make_app(config, Logins())
+def test_the_admin_app_guards_the_router_routes(config, runtime):
+    app = admin.make_app(config, Console(runtime))
     status, _, _ = call(app, "GET", "/api/admin/routers")
     assert status == 401
 

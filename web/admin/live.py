@@ -1,41 +1,201 @@
-"""/ws: live events for the admin page, over a websocket (gevent-websocket)."""
+"""/ws: every event reaches every open admin page as soon as it is committed.
+
+One `Hub` per admin process: a single greenlet asks SQLite every few milliseconds whether
+anything was committed (`hotspotd.event_feed`, `PRAGMA data_version`), reads the new
+events once, encodes each into its websocket frame once, and hands the batch to every
+socket's queue; each socket writes whatever batches wait for it in one write (a burst of
+payments commits dozens of events at a time, and 50 pages must not cost 50 x dozens of
+sends). A socket that falls
+too far behind is closed; the page reconnects with `?after=<last id it saw>` and gets
+what it missed from the table before the live feed resumes, so nothing is lost or
+doubled. The socket's login is checked again every `RECHECK` seconds (without counting as
+activity), so a logout or an expired login closes it.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
+from typing import Any, Callable
 
 import bottle
+from geventwebsocket.websocket import Header, WebSocket
 
-from hotspotd import events
+from hotspotd import admins, events
+from hotspotd.event_feed import EventFeed
 from hotspotd.store import release
+from hotspotd.store.db import utcnow
 
 from ..jsonapi import answer
+from .auth import COOKIE, Guard
 
 log = logging.getLogger(__name__)
 
-POLL_SECONDS = 0.5
+WATCH_EVERY = 0.004  # seconds between looks at PRAGMA data_version
+BACKLOG = 500  # batches a socket may fall behind before it is closed (it reconnects and resumes)
+RECHECK = 15.0
+PAGE = 500
+_CLOSE: list = []  # an empty batch: the socket is to close
 
 
-def install(app: bottle.Bottle) -> None:
-    @app.get("/ws")
-    def websocket() -> str:
-        socket = bottle.request.environ.get("wsgi.websocket")
-        if socket is None:
-            return answer(400, {"error": "websocket upgrade required"})
+def frame(message: dict[str, Any]) -> tuple[int, bytes]:
+    """An event as the websocket frame that carries it (a text frame; server frames are
+    not masked, so one encoding serves every socket)."""
+    payload = json.dumps(message, separators=(",", ":")).encode()
+    return message["id"], Header.encode_header(True, WebSocket.OPCODE_TEXT, b"", len(payload), 0) + payload
+
+
+class Hub:
+    """Watches the event table and fans new events out to subscribers (gevent only)."""
+
+    def __init__(self, feed_factory: Callable[[], EventFeed], interval: float = WATCH_EVERY) -> None:
+        self.feed_factory = feed_factory
+        self.interval = interval
+        self.subscribers: set[Any] = set()
+        self.last_id = 0
+        self.delivered = 0
+        self._greenlet = None
+
+    def start(self) -> None:
         import gevent
 
+        feed = self.feed_factory()
+        self.last_id = feed.last_id()
+        feed.changed()
+        self._greenlet = gevent.spawn(self._watch, feed)
+
+    def stop(self) -> None:
+        if self._greenlet is not None:
+            self._greenlet.kill(block=False)
+        for queue in list(self.subscribers):
+            queue.put_nowait(_CLOSE)
+
+    def subscribe(self):
+        from gevent.queue import Queue
+
+        queue = Queue(maxsize=BACKLOG)
+        self.subscribers.add(queue)
+        return queue
+
+    def unsubscribe(self, queue) -> None:
+        self.subscribers.discard(queue)
+
+    def _watch(self, feed: EventFeed) -> None:
+        import gevent
+        from gevent.queue import Full
+
+        while True:
+            try:
+                if feed.changed():
+                    while True:
+                        batch = feed.after(self.last_id, PAGE)
+                        if batch:
+                            frames = [frame(message) for message in batch]
+                            for queue in list(self.subscribers):
+                                try:
+                                    queue.put_nowait(frames)
+                                except Full:  # too slow: it is closed and resumes from its last id
+                                    self.subscribers.discard(queue)
+                                    queue.queue.clear()
+                                    queue.put_nowait(_CLOSE)
+                            self.last_id = batch[-1]["id"]
+                            self.delivered += len(batch)
+                        if len(batch) < PAGE:
+                            break
+            except Exception:  # a locked or missing database must not end the watch
+                log.exception("event watch failed; trying again")
+                gevent.sleep(1.0)
+            gevent.sleep(self.interval)
+
+
+def _send(socket, frames: list[tuple[int, bytes]], last: int) -> int:
+    """Write the frames of events after `last` in one write; returns the last id sent."""
+    fresh = [data for event_id, data in frames if event_id > last]
+    if fresh:
+        socket.raw_write(b"".join(fresh))
+        last = frames[-1][0]
+    return last
+
+
+def _send_backlog(socket, last: int) -> int:
+    """Send every event after `last` from the table; returns the last id sent."""
+    try:
+        while True:
+            batch = events.since(last, PAGE)
+            last = _send(socket, [frame(message) for message in batch], last)
+            if len(batch) < PAGE:
+                return last
+    finally:
+        release()
+
+
+def install(app: bottle.Bottle, hub: Hub | None, guard: Guard) -> None:
+    @app.get("/ws")
+    def websocket() -> str:
+        environ = bottle.request.environ
+        socket = environ.get("wsgi.websocket")
+        if socket is None or hub is None:
+            return answer(400, {"error": "websocket upgrade required"})
+        import gevent
+        from gevent.queue import Empty
+
         after = bottle.request.query.get("after", "")
-        last = int(after) if after.isdigit() else max((e["id"] for e in events.latest(1)), default=0)
+        queue = hub.subscribe()
+        reader = gevent.spawn(_read_until_closed, socket, queue)
+        token = bottle.BaseRequest(environ).cookies.get(COOKIE)
         try:
+            last = int(after) if after.isdigit() else hub.last_id
+            last = _send_backlog(socket, last)
+            checked = utcnow()
             while not socket.closed:
-                for message in events.since(last, limit=200):
-                    socket.send(json.dumps(message))
-                    last = message["id"]
-                release()  # no connection held between polls
-                gevent.sleep(POLL_SECONDS)
-        except Exception as exc:  # the operator closed the tab
+                try:
+                    frames = list(queue.get(timeout=RECHECK))
+                    while not queue.empty() and frames:  # everything waiting goes out in one write
+                        more = queue.get_nowait()
+                        frames = frames + list(more) if more else []
+                except Empty:
+                    frames = None
+                if frames == []:  # closed by the page, or fell too far behind
+                    break
+                if frames:
+                    last = _send(socket, frames, last)
+                checked = _recheck(guard, token, checked)
+        except _LoginEnded:
+            log.debug("websocket closed: the login ended")
+        except Exception as exc:  # the operator closed the tab, or the socket broke
             log.debug("websocket closed: %s", exc)
         finally:
+            hub.unsubscribe(queue)
+            reader.kill(block=False)
             release()
+            if not socket.closed:
+                socket.close()
         return ""
+
+
+class _LoginEnded(Exception):
+    pass
+
+
+def _recheck(guard: Guard, token: str | None, checked: datetime) -> datetime:
+    now = utcnow()
+    if (now - checked).total_seconds() < RECHECK:
+        return checked
+    admin = guard.config.admin
+    try:
+        if admins.login_for(token, now, idle=admin.session_idle, max_age=admin.session_max, touch=False) is None:
+            raise _LoginEnded()
+    finally:
+        release()
+    return now
+
+
+def _read_until_closed(socket, queue) -> None:
+    """Reads (and ignores) what the page sends; tells the sender when the page goes."""
+    try:
+        while socket.receive() is not None:
+            pass
+    except Exception:
+        pass
+    queue.put(_CLOSE)

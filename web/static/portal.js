@@ -3,6 +3,9 @@
   "use strict";
   var hs = window.HOTSPOT || {};
   var statusEl = document.getElementById("status");
+  // A printed voucher's QR code opens the portal as /?voucher=CODE: the code is filled in.
+  var voucherCode = new URLSearchParams(location.search).get("voucher");
+  if (voucherCode && document.getElementById("code")) document.getElementById("code").value = voucherCode.slice(0, 40);
 
   function say(text, isError) {
     statusEl.textContent = text;

@@ -1,0 +1,202 @@
+"""What happened to a payment, for the operator answering "I paid but I'm not online".
+
+`search()` finds payments by receipt, phone or reference and filters them; `timeline()`
+puts everything the record knows about one payment in order: started on the portal, the
+prompt pushed, callbacks received, STK queries, applied, the subscription, provisioned,
+the device logged in. `orphan_callbacks()` lists money M-Pesa reported for no payment we
+know, which the operator may apply to the payment it belongs to.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from .. import phone as phones
+from ..errors import InvalidInput, NotFound
+from ..mpesa.callback import parse_stk_callback
+from ..store.db import db
+from ..store.models import MpesaCallback, Package, Payment, iso, to_db_time
+from .payments import PaymentStatus
+
+
+def _t(value: datetime | None) -> str | None:
+    return None if value is None else iso(value)
+
+
+def payment_row(p: Payment, package_name: str | None = None) -> dict[str, Any]:
+    return {
+        "id": p.id, "ref": p.ref, "created_at": _t(p.created_at), "phone": phones.mask(p.phone),
+        "package_id": p.package_id, "package": package_name or p.package.name, "amount": p.amount,
+        "amount_paid": None if p.amount_paid is None else float(p.amount_paid), "status": p.status,
+        "receipt": p.receipt, "reason": p.reason, "subscription_id": p.subscription_id,
+        "customer_id": p.customer_id, "mac": p.mac, "ip": p.ip,
+    }
+
+
+def _phone_filter(q: str):
+    digits = "".join(ch for ch in q if ch.isdigit())
+    try:
+        return Payment.phone == phones.normalise(q)
+    except InvalidInput:
+        pass
+    if len(digits) >= 3 and len(digits) == len(q.replace(" ", "").lstrip("+")):
+        return Payment.phone.endswith(digits)
+    return None
+
+
+def search(*, q: str = "", status: str = "", package_id: int | None = None, since: datetime | None = None,
+           until: datetime | None = None, page: int = 1, per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
+    """Payments newest first, matching `q` (receipt, phone, reference) and the filters."""
+    query = Payment.select(Payment, Package.name).join(Package)
+    q = (q or "").strip()
+    if q:
+        match = (Payment.receipt == q.upper()) | (Payment.ref == q) | (Payment.checkout_request_id == q)
+        by_phone = _phone_filter(q)
+        query = query.where(match | by_phone if by_phone is not None else match)
+    if status:
+        if status not in tuple(PaymentStatus):
+            raise InvalidInput(f"status must be one of {', '.join(PaymentStatus)}")
+        query = query.where(Payment.status == status)
+    if package_id is not None:
+        query = query.where(Payment.package == package_id)
+    if since is not None:
+        query = query.where(Payment.created_at >= since)
+    if until is not None:
+        query = query.where(Payment.created_at < until)
+    total = query.count()
+    rows = query.order_by(Payment.id.desc()).paginate(page, per_page)
+    return [payment_row(p, p.package.name) for p in rows], total
+
+
+# -- one payment, in order
+
+_BY_PAYMENT = ('SELECT "id", "type", "at", "data" FROM "event" '
+               'WHERE json_extract("data", \'$.payment_id\') = ? ORDER BY "id"')
+_BY_SUBSCRIPTION = ('SELECT "id", "type", "at", "data" FROM "event" '
+                    'WHERE json_extract("data", \'$.subscription_id\') = ? AND "at" >= ? ORDER BY "id" LIMIT 200')
+_CALLBACKS = ('SELECT "id", "received_at", "outcome", "body" FROM "mpesa_callback" '
+              'WHERE "checkout_request_id" = ? ORDER BY "id"')
+LOGINS_SHOWN = 5
+# Steps that happened in the same instant are shown in the order the story goes.
+ORDER = {step: rank for rank, step in enumerate((
+    "started", "pushed", "callback", "queried", "failed", "subscription", "applied", "restored", "provisioned",
+    "provisioning_failed", "logged_in", "operator"))}
+
+
+def _step(at: str, step: str, title: str, **detail: Any) -> dict[str, Any]:
+    return {"at": at.replace(".000000Z", "Z") if at.endswith(".000000Z") else at, "step": step, "title": title,
+            "detail": detail}
+
+
+def _event_step(event_id: int, type_: str, at: str, data: dict[str, Any]) -> dict[str, Any] | None:
+    titles = {
+        "payment.initiated": ("pushed", "M-Pesa prompt sent to the phone"),
+        "payment.processed": ("applied", "Payment applied: access granted"),
+        "payment.failed": ("failed", "Payment ended without access"),
+        "payment.restored": ("restored", "Credentials given again (already paid?)"),
+        "subscription.created": ("subscription", "Subscription created"),
+        "subscription.extended": ("subscription", "Subscription extended"),
+        "user.provisioned": ("provisioned", "Ready at the router"),
+        "provisioning.failed": ("provisioning_failed", "Provisioning at the router failed"),
+        "session.started": ("logged_in", "Device logged in"),
+        "admin.action": ("operator", "Operator action"),
+    }
+    if type_ not in titles:
+        return None
+    step, title = titles[type_]
+    return _step(at, step, title, event_id=event_id, type=type_, **data)
+
+
+def timeline(payment_id: int) -> dict[str, Any]:
+    """One payment with every step the record knows, in time order, and what is missing."""
+    payment = Payment.get_or_none(Payment.id == payment_id)
+    if payment is None:
+        raise NotFound(f"no payment {payment_id}")
+    steps = [_step(to_db_time(payment.created_at), "started", "Payment started on the portal",
+                   mac=payment.mac, ip=payment.ip, amount=payment.amount, package=payment.package.name)]
+    for event_id, type_, at, data in db.execute_sql(_BY_PAYMENT, (payment.id,)).fetchall():
+        step = _event_step(event_id, type_, at, json.loads(data))
+        if step:
+            steps.append(step)
+    if payment.checkout_request_id:
+        for cb_id, received_at, outcome, body in db.execute_sql(_CALLBACKS, (payment.checkout_request_id,)).fetchall():
+            detail = _callback_detail(body)
+            steps.append(_step(received_at, "callback", "M-Pesa callback received", callback_id=cb_id,
+                               outcome=outcome, **detail))
+    if payment.queried_at is not None:
+        steps.append(_step(to_db_time(payment.queried_at), "queried", "Asked M-Pesa about it (STK query)",
+                           times=payment.query_count))
+    if payment.subscription_id and payment.applied_at:
+        logins = 0
+        for event_id, type_, at, data in db.execute_sql(
+                _BY_SUBSCRIPTION, (payment.subscription_id, to_db_time(payment.applied_at))).fetchall():
+            data = json.loads(data)
+            if type_.startswith("subscription.") or type_.startswith("payment."):
+                continue  # those carrying this payment's id are in already; another payment's are not this one's
+            if type_ == "session.started":
+                logins += 1
+                if logins > LOGINS_SHOWN:
+                    continue
+            step = _event_step(event_id, type_, at, data)
+            if step:
+                steps.append(step)
+    steps = _unique(steps)
+    steps.sort(key=lambda s: (s["at"], ORDER.get(s["step"], len(ORDER)), s["detail"].get("event_id", 0)))
+    return {"payment": payment_row(payment), "steps": steps, "diagnosis": diagnose(payment, steps)}
+
+
+def _unique(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each event once (an operator action may name both the payment and its subscription)."""
+    seen: set[int] = set()
+    kept = []
+    for step in steps:
+        event_id = step["detail"].get("event_id")
+        if event_id is not None:
+            if event_id in seen:
+                continue
+            seen.add(event_id)
+        kept.append(step)
+    return kept
+
+
+def diagnose(payment: Payment, steps: list[dict[str, Any]]) -> str:
+    """One sentence for the operator on the phone with the customer."""
+    seen = {s["step"] for s in steps}
+    status = payment.status
+    if status == PaymentStatus.PENDING:
+        if "callback" not in seen and "pushed" in seen:
+            return ("Waiting for M-Pesa: no answer yet. If the customer paid, look for an unmatched callback "
+                    "below, or wait for the automatic query.")
+        return "The prompt was not confirmed by M-Pesa yet."
+    if status == PaymentStatus.RECEIVED:
+        return "M-Pesa says paid; hotspotd is applying it now (seconds). If it stays here, check System health."
+    if status in (PaymentStatus.FAILED, PaymentStatus.CANCELLED, PaymentStatus.EXPIRED):
+        return f"No money was taken by this payment ({status}: {payment.reason or 'no reason given'})."
+    if "logged_in" in seen:
+        return "Paid, ready, and the device logged in. If it is offline now, look at the customer's sessions."
+    if "provisioned" in seen:
+        return ("Paid and ready at the router; the device has not logged in yet. Give the customer the "
+                "credentials, or resend them to the router.")
+    return "Paid; not yet ready at the router. Resend to the router, or check System health for failed tasks."
+
+
+# -- money for no payment we know
+
+def _callback_detail(body: str) -> dict[str, Any]:
+    try:
+        cb = parse_stk_callback(body.encode())
+    except Exception as exc:  # malformed bodies are kept for inspection too
+        return {"error": str(exc)[:200]}
+    return {"result_code": cb.result_code, "result_desc": cb.result_desc,
+            "amount": None if cb.amount is None else float(cb.amount), "receipt": cb.receipt,
+            "phone": phones.mask(cb.phone), "checkout_request_id": cb.checkout_request_id}
+
+
+def orphan_callbacks(page: int = 1, per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
+    """Callbacks that matched no payment (kept, never applied), newest first."""
+    query = MpesaCallback.select().where(MpesaCallback.outcome == "orphan")
+    total = query.count()
+    rows = query.order_by(MpesaCallback.id.desc()).paginate(page, per_page)
+    return [{"id": c.id, "received_at": _t(c.received_at), **_callback_detail(c.body)} for c in rows], total

@@ -1,0 +1,237 @@
+"""The operator's console in a real browser: headless Chromium against real portal, worker and
+admin processes and the Daraja simulator.
+
+Screenshots (laptop and 360 px) and the PDF print of a voucher sheet are written to
+$HOTSPOTD_ARTIFACTS (default tests/artifacts/, not kept in git) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import subprocess
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from hotspotd import config as config_mod
+from hotspotd.sim.daraja import DarajaSimulator
+from hotspotd.store.db import db, open_database
+from hotspotd.store.models import Payment
+
+from .site import ROOT, Site, http, wait_for
+
+try:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.print_page_options import PrintOptions
+    from selenium.webdriver.support.ui import Select
+except ImportError:  # reported by the `browser` fixture as a failure, not a skip
+    webdriver = None
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+WAIT = 60
+NAIROBI = ZoneInfo("Africa/Nairobi")
+PASSWORD = "correct horse battery"
+ARTIFACTS = Path(os.environ.get("HOTSPOTD_ARTIFACTS") or ROOT / "tests" / "artifacts")
+
+
+@pytest.fixture(scope="module")
+def artifacts():
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory):
+    with DarajaSimulator(callback_delay=0.3) as sim:
+        site = Site(tmp_path_factory.mktemp("console"), sim.url)
+        site.cli("package", "add", "--name", "Hour", "--price", "10", "--duration", "1h", "--rate", "2M/5M")
+        site.cli("package", "add", "--name", "Day", "--price", "50", "--duration", "1d", "--data", "3GB")
+        site.cli("admin", "add", "boss", stdin=PASSWORD + "\n")
+        for role in ("portal", "worker", "admin"):
+            site.start(role)
+        site.admin = f"http://127.0.0.1:{site.admin_port}"
+        open_database(config_mod.load(site.config_path).app_db_path)  # the test reads what the roles write
+        yield site
+        site.stop()
+        db.close()
+
+
+def make_browser(tmp_path: Path, width: int, height: int, mobile: bool):
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not shutil.which(p)]
+    if webdriver is None or missing:
+        pytest.fail("the console browser test needs selenium (pip install -e '.[test]') and Debian's chromium and "
+                    f"chromium-driver (scripts/test installs them); missing: {', '.join(missing) or 'selenium'}")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--no-default-browser-check", "--disable-quic", "--no-proxy-server",
+                "--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication",
+                f"--window-size={width},{height}", "--lang=en-GB",
+                f"--user-data-dir={tmp_path / f'chromium-{width}'}"):
+        options.add_argument(arg)
+    if mobile:  # a desktop window cannot be narrower than 500 px
+        options.add_experimental_option("mobileEmulation", {"deviceMetrics": {"width": width, "height": height,
+                                                                              "pixelRatio": 1.0, "touch": True}})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER, log_output=str(tmp_path / f"chromedriver-{width}.log")),
+                              options=options)
+    driver.set_page_load_timeout(WAIT)
+    return driver
+
+
+@pytest.fixture
+def laptop(tmp_path):
+    driver = make_browser(tmp_path, 1366, 900, mobile=False)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def phone(tmp_path):
+    driver = make_browser(tmp_path, 360, 740, mobile=True)
+    yield driver
+    driver.quit()
+
+
+def loaded(driver) -> bool:
+    return driver.execute_script("return document.readyState") == "complete"
+
+
+def text(driver, element_id: str) -> str:
+    return driver.find_element(By.ID, element_id).text
+
+
+def log_in(driver, shop, path: str = "/") -> None:
+    driver.get(shop.admin + path)
+    wait_for(lambda: "/login" in driver.current_url and loaded(driver), WAIT, "the login page")
+    driver.find_element(By.ID, "username").send_keys("boss")
+    driver.find_element(By.ID, "password").send_keys(PASSWORD)
+    driver.find_element(By.CSS_SELECTOR, "#login-form button").click()
+    wait_for(lambda: driver.current_url.rstrip("/").endswith(path.rstrip("/")) and loaded(driver), WAIT,
+             f"the console at {path}")
+    wait_for(lambda: "live" == text(driver, "live"), WAIT, "the live feed to connect")
+
+
+def pay(shop, mac: str, phone_number: str) -> Payment:
+    status, body = http("POST", shop.portal + "/api/portal/pay", {"package_id": 1, "phone": phone_number, "mac": mac,
+                                                                   "ip": "10.5.50.9"})
+    assert status == 202, body
+    return wait_for(lambda: Payment.get_or_none((Payment.mac == mac) & (Payment.status == "paid")), WAIT,
+                    f"the payment from {mac} to be applied")
+
+
+def no_sideways_scroll(driver) -> bool:
+    return driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def nairobi(value: datetime) -> str:
+    """How the console writes a time (en-GB, the site's zone): 23 Nov, 12:00."""
+    return value.astimezone(NAIROBI).strftime("%d %b, %H:%M")
+
+
+def test_a_payment_appears_in_the_list_and_the_totals_without_a_reload(shop, laptop, artifacts):
+    log_in(laptop, shop, "/payments")
+    laptop.execute_script("window.stillTheSamePage = true")
+    paid = pay(shop, "AA:BB:CC:DD:EE:21", "0712 345 621")
+
+    def row_text() -> str:
+        rows = laptop.find_elements(By.CSS_SELECTOR, f"#payments-list tr[data-id='{paid.id}']")
+        return rows[0].text if rows and "paid" in rows[0].text else ""
+
+    row = wait_for(row_text, WAIT, "the payment to appear in the list as paid")
+    assert "2547*****621" in row and "254712345621" not in laptop.page_source  # masked
+    assert "KES 10" in row
+    assert nairobi(paid.created_at) in row  # the site's time, not UTC
+    assert laptop.execute_script("return window.stillTheSamePage") is True
+    laptop.save_screenshot(str(artifacts / "console-payments-laptop.png"))
+
+    laptop.find_element(By.LINK_TEXT, "Dashboard").click()
+    wait_for(lambda: text(laptop, "revenue-today") == "KES 10", WAIT, "today's revenue on the dashboard")
+    wait_for(lambda: laptop.find_elements(By.CSS_SELECTOR, "#chart-revenue svg"), WAIT, "the revenue chart")
+    laptop.execute_script("window.stillTheSamePage = true")
+    pay(shop, "AA:BB:CC:DD:EE:22", "0712 345 622")
+    wait_for(lambda: text(laptop, "revenue-today") == "KES 20", WAIT, "the dashboard total to follow the payment")
+    assert text(laptop, "payments-today-paid") == "2"
+    assert laptop.execute_script("return window.stillTheSamePage") is True
+    assert no_sideways_scroll(laptop)
+    laptop.save_screenshot(str(artifacts / "console-dashboard-laptop.png"))
+
+
+def test_the_timeline_of_a_paid_payment_shows_each_step(shop, laptop, artifacts):
+    paid = pay(shop, "AA:BB:CC:DD:EE:23", "0712 345 623")
+    log_in(laptop, shop, f"/payments/{paid.id}")
+    wait_for(lambda: len(laptop.find_elements(By.CSS_SELECTOR, "#timeline li")) >= 6
+             and "provisioned" in [li.get_attribute("data-step") for li in laptop.find_elements(By.CSS_SELECTOR, "#timeline li")],
+             WAIT, "the timeline")
+    steps = [li.get_attribute("data-step") for li in laptop.find_elements(By.CSS_SELECTOR, "#timeline li")]
+    assert steps[:6] == ["started", "pushed", "callback", "subscription", "applied", "provisioned"], steps
+    assert "Ready at the router" in text(laptop, "timeline")
+    assert "not logged in yet" in text(laptop, "diagnosis")
+    assert text(laptop, "payment-status-value") == "paid"
+    laptop.save_screenshot(str(artifacts / "console-payment-timeline-laptop.png"))
+
+
+def test_a_voucher_batch_and_its_print_sheet(shop, laptop, artifacts):
+    log_in(laptop, shop, "/vouchers")
+    wait_for(lambda: len(laptop.find_elements(By.CSS_SELECTOR, "#voucher-package option")) == 2, WAIT, "the packages")
+    Select(laptop.find_element(By.ID, "voucher-package")).select_by_visible_text("Day · KES 50")
+    count = laptop.find_element(By.ID, "voucher-count")
+    count.clear()
+    count.send_keys("12")
+    laptop.find_element(By.ID, "voucher-make").click()
+    wait_for(lambda: "/vouchers/" in laptop.current_url and laptop.find_elements(By.ID, "batch-summary"), WAIT,
+             "the new batch")
+    wait_for(lambda: "12 codes: 0 used, 12 unused" in text(laptop, "batch-summary"), WAIT, "the batch summary")
+    codes = [c.text for c in laptop.find_elements(By.CSS_SELECTOR, "#batch code")]
+    assert len(codes) == 12
+    laptop.save_screenshot(str(artifacts / "console-voucher-batch-laptop.png"))
+
+    laptop.get(laptop.find_element(By.ID, "print-sheet").get_attribute("href"))
+    wait_for(lambda: loaded(laptop) and laptop.find_elements(By.CSS_SELECTOR, ".card svg.qr"), WAIT, "the sheet")
+    cards = laptop.find_elements(By.CSS_SELECTOR, ".card")
+    assert len(cards) == 12
+    first = cards[0].text
+    assert codes[0][:5] in first and "Day · KES 50" in first and "Valid 1d · 3GB" in first
+    laptop.save_screenshot(str(artifacts / "voucher-sheet-screen.png"))
+    # What a phone's camera would read: every QR code opens the portal with its own code filled in.
+    decoded = subprocess.run(["zbarimg", "-q", "--raw", str(artifacts / "voucher-sheet-screen.png")],
+                             capture_output=True, text=True, timeout=60).stdout.split()
+    assert sorted(decoded) == sorted(f"{shop.portal}/?voucher={code.replace('-', '')}" for code in codes)
+    options = PrintOptions()
+    options.page_width, options.page_height = 21.0, 29.7  # A4, in cm
+    pdf = base64.b64decode(laptop.print_page(options))
+    assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
+    (artifacts / "voucher-sheet.pdf").write_bytes(pdf)
+
+
+def test_the_console_at_360_px_has_no_sideways_scroll(shop, phone, artifacts):
+    paid = pay(shop, "AA:BB:CC:DD:EE:24", "0712 345 624")
+    log_in(phone, shop, "/")
+    wait_for(lambda: text(phone, "revenue-today").startswith("KES"), WAIT, "the dashboard figures")
+    wait_for(lambda: phone.find_elements(By.CSS_SELECTOR, "#chart-sessions svg"), WAIT, "the charts")
+    assert phone.execute_script("return window.innerWidth") == 360
+    assert no_sideways_scroll(phone)
+    phone.save_screenshot(str(artifacts / "console-dashboard-360.png"))
+    for path, ready in (("/payments", "#payments-list tr"), (f"/payments/{paid.id}", "#timeline li"),
+                        ("/customers", "#customers-list tr"), (f"/customers/{paid.customer_id}", "#customer .card"),
+                        ("/vouchers", "#batches"), ("/packages", "#packages-list tr"),
+                        ("/online", "#online-list"), ("/system", "#queue tr"), ("/settings", "#settings-form input"),
+                        ("/routers", "#routers"), ("/audit", "#audit-list tr")):
+        phone.get(shop.admin + path)
+        wait_for(lambda: loaded(phone) and phone.find_elements(By.CSS_SELECTOR, ready), WAIT, f"{path} at 360 px")
+        name = re.sub(r"/\d+$", "-one", path).strip("/").replace("/", "-") or "dashboard"
+        phone.save_screenshot(str(artifacts / f"console-{name}-360.png"))
+        assert no_sideways_scroll(phone), f"{path} scrolls sideways at 360 px"
+        if path == "/routers":  # no router yet: the page says so (test_admin_routers_browser.py has one)
+            wait_for(lambda: phone.find_elements(By.CSS_SELECTOR, "#routers .empty, #routers table"), WAIT,
+                     "the routers page to say what it has")

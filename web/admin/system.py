@@ -1,0 +1,85 @@
+"""System health (the queue, failed tasks, the health log, alerts), site settings and the
+audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import bottle
+
+from hotspotd import audit, events, reports
+from hotspotd.console import Console
+from hotspotd.errors import InvalidInput
+from hotspotd.settings import site_settings, update_site_settings
+from hotspotd.store.db import utcnow
+
+from ..jsonapi import api, read_json, text_field
+from .auth import AUDIT_SELF, actor
+from .lists import page_args, paged
+
+ALERT_TYPES = ("alert.raised", "alert.cleared", "system.critical")
+
+
+def install(app: bottle.Bottle, console: Console) -> None:
+    config = console.config
+
+    @app.get("/api/admin/queue")
+    @api
+    def queue() -> dict[str, Any]:
+        return console.queue_health()
+
+    @app.post("/api/admin/queue/mode", audit=AUDIT_SELF)
+    @api
+    def queue_mode() -> dict[str, Any]:
+        return {"mode": console.set_queue_mode(text_field(read_json(), "mode", 10) or "", by=actor())}
+
+    @app.get("/api/admin/queue/failed")
+    @api
+    def failed() -> dict[str, Any]:
+        page, per_page = page_args()
+        items = reports.failed_tasks()
+        return paged(items[(page - 1) * per_page:page * per_page], len(items), page, per_page)
+
+    @app.post("/api/admin/queue/failed/<failed_id:int>/retry", role="operator", audit=AUDIT_SELF)
+    @api
+    def retry_one(failed_id: int) -> dict[str, Any]:
+        return {"retried": console.retry_failed(failed_id, by=actor())}
+
+    @app.post("/api/admin/queue/failed/retry", role="operator", audit=AUDIT_SELF)
+    @api
+    def retry_all() -> dict[str, Any]:
+        return {"retried": console.retry_failed(None, by=actor())}
+
+    @app.get("/api/admin/health")
+    @api
+    def health() -> dict[str, Any]:
+        page, per_page = page_args()
+        items, total = console.health_log(page, per_page)
+        return paged(items, total, page, per_page)
+
+    @app.get("/api/admin/alerts")
+    @api
+    def alerts() -> dict[str, Any]:
+        page, per_page = page_args()
+        items, total = events.of_types(ALERT_TYPES, page, per_page)
+        return paged(items, total, page, per_page)
+
+    @app.get("/api/admin/settings")
+    @api
+    def settings() -> dict[str, Any]:
+        return site_settings(config).as_dict()
+
+    @app.post("/api/admin/settings", audit=AUDIT_SELF)
+    @api
+    def settings_update() -> dict[str, Any]:
+        body = read_json()
+        if not body:
+            raise InvalidInput("nothing to change")
+        return update_site_settings(config, body, utcnow(), by=actor()).as_dict()
+
+    @app.get("/api/admin/audit", role="admin")
+    @api
+    def audit_log() -> dict[str, Any]:
+        page, per_page = page_args()
+        items, total = audit.entries(page, per_page)
+        return paged(items, total, page, per_page)
