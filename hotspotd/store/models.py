@@ -252,7 +252,60 @@ class FailedTask(BaseModel):
     retried_at = UTCDateTimeField(null=True)
 
 
+class Alert(BaseModel):
+    """Something that needs a person: raised when it starts, cleared when it ends.
+    `key` names the condition (`disk`, `router:3`, ...); one open alert per key."""
+
+    key = peewee.TextField()
+    kind = peewee.TextField()
+    message = peewee.TextField()
+    raised_at = UTCDateTimeField()
+    cleared_at = UTCDateTimeField(null=True)
+    clear_message = peewee.TextField(null=True)
+
+
+class AlertMessage(BaseModel):
+    """One message about an alert (its raise or its clear) and its delivery.
+
+    status: pending | sent | skipped (cleared before anything went out) | failed (gave up).
+    `channels` lists the channels that have it already, so a retry sends only the rest."""
+
+    alert = peewee.ForeignKeyField(Alert, backref="messages", on_delete="CASCADE")
+    action = peewee.TextField()  # raised | cleared
+    text = peewee.TextField()
+    status = peewee.TextField()
+    created_at = UTCDateTimeField()
+    next_attempt_at = UTCDateTimeField()
+    sent_at = UTCDateTimeField(null=True)
+    channels = JSONField()
+    attempts = peewee.IntegerField(default=0)
+    last_error = peewee.TextField(null=True)
+
+
+class DailyUsage(BaseModel):
+    """Closed sessions rolled up per local day and customer (0: no customer known)."""
+
+    day = peewee.TextField()  # YYYY-MM-DD in the site's time zone
+    customer_id = peewee.IntegerField()
+    sessions = peewee.IntegerField()
+    input_bytes = peewee.BigIntegerField()
+    output_bytes = peewee.BigIntegerField()
+    session_time = peewee.BigIntegerField()
+
+    class Meta:
+        primary_key = peewee.CompositeKey("day", "customer_id")
+
+
+class RadiusReader(BaseModel):
+    """How far one RADIUS process has read `radius_change`."""
+
+    name = peewee.TextField(primary_key=True)
+    last_change = peewee.IntegerField()
+    seen_at = UTCDateTimeField()
+
+
 ALL_MODELS = (
     Package, Customer, Credential, Subscription, Payment, MpesaCallback, Voucher,
     Router, Session, Event, AdminUser, Setting, HealthLog, FailedTask,
+    Alert, AlertMessage, DailyUsage, RadiusReader,
 )
