@@ -41,6 +41,27 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _int_at_least_0(value: str) -> int:
+    number = _int(value)
+    if number < 0:
+        raise ValueError(f"must be 0 or more (got {number})")
+    return number
+
+
+def _percent(value: str) -> int:
+    number = _int(value)
+    if not 0 <= number <= 100:
+        raise ValueError(f"must be a percentage 0-100 (got {number})")
+    return number
+
+
+def _hour(value: str) -> int:
+    number = _int(value)
+    if not 0 <= number <= 23:
+        raise ValueError(f"must be an hour 0-23 (got {number})")
+    return number
+
+
 def _port(value: str) -> int:
     number = _int(value)
     if not 0 <= number <= 65535:
@@ -175,6 +196,31 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("central", "site_id", "", _text, "This site's id at the central server."),
     Setting("central", "site_key", "", _text, "This site's key at the central server."),
     Setting("central", "interval", "300", _seconds, "Seconds between sync passes."),
+    Setting("alerts", "webhook_url", "", _url, "URL that receives each alert as a JSON POST; empty: no webhook."),
+    Setting("alerts", "telegram_bot_token", "", _text, "Telegram bot token (from @BotFather); empty: no Telegram."),
+    Setting("alerts", "telegram_chat_id", "", _text, "Telegram chat that receives the alerts (a user, group or channel id)."),
+    Setting("alerts", "telegram_api_url", "https://api.telegram.org", _url, "Telegram Bot API base URL."),
+    Setting("alerts", "check_interval", "60", _seconds, "Seconds between the worker's looks at what needs an alert."),
+    Setting("alerts", "max_per_hour", "12", _positive_int, "At most this many alert messages an hour; the rest wait their turn."),
+    Setting("alerts", "timeout", "10", _seconds, "Seconds to wait for the webhook or Telegram to answer."),
+    Setting("alerts", "disk_free_percent", "10", _percent, "Alert when the state folder's disk has less than this much free."),
+    Setting("alerts", "router_offline_minutes", "10", _positive_int, "Alert when a router has been offline this long."),
+    Setting("alerts", "sync_failing_hours", "6", _positive_int, "Alert when central sync has failed this long."),
+    Setting("alerts", "restart_loop_count", "3", _positive_int, "Alert when a role starts this many times ..."),
+    Setting("alerts", "restart_loop_minutes", "10", _positive_int, "... within this many minutes."),
+    Setting("alerts", "critical_quiet_minutes", "30", _positive_int,
+            "A system.critical alert clears after this many minutes without another."),
+    Setting("retention", "interval", "3600", _seconds, "Seconds between retention passes (the worker)."),
+    Setting("retention", "health_log_days", "7", _positive_int, "Days the health log is kept."),
+    Setting("retention", "event_days", "30", _positive_int,
+            "Days events are kept once central sync has them (all events when sync is off)."),
+    Setting("retention", "callback_days", "90", _positive_int, "Days the M-Pesa callback bodies are kept."),
+    Setting("retention", "session_days", "30", _positive_int,
+            "Days closed sessions are kept before they are rolled up into daily usage per customer."),
+    Setting("retention", "alert_days", "90", _positive_int, "Days cleared alerts are kept."),
+    Setting("backup", "keep", "7", _int_at_least_0, "Nightly backups kept (0: no nightly backup)."),
+    Setting("backup", "folder", "", _text, "Folder of the nightly backups; empty: backups/ in the state folder."),
+    Setting("backup", "hour", "3", _hour, "Local hour (0-23, site time zone) after which the nightly backup runs."),
 )
 
 FORBIDDEN_CALLBACK_WORDS = ("mpesa", "m-pesa", "safaricom", "query", "exec", "cmd", "sql")
@@ -199,6 +245,10 @@ class Config(SimpleNamespace):
     @property
     def queue_db_path(self) -> Path:
         return self.state_dir / "queue.db"
+
+    @property
+    def backup_dir(self) -> Path:
+        return Path(self.backup.folder) if self.backup.folder else self.state_dir / "backups"
 
     @property
     def callback_url(self) -> str:
@@ -227,6 +277,8 @@ class Config(SimpleNamespace):
                 found.append(f"[mpesa] callback URL must not contain {word!r}: Daraja rejects such URLs")
         if len(self.mpesa.account_reference) > 12:
             found.append("[mpesa] account_reference: 12 characters at most (Daraja's limit)")
+        if bool(self.alerts.telegram_bot_token) != bool(self.alerts.telegram_chat_id):
+            found.append("[alerts] telegram_bot_token and telegram_chat_id: give both, or neither")
         return found
 
 

@@ -5,6 +5,7 @@ line does it when it starts the admin role), and nowhere else: no other role is 
 
     auth.py     who may use the pages
     api.py      /api/admin/... (JSON)
+    alerts.py   /api/admin/alerts (the alerts sent)
     live.py     /ws (events as they happen)
     metrics.py  /metrics (Prometheus text)
 """
@@ -23,7 +24,7 @@ from hotspotd.store import release
 from hotspotd.store.db import ping
 
 from .. import jsonapi
-from . import api, live
+from . import alerts, api, live
 from .auth import Logins
 from .metrics import metrics_text
 
@@ -67,6 +68,7 @@ def make_app(config: Config, logins: Logins) -> bottle.Bottle:
         return bottle.static_file("admin.html", root=str(jsonapi.STATIC))
 
     api.install(app)
+    alerts.install(app)
     live.install(app)
     return app
 
