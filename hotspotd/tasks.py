@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import provisioning, reconcile as reconciler
+from . import alerts, backup, provisioning, reconcile as reconciler, retention
 from .billing import payments
 from .billing.payments import PaymentStatus
 from .queue import PAYMENT_RETRY, PROVISIONING_RETRY, Task, task
@@ -62,6 +62,30 @@ def reconcile(rt: Runtime) -> None:
         rt.queue.dispatch(check_payment, payment_id)
     if plan.provision:
         rt.queue.dispatch(provision_subscriptions, plan.provision)
+    rt.queue.note_reconciled(utcnow())  # what `doctor` reads to know the worker is alive
 
 
-ALL: tuple[Task, ...] = (apply_payments, check_payment, provision_subscriptions, auto_login, reconcile)
+@task()
+def check_alerts(rt: Runtime) -> None:
+    config = rt.config
+    if alerts.check(utcnow(), config, sync_state=alerts.central_sync_state(config)):
+        rt.queue.dispatch(send_alerts)
+
+
+@task()  # no queue retries: each message keeps its own backoff, and the next check sends it again
+def send_alerts(rt: Runtime) -> None:
+    alerts.send_due(utcnow(), rt.config)
+
+
+@task()  # deletes in short chunks, so not serial: payments go on between them
+def apply_retention(rt: Runtime) -> None:
+    retention.run_once(utcnow(), rt.config)
+
+
+@task()
+def nightly_backup(rt: Runtime) -> None:
+    backup.nightly(rt.config, utcnow())
+
+
+ALL: tuple[Task, ...] = (apply_payments, check_payment, provision_subscriptions, auto_login, reconcile,
+                         check_alerts, send_alerts, apply_retention, nightly_backup)
