@@ -161,16 +161,17 @@ class Handler:
         """Answer a Status-Server (RFC 5997) with an Access-Accept; it must carry a valid
         Message-Authenticator. From a router: its secret; from this box: the status secret."""
         router = self.view.routers.get(source)
-        secret = router.secret if router is not None else None
-        if secret is None and self.status_secret and (source in self.status_sources or _loopback(source)):
-            secret = self.status_secret
-        if secret is None:
+        secrets = [router.secret] if router is not None else []
+        if self.status_secret and (source in self.status_sources or _loopback(source)):
+            secrets.append(self.status_secret)  # a router on this box's address still leaves doctor its own
+        if not secrets:
             self.drops.drop("unknown client", source)
             return None
         packet = self._decode(data, source, rp.STATUS_SERVER)
         if packet is None:
             return None
-        if not rp.message_authenticator_ok(packet, secret):
+        secret = next((s for s in secrets if rp.message_authenticator_ok(packet, s)), None)
+        if secret is None:
             self.drops.drop("Status-Server without a valid Message-Authenticator", source)
             return None
         self.decisions["status"] += 1

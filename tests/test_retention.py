@@ -17,7 +17,7 @@ from hotspotd.store.db import db, write_transaction
 from hotspotd.store.models import (Credential, Customer, DailyUsage, Event, HealthLog, MpesaCallback, Package,
                                    Session, Subscription)
 
-CUSTOMERS = 12
+CUSTOMERS = 8
 SESSIONS_A_DAY = 3  # per customer
 INTERIMS = 4
 WINDOW = 5  # days every kind of row is kept in this test
