@@ -23,8 +23,11 @@ LOG_LEVEL_VAR = "HOTSPOTD_LOG_LEVEL"
 
 
 def setup_logging(level: str = "INFO") -> None:
+    # Under systemd stderr goes to the journal, which stamps the time and pid itself.
+    journal = bool(os.environ.get("JOURNAL_STREAM"))
     logging.basicConfig(level=level.upper(),
-                        format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+                        format="%(name)s %(levelname)s %(message)s" if journal
+                        else "%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
     logging.getLogger("huey").setLevel(logging.WARNING)
     logging.getLogger("waitress").setLevel(logging.WARNING)
     # "Task queue depth is N" on every request of a burst: noise, and it costs CPU then.
