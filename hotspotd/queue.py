@@ -30,7 +30,7 @@ from huey import Huey
 from huey.storage import SqliteStorage
 
 from . import events
-from .store.db import utcnow, write_transaction
+from .store.db import db, utcnow, write_transaction
 from .store.files import private_database
 from .store.models import FailedTask, Setting, from_db_time, to_db_time
 
@@ -230,9 +230,15 @@ class Queue:
     @staticmethod
     def _record_failure(name: str, args: tuple, exc: BaseException, *, attempts: int) -> None:
         log.error("task %s%r failed for good after %d attempts: %s", name, args, attempts, exc)
+        error, now = f"{type(exc).__name__}: {exc}"[:1000], utcnow()
         try:
             with write_transaction():
-                FailedTask.create(task=name, args=list(args), error=f"{type(exc).__name__}: {exc}"[:1000],
-                                  attempts=attempts, failed_at=utcnow())
+                # The same work failing again (a periodic task every minute) is one row, not thousands.
+                again = db.execute_sql(
+                    'UPDATE "failed_task" SET "error" = ?, "attempts" = "attempts" + ?, "failed_at" = ? '
+                    'WHERE "task" = ? AND "args" = ? AND "retried_at" IS NULL',
+                    (error, attempts, to_db_time(now), name, FailedTask.args.db_value(list(args)))).rowcount
+                if not again:
+                    FailedTask.create(task=name, args=list(args), error=error, attempts=attempts, failed_at=now)
         except Exception:
             log.exception("cannot record failed task %s", name)
