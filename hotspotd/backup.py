@@ -56,8 +56,11 @@ def _fsync(path: Path) -> None:
 
 
 def backup(config: Config, folder: str | os.PathLike, now: datetime | None = None) -> list[Path]:
-    """Copy the databases into `folder` (made 0750); returns the files written."""
-    target = private_dir(folder)
+    """Copy the databases into `folder` (made 0750 if new; a folder given that exists keeps
+    its mode, the files are 0640 anyway); returns the files written."""
+    target = Path(folder)
+    if not target.is_dir():
+        private_dir(target)
     stamp = (now or utcnow()).strftime(STAMP)
     written = []
     for source in (config.app_db_path, config.queue_db_path):

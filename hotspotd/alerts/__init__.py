@@ -18,15 +18,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from ..config import Config
 from ..store.models import iso
 from . import conditions, state
-from .channels import Channel, ChannelError, Outgoing, configured, enabled
 from .conditions import SyncState
+
+if TYPE_CHECKING:
+    from .channels import Channel
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,9 @@ def check(now: datetime, config: Config, *, sync_state: SyncState | None = None,
         state.set_setting_time(conditions.SYNC_FAILING_SINCE, None, now)
     holding = conditions.evaluate(now, config, sync_state=sync_state, sync_failing_since=failing_since,
                                   free_percent=free_percent)
-    raised, cleared = state.apply(holding, now, site=config.site.name, deliver=enabled(config))
+    a = config.alerts
+    deliver = bool(a.webhook_url or (a.telegram_bot_token and a.telegram_chat_id))  # a channel to send to
+    raised, cleared = state.apply(holding, now, site=config.site.name, deliver=deliver)
     for alert_id in raised:
         log.warning("alert %d raised", alert_id)
     for alert_id in cleared:
@@ -72,6 +74,10 @@ class SendReport:
 
 def send_due(now: datetime, config: Config, channels: list[Channel] | None = None) -> SendReport:
     """Deliver the messages due at `now`, within the hourly limit."""
+    import requests  # only the worker sends; the admin role, which lists alerts, never loads it
+
+    from .channels import ChannelError, Outgoing, configured
+
     report = SendReport()
     with requests.Session() as session:
         chosen = configured(config, session) if channels is None else channels

@@ -101,9 +101,3 @@ def configured(config: Config, session: requests.Session) -> list[Channel]:
     if a.telegram_bot_token and a.telegram_chat_id:
         found.append(Telegram(a.telegram_api_url, a.telegram_bot_token, a.telegram_chat_id, a.timeout, session))
     return found
-
-
-def enabled(config: Config) -> bool:
-    """True when at least one channel is configured."""
-    a = config.alerts
-    return bool(a.webhook_url or (a.telegram_bot_token and a.telegram_chat_id))
