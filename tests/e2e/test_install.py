@@ -113,7 +113,8 @@ def test_install_verify_upgrade_and_uninstall_in_a_temporary_root(box):
         for table in ("alert_message", "alert", "daily_usage", "radius_reader"):
             conn.execute(f"DROP TABLE {table}")
         conn.execute("DELETE FROM setting WHERE key = 'radius.status_secret'")
-    (box / "etc/hotspotd/hotspotd.ini").write_text(config_text.replace("listen = 0.0.0.0:8080", "listen = 0.0.0.0:80"))
+    (box / "etc/hotspotd/hotspotd.ini").write_text(config_text.replace("listen = 0.0.0.0:8080", "listen = 0.0.0.0:80")
+                                                   .replace("\nfolder = \n", "\nfolder = /srv/hotspot-backups\n"))
     upgraded = script("install", box).stdout
     assert "applied migrations [8]" in upgraded
     assert (box / "etc/hotspotd/hotspotd.ini").read_text().count("callback_token = ") == 1
@@ -124,6 +125,9 @@ def test_install_verify_upgrade_and_uninstall_in_a_temporary_root(box):
     dropin = box / "etc/systemd/system/hotspotd-portal.service.d/50-install.conf"
     assert "AmbientCapabilities=CAP_NET_BIND_SERVICE" in dropin.read_text()
     assert not (box / "etc/systemd/system/hotspotd-admin.service.d").exists()  # only where a port < 1024 is used
+    worker_dropin = box / "etc/systemd/system/hotspotd-worker.service.d/50-install.conf"
+    assert "ReadWritePaths=/srv/hotspot-backups" in worker_dropin.read_text()  # a backup folder outside the state
+    assert owner(box / "srv/hotspot-backups") == (uid, gid, 0o750)
     assert analyze(box, "verify", *UNITS).returncode == 0
 
     # uninstall keeps the config and the data
@@ -133,5 +137,5 @@ def test_install_verify_upgrade_and_uninstall_in_a_temporary_root(box):
     assert not any((box / "etc/systemd/system").rglob("hotspotd*"))
     # --purge takes them too: the box is as it was, but for the system user
     script("uninstall", box, "--purge")
-    assert files(box) - before == SYSTEM_USER_FILES
+    assert files(box) - before == SYSTEM_USER_FILES  # (the backup folder outside /var/lib stays: it is data)
     assert before <= files(box)
