@@ -195,3 +195,13 @@ def call_with_auth(app, path, authorization):
     status = []
     chunks = app(environ, lambda s, h, e=None: status.append(s))
     return int(status[0].split()[0]), None, b"".join(chunks)
+
+
+def test_messages_waiting_when_the_channels_are_taken_out_are_skipped(site, receiver, tmp_path, now):
+    receiver.fail("webhook", times=1)
+    alerts.check(now, site, free_percent=3.0)
+    alerts.send_due(now, site)  # telegram took it, the webhook did not
+    without = alert_config(tmp_path)
+    assert alerts.send_due(now + timedelta(minutes=5), without).sent == []
+    message = AlertMessage.get()
+    assert message.status == "skipped" and message.last_error == "no alert channel configured"

@@ -57,10 +57,11 @@ def check(now: datetime, config: Config, *, sync_state: SyncState | None = None,
     a = config.alerts
     deliver = bool(a.webhook_url or (a.telegram_bot_token and a.telegram_chat_id))  # a channel to send to
     raised, cleared = state.apply(holding, now, site=config.site.name, deliver=deliver)
-    for alert_id in raised:
-        log.warning("alert %d raised", alert_id)
-    for alert_id in cleared:
-        log.info("alert %d cleared", alert_id)
+    messages = {condition.key: condition.message for condition in holding}
+    for key in raised:
+        log.warning("alert raised: %s: %s", key, messages[key])
+    for key in cleared:
+        log.info("alert cleared: %s", key)
     return state.due(now)
 
 
@@ -81,6 +82,9 @@ def send_due(now: datetime, config: Config, channels: list[Channel] | None = Non
     report = SendReport()
     with requests.Session() as session:
         chosen = configured(config, session) if channels is None else channels
+        if not chosen:  # the channels were taken out of the config: nowhere to send what waits
+            state.skip_due(now)
+            return report
         budget = config.alerts.max_per_hour - state.sent_since(now - timedelta(hours=1))
         hold = timedelta(seconds=config.alerts.timeout * max(1, len(chosen)) * 2 + 30)
         for message in state.claim(now, budget, hold):

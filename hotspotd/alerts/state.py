@@ -27,8 +27,8 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30.0 * 2 ** max(0, attempts - 1), MAX_BACKOFF))
 
 
-def apply(conditions: Iterable[Condition], now: datetime, *, site: str, deliver: bool) -> tuple[list[int], list[int]]:
-    """Raise what newly holds, clear what no longer does; returns (raised, cleared) alert ids.
+def apply(conditions: Iterable[Condition], now: datetime, *, site: str, deliver: bool) -> tuple[list[str], list[str]]:
+    """Raise what newly holds, clear what no longer does; returns the keys (raised, cleared).
 
     `deliver` False (no channel configured) records the alerts without messages to send."""
     active = {condition.key: condition for condition in conditions}
@@ -43,7 +43,7 @@ def apply(conditions: Iterable[Condition], now: datetime, *, site: str, deliver:
             _message(alert, "raised", f"[{site}] ALERT: {condition.message}", now, deliver)
             events.emit("alert.raised", {"alert_id": alert.id, "key": key, "kind": condition.kind,
                                          "message": condition.message}, now)
-            raised.append(alert.id)
+            raised.append(key)
         for key, alert in open_alerts.items():
             if key in active:
                 continue
@@ -55,7 +55,7 @@ def apply(conditions: Iterable[Condition], now: datetime, *, site: str, deliver:
             if not unsent:
                 _message(alert, "cleared", f"[{site}] OK: {message}", now, deliver)
             events.emit("alert.cleared", {"alert_id": alert.id, "key": key, "kind": alert.kind, "message": message}, now)
-            cleared.append(alert.id)
+            cleared.append(key)
     return raised, cleared
 
 
@@ -67,6 +67,13 @@ def _message(alert: Alert, action: str, text: str, now: datetime, deliver: bool)
 def due(now: datetime) -> int:
     """Messages waiting to go out now."""
     return AlertMessage.select().where((AlertMessage.status == PENDING) & (AlertMessage.next_attempt_at <= now)).count()
+
+
+def skip_due(now: datetime) -> int:
+    """Give up the messages waiting to go out (no channel is configured any more)."""
+    with write_transaction():
+        return AlertMessage.update(status=SKIPPED, last_error="no alert channel configured").where(
+            AlertMessage.status == PENDING).execute()
 
 
 def sent_since(since: datetime) -> int:
