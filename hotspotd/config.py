@@ -206,7 +206,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("alerts", "disk_free_percent", "10", _percent, "Alert when the state folder's disk has less than this much free."),
     Setting("alerts", "router_offline_minutes", "10", _positive_int, "Alert when a router has been offline this long."),
     Setting("alerts", "sync_failing_hours", "6", _positive_int, "Alert when central sync has failed this long."),
-    Setting("alerts", "restart_loop_count", "3", _positive_int, "Alert when a role starts this many times ..."),
+    Setting("alerts", "restart_loop_count", "5", _positive_int, "Alert when a role starts this many times ..."),
     Setting("alerts", "restart_loop_minutes", "10", _positive_int, "... within this many minutes."),
     Setting("alerts", "critical_quiet_minutes", "30", _positive_int,
             "A system.critical alert clears after this many minutes without another."),

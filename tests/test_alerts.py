@@ -56,7 +56,7 @@ def test_each_condition_raises_and_clears(site, now):
     with write_transaction():
         events.emit("system.critical", {"component": "queue", "message": "task queue unavailable"}, now)
         FailedTask.create(task="provision_subscriptions", args=[[1]], error="boom", attempts=6, failed_at=now)
-        for minute in range(3):
+        for minute in range(5):  # [alerts] restart_loop_count
             HealthLog.create(at=now - timedelta(minutes=minute), component="portal", level="info",
                              message="started (pid 1)")
     router = add_router("gate", "10.5.50.1", "long-shared-secret", now=now - timedelta(days=1))
