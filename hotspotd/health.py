@@ -151,21 +151,23 @@ def check_clock(now: datetime, newest_record: datetime | None, synchronized: boo
     return Check("clock", OK, f"{now:%Y-%m-%d %H:%M} UTC" + (", synchronized by NTP" if synchronized else ""))
 
 
-def router_reachable(host: str, port: int, timeout: float = ROUTER_TIMEOUT) -> tuple[bool, str]:
-    """Can this box open the router's API port? (The one place `doctor` asks a router.)"""
+def router_reachable(router: dict) -> tuple[bool, str]:
+    """Does the router's API port answer? `doctor`'s one look at a router (a plain TCP
+    connect); `router` is a row of `router list` (host, api_port)."""
+    host, port = router["host"], router["api_port"]
     try:
-        with socket.create_connection((host, port), timeout=timeout):
+        with socket.create_connection((host, port), timeout=ROUTER_TIMEOUT):
             return True, f"API port {host}:{port} answers"
     except OSError as exc:
         return False, f"API port {host}:{port} does not answer ({exc.strerror or type(exc).__name__})"
 
 
-def check_routers(routers: list[dict], probe: Callable[[str, int], tuple[bool, str]] = router_reachable) -> list[Check]:
+def check_routers(routers: list[dict], probe: Callable[[dict], tuple[bool, str]] = router_reachable) -> list[Check]:
     if not routers:
         return [Check("routers", WARN, "no router recorded: `hotspotd router add`")]
     checks = []
     for router in routers:
-        ok, detail = probe(router["host"], router["api_port"])
+        ok, detail = probe(router)
         checks.append(Check(f"router {router['name']}", OK if ok else FAIL, detail))
     return checks
 

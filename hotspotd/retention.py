@@ -5,8 +5,9 @@ The worker runs `run_once` every `[retention] interval` seconds. Business record
 not:
 
 - the health log after `health_log_days` (7);
-- events after `event_days` once central sync has them (`synced_at` set), or all events
-  after `event_days` when sync is off (nothing will ever take them);
+- events after `event_days` once central sync has them (`synced_at` set, or at most the
+  id sync says it has: `synced_through`), or all events after `event_days` when sync is
+  off (nothing will ever take them);
 - M-Pesa callback bodies after `callback_days` (the payment keeps what they said);
 - `radius_change` rows once every running RADIUS process has read them (each records how
   far it has read in `radius_reader`); the newest row always stays, so a process that
@@ -37,14 +38,23 @@ READER_ALIVE = timedelta(minutes=10)  # a RADIUS process that has not said where
 READER_FORGOTTEN = timedelta(days=1)
 
 
-def run_once(now: datetime, config: Config) -> dict[str, int]:
-    """One retention pass at `now`; returns the rows removed (or rolled up) per table."""
+def synced_through(config: Config) -> int:
+    """The highest event id central sync has taken (every event up to it), for a site that
+    syncs; 0 when nothing is known beyond `event.synced_at`. The sync work plugs in here."""
+    return 0
+
+
+def run_once(now: datetime, config: Config, *, synced_upto: int | None = None) -> dict[str, int]:
+    """One retention pass at `now`; returns the rows removed (or rolled up) per table.
+
+    `synced_upto`: the highest event id central sync has (default: `synced_through`)."""
     keep = config.retention
 
     def before(days: int) -> str:
         return to_db_time(now - timedelta(days=days))
 
-    synced = "" if not config.central.url else ' AND "synced_at" IS NOT NULL'
+    upto = synced_through(config) if synced_upto is None else synced_upto
+    synced = "" if not config.central.url else f' AND ("synced_at" IS NOT NULL OR "id" <= {int(upto)})'
     removed = {
         "health_log": _delete("health_log", '"at" < ?', (before(keep.health_log_days),)),
         "event": _delete("event", '"at" < ?' + synced, (before(keep.event_days),)),

@@ -125,7 +125,12 @@ def test_only_synced_events_go_when_central_sync_is_on(store, config, now):
     later = now + timedelta(days=synced.retention.event_days + 1)
     assert retention.run_once(later, synced)["event"] == 1
     assert [e.id for e in Event.select()] == [kept_id]
+    with write_transaction():  # sync that keeps a cursor (the highest id central acknowledged)
+        newer_id = events.emit("system.critical", {"component": "x", "message": "after the cursor"}, now)
+    assert retention.run_once(later, synced, synced_upto=kept_id)["event"] == 1
+    assert [e.id for e in Event.select()] == [newer_id]
     assert retention.run_once(later, config)["event"] == 1  # with sync off nothing will take it: it goes too
+    assert Event.select().count() == 0
 
 
 def test_radius_changes_stay_until_every_running_process_has_read_them(store, config, now):
