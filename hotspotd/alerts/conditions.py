@@ -91,7 +91,7 @@ def disk(free_percent: float, threshold: int) -> list[Condition]:
 def restart_loops(now: datetime, count: int, minutes: int) -> list[Condition]:
     since = to_db_time(now - timedelta(minutes=minutes))
     rows = db.execute_sql(
-        'SELECT "component", COUNT(*) FROM "health_log" WHERE "at" >= ? AND "message" LIKE \'started%\' '
+        'SELECT "component", COUNT(*) FROM "health_log" WHERE "at" >= ? AND "message" LIKE \'started (pid %\' '
         'GROUP BY "component" HAVING COUNT(*) >= ? ORDER BY "component"', (since, count)).fetchall()
     return [Condition(f"restarts:{role}", "role.restarting",
                       f"the {role} role started {starts} times in {minutes} min: it is crashing "
