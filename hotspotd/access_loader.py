@@ -9,6 +9,7 @@ costs a few microseconds and can run often.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 
@@ -18,6 +19,14 @@ from .router import router_views
 from .store.db import db
 
 log = logging.getLogger(__name__)
+
+STATUS_SECRET_KEY = "radius.status_secret"  # made by migration 7; `doctor` signs its Status-Server with it
+
+
+def status_secret() -> bytes | None:
+    """The secret this box's own Status-Server requests are signed with (RFC 5997)."""
+    row = db.execute_sql('SELECT "value" FROM "setting" WHERE "key" = ?', (STATUS_SECRET_KEY,)).fetchone()
+    return json.loads(row[0]).encode() if row else None
 
 
 def _epoch(text: str) -> float:

@@ -9,128 +9,18 @@ running site still needs (M-Pesa credentials, a callback token) in one line each
 from __future__ import annotations
 
 import configparser
-import ipaddress
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .config_values import (choice, database_url, digits, hour, int_at_least_0, ip_address, listen, percent, port,
+                            positive_int, seconds, text, timezone, token, url, yes_no)
 from .errors import ConfigError
 
 ENV_VAR = "HOTSPOTD_CONFIG"
-
-
-def _text(value: str) -> str:
-    return value.strip()
-
-
-def _int(value: str) -> int:
-    try:
-        return int(value.strip())
-    except ValueError:
-        raise ValueError(f"must be a whole number (got {value!r})") from None
-
-
-def _positive_int(value: str) -> int:
-    number = _int(value)
-    if number < 1:
-        raise ValueError(f"must be 1 or more (got {number})")
-    return number
-
-
-def _port(value: str) -> int:
-    number = _int(value)
-    if not 0 <= number <= 65535:
-        raise ValueError(f"must be a port number 0-65535 (got {number})")
-    return number
-
-
-def _seconds(value: str) -> float:
-    try:
-        number = float(value.strip())
-    except ValueError:
-        raise ValueError(f"must be a number of seconds (got {value!r})") from None
-    if number < 0:
-        raise ValueError(f"must not be negative (got {number})")
-    return number
-
-
-def _bool(value: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in ("1", "yes", "true", "on"):
-        return True
-    if lowered in ("0", "no", "false", "off"):
-        return False
-    raise ValueError(f"must be yes or no (got {value!r})")
-
-
-def _listen(value: str) -> tuple[str, int]:
-    host, sep, port = value.strip().rpartition(":")
-    if not sep or not host:
-        raise ValueError(f"must be host:port, e.g. 0.0.0.0:8080 (got {value!r})")
-    host = host.strip("[]")
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        if host != "localhost":
-            raise ValueError(f"host must be an IP address (got {host!r})") from None
-    return host, _port(port)
-
-
-def _ip(value: str) -> str:
-    try:
-        return str(ipaddress.ip_address(value.strip()))
-    except ValueError:
-        raise ValueError(f"must be an IP address (got {value!r})") from None
-
-
-def _timezone(value: str) -> str:
-    try:
-        ZoneInfo(value.strip())
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r} (e.g. Africa/Nairobi)") from None
-    return value.strip()
-
-
-def _choice(*choices: str) -> Callable[[str], str]:
-    def parse(value: str) -> str:
-        lowered = value.strip().lower()
-        if lowered not in choices:
-            raise ValueError(f"must be one of {', '.join(choices)} (got {value!r})")
-        return lowered
-
-    return parse
-
-
-def _digits(value: str) -> str:
-    value = value.strip()
-    if value and not value.isdigit():
-        raise ValueError(f"must be digits only (got {value!r})")
-    return value
-
-
-def _url(value: str) -> str:
-    value = value.strip().rstrip("/")
-    if value and not re.match(r"^https?://[^\s/]+", value):
-        raise ValueError(f"must start with http:// or https:// (got {value!r})")
-    return value
-
-
-def _database_url(value: str) -> str:
-    value = value.strip()
-    if value and not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
-        raise ValueError(f"must start with sqlite:/// or postgresql:// (got {value!r})")
-    return value
-
-
-def _token(value: str) -> str:
-    value = value.strip()
-    if value and (len(value) < 16 or not re.fullmatch(r"[A-Za-z0-9._~+/=-]+", value)):
-        raise ValueError("must be at least 16 letters, digits or -._~+/= (or empty)")
-    return value
 
 
 @dataclass(frozen=True)
@@ -143,82 +33,107 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("site", "name", "Hotspot", _text, "Name shown to customers on the portal."),
-    Setting("site", "id", "site-1", _text, "Short identifier of this site (used in sync)."),
-    Setting("site", "timezone", "Africa/Nairobi", _timezone, "Time zone for display and Daraja timestamps."),
-    Setting("site", "help_phone", "", _text, "Phone number customers can call for help, shown on the portal."),
-    Setting("site", "notice", "", _text, "A short notice shown on the portal (opening hours, an outage)."),
-    Setting("site", "state_dir", "/var/lib/hotspotd", _text, "Folder for the databases (app and queue)."),
-    Setting("store", "synchronous", "full", _choice("full", "normal"),
+    Setting("site", "name", "Hotspot", text, "Name shown to customers on the portal."),
+    Setting("site", "id", "site-1", text, "Short identifier of this site (used in sync)."),
+    Setting("site", "timezone", "Africa/Nairobi", timezone, "Time zone for display and Daraja timestamps."),
+    Setting("site", "help_phone", "", text, "Phone number customers can call for help, shown on the portal."),
+    Setting("site", "notice", "", text, "A short notice shown on the portal (opening hours, an outage)."),
+    Setting("site", "state_dir", "/var/lib/hotspotd", text, "Folder for the databases (app and queue)."),
+    Setting("store", "synchronous", "full", choice("full", "normal"),
             "SQLite synchronous mode for the app database; full survives power loss."),
-    Setting("store", "busy_timeout", "10", _seconds, "Seconds a writer waits for the database lock."),
-    Setting("portal", "listen", "0.0.0.0:8080", _listen, "Address of the captive portal and callback server."),
-    Setting("portal", "public_url", "http://127.0.0.1:8080", _url, "URL at which devices reach the portal."),
-    Setting("portal", "threads", "16", _positive_int, "Request threads of the portal server (callback bursts are group-committed across them)."),
-    Setting("admin", "listen", "127.0.0.1:8081", _listen, "Address of the admin pages (keep it on the LAN)."),
-    Setting("admin", "session_idle", "3600", _seconds, "Seconds without a request after which a console login ends."),
-    Setting("admin", "session_max", "43200", _seconds, "Seconds after which a console login ends however busy it is."),
-    Setting("admin", "lockout_after", "10", _positive_int,
+    Setting("store", "busy_timeout", "10", seconds, "Seconds a writer waits for the database lock."),
+    Setting("portal", "listen", "0.0.0.0:8080", listen, "Address of the captive portal and callback server."),
+    Setting("portal", "public_url", "http://127.0.0.1:8080", url, "URL at which devices reach the portal."),
+    Setting("portal", "threads", "16", positive_int, "Request threads of the portal server (callback bursts are group-committed across them)."),
+    Setting("admin", "listen", "127.0.0.1:8081", listen, "Address of the admin pages (keep it on the LAN)."),
+    Setting("admin", "session_idle", "3600", seconds, "Seconds without a request after which a console login ends."),
+    Setting("admin", "session_max", "43200", seconds, "Seconds after which a console login ends however busy it is."),
+    Setting("admin", "lockout_after", "10", positive_int,
             "Failed console logins (per account, and per address) before logins are locked."),
-    Setting("admin", "lockout_seconds", "900", _seconds, "Seconds a locked account or address must wait."),
-    Setting("admin", "metrics_token", "", _token,
+    Setting("admin", "lockout_seconds", "900", seconds, "Seconds a locked account or address must wait."),
+    Setting("admin", "metrics_token", "", token,
             "Bearer token a Prometheus scraper may use for /metrics instead of a login; empty: login only."),
-    Setting("admin", "certfile", "", _text, "TLS certificate (PEM) to serve the console over HTTPS; empty: plain HTTP."),
-    Setting("admin", "keyfile", "", _text, "TLS private key (PEM) for certfile."),
-    Setting("radius", "listen", "0.0.0.0", _ip, "Address the RADIUS server binds."),
-    Setting("radius", "auth_port", "1812", _port, "RADIUS authentication port."),
-    Setting("radius", "acct_port", "1813", _port, "RADIUS accounting port."),
-    Setting("radius", "processes", "1", _positive_int, "RADIUS server processes (SO_REUSEPORT)."),
-    Setting("radius", "require_message_authenticator", "yes", _bool,
+    Setting("admin", "certfile", "", text, "TLS certificate (PEM) to serve the console over HTTPS; empty: plain HTTP."),
+    Setting("admin", "keyfile", "", text, "TLS private key (PEM) for certfile."),
+    Setting("radius", "listen", "0.0.0.0", ip_address, "Address the RADIUS server binds."),
+    Setting("radius", "auth_port", "1812", port, "RADIUS authentication port."),
+    Setting("radius", "acct_port", "1813", port, "RADIUS accounting port."),
+    Setting("radius", "processes", "1", positive_int, "RADIUS server processes (SO_REUSEPORT)."),
+    Setting("radius", "require_message_authenticator", "yes", yes_no,
             "Drop Access-Requests without Message-Authenticator (BlastRADIUS)."),
-    Setting("radius", "interim_interval", "300", _positive_int, "Acct-Interim-Interval sent to routers, seconds."),
-    Setting("radius", "sweep_interval", "30", _seconds, "Seconds between checks for sessions that outlive their package."),
-    Setting("queue", "mode", "async", _choice("async", "immediate"),
+    Setting("radius", "interim_interval", "300", positive_int, "Acct-Interim-Interval sent to routers, seconds."),
+    Setting("radius", "sweep_interval", "30", seconds, "Seconds between checks for sessions that outlive their package."),
+    Setting("queue", "mode", "async", choice("async", "immediate"),
             "async: tasks run in the worker; immediate: inline in the caller."),
-    Setting("queue", "workers", "2", _positive_int, "Worker threads of the queue consumer."),
-    Setting("queue", "reconcile_interval", "15", _seconds, "Seconds between reconciler passes."),
-    Setting("mpesa", "base_url", "https://sandbox.safaricom.co.ke", _url, "Daraja API base URL."),
-    Setting("mpesa", "consumer_key", "", _text, "Daraja app consumer key."),
-    Setting("mpesa", "consumer_secret", "", _text, "Daraja app consumer secret."),
-    Setting("mpesa", "shortcode", "174379", _digits, "Business shortcode (paybill, or store number for a till)."),
-    Setting("mpesa", "passkey", "", _text, "Lipa na M-Pesa online passkey."),
+    Setting("queue", "workers", "2", positive_int, "Worker threads of the queue consumer."),
+    Setting("queue", "reconcile_interval", "15", seconds, "Seconds between reconciler passes."),
+    Setting("mpesa", "base_url", "https://sandbox.safaricom.co.ke", url, "Daraja API base URL."),
+    Setting("mpesa", "consumer_key", "", text, "Daraja app consumer key."),
+    Setting("mpesa", "consumer_secret", "", text, "Daraja app consumer secret."),
+    Setting("mpesa", "shortcode", "174379", digits, "Business shortcode (paybill, or store number for a till)."),
+    Setting("mpesa", "passkey", "", text, "Lipa na M-Pesa online passkey."),
     Setting("mpesa", "transaction_type", "CustomerPayBillOnline",
-            _choice("customerpaybillonline", "customerbuygoodsonline"),
+            choice("customerpaybillonline", "customerbuygoodsonline"),
             "CustomerPayBillOnline (paybill) or CustomerBuyGoodsOnline (till)."),
-    Setting("mpesa", "party_b", "", _digits, "Receiving number: the till for buy-goods; empty means the shortcode."),
-    Setting("mpesa", "callback_url", "", _url,
+    Setting("mpesa", "party_b", "", digits, "Receiving number: the till for buy-goods; empty means the shortcode."),
+    Setting("mpesa", "callback_url", "", url,
             "Public base URL Daraja posts callbacks to; empty means [portal] public_url."),
-    Setting("mpesa", "callback_token", "", _text,
+    Setting("mpesa", "callback_token", "", text,
             "Secret path segment of the callback URL, at least 16 random characters."),
-    Setting("mpesa", "account_reference", "Hotspot", _text, "AccountReference on the customer's prompt (12 characters at most)."),
-    Setting("mpesa", "timeout", "15", _seconds, "Seconds to wait for a Daraja answer."),
-    Setting("mpesa", "query_after", "60", _seconds, "Seconds without a callback before asking Daraja (STK query)."),
-    Setting("mpesa", "pending_timeout", "300", _seconds, "Seconds after which an unanswered payment expires."),
-    Setting("routers", "probe_interval", "60", _seconds, "Seconds between probes of every router (/system/resource)."),
-    Setting("routers", "offline_after", "3", _positive_int,
+    Setting("mpesa", "account_reference", "Hotspot", text, "AccountReference on the customer's prompt (12 characters at most)."),
+    Setting("mpesa", "timeout", "15", seconds, "Seconds to wait for a Daraja answer."),
+    Setting("mpesa", "query_after", "60", seconds, "Seconds without a callback before asking Daraja (STK query)."),
+    Setting("mpesa", "pending_timeout", "300", seconds, "Seconds after which an unanswered payment expires."),
+    Setting("routers", "probe_interval", "60", seconds, "Seconds between probes of every router (/system/resource)."),
+    Setting("routers", "offline_after", "3", positive_int,
             "Consecutive failed probes before a router is shown offline (one success shows it online)."),
-    Setting("routers", "connect_timeout", "3", _seconds, "Seconds to connect to a router's API and log in."),
-    Setting("routers", "timeout", "10", _seconds, "Seconds to wait for a router's answer to one command."),
-    Setting("routers", "connections", "4", _positive_int, "API connections open at most to one router (reused)."),
-    Setting("routers", "sessions_interval", "30", _seconds,
+    Setting("routers", "connect_timeout", "3", seconds, "Seconds to connect to a router's API and log in."),
+    Setting("routers", "timeout", "10", seconds, "Seconds to wait for a router's answer to one command."),
+    Setting("routers", "connections", "4", positive_int, "API connections open at most to one router (reused)."),
+    Setting("routers", "sessions_interval", "30", seconds,
             "Seconds between reads of the routers' live sessions (hotspot and PPPoE active)."),
-    Setting("routers", "reconcile_interval", "300", _seconds,
+    Setting("routers", "reconcile_interval", "300", seconds,
             "Seconds between comparisons of each router with the store (users, profiles, RADIUS entry)."),
-    Setting("routers", "radius_address", "", _text,
+    Setting("routers", "radius_address", "", text,
             "hotspotd's address as the routers reach it (their RADIUS server); empty: the host of [portal] public_url."),
-    Setting("central", "url", "", _url, "Central server URL; empty disables sync."),
-    Setting("central", "site_id", "", _text, "This site's id at the central server."),
-    Setting("central", "site_key", "", _text, "This site's key at the central server."),
-    Setting("central", "interval", "300", _seconds, "Seconds between sync passes."),
-    Setting("central", "timeout", "30", _seconds, "Seconds to wait for the central server's answer."),
-    Setting("central", "max_backoff", "1800", _seconds,
+    Setting("central", "url", "", url, "Central server URL; empty disables sync."),
+    Setting("central", "site_id", "", text, "This site's id at the central server."),
+    Setting("central", "site_key", "", text, "This site's key at the central server."),
+    Setting("central", "interval", "300", seconds, "Seconds between sync passes."),
+    Setting("central", "timeout", "30", seconds, "Seconds to wait for the central server's answer."),
+    Setting("central", "max_backoff", "1800", seconds,
             "Longest wait between tries while the central server cannot be reached (with jitter)."),
-    Setting("receiver", "listen", "0.0.0.0:8090", _listen, "Address of the central receiver (`run --role central`)."),
-    Setting("receiver", "database", "", _database_url,
+    Setting("receiver", "listen", "0.0.0.0:8090", listen, "Address of the central receiver (`run --role central`)."),
+    Setting("receiver", "database", "", database_url,
             "Receiver database URL: sqlite:////abs/path.db or postgresql://user:pw@host/db; empty: central.db in state_dir."),
-    Setting("receiver", "threads", "8", _positive_int, "Request threads of the central receiver."),
-    Setting("receiver", "max_clock_skew", "300", _seconds,
+    Setting("receiver", "threads", "8", positive_int, "Request threads of the central receiver."),
+    Setting("receiver", "max_clock_skew", "300", seconds,
             "Seconds a site's clock may differ from the receiver's before its requests are refused."),
+    Setting("alerts", "webhook_url", "", url, "URL that receives each alert as a JSON POST; empty: no webhook."),
+    Setting("alerts", "telegram_bot_token", "", text, "Telegram bot token (from @BotFather); empty: no Telegram."),
+    Setting("alerts", "telegram_chat_id", "", text, "Telegram chat that receives the alerts (a user, group or channel id)."),
+    Setting("alerts", "telegram_api_url", "https://api.telegram.org", url, "Telegram Bot API base URL."),
+    Setting("alerts", "check_interval", "60", seconds, "Seconds between the worker's looks at what needs an alert."),
+    Setting("alerts", "max_per_hour", "12", positive_int, "At most this many alert messages an hour; the rest wait their turn."),
+    Setting("alerts", "timeout", "10", seconds, "Seconds to wait for the webhook or Telegram to answer."),
+    Setting("alerts", "disk_free_percent", "10", percent, "Alert when the state folder's disk has less than this much free."),
+    Setting("alerts", "router_offline_minutes", "10", positive_int, "Alert when a router has been offline this long."),
+    Setting("alerts", "sync_failing_hours", "6", positive_int, "Alert when central sync has failed this long."),
+    Setting("alerts", "restart_loop_count", "5", positive_int, "Alert when a role starts this many times ..."),
+    Setting("alerts", "restart_loop_minutes", "10", positive_int, "... within this many minutes."),
+    Setting("alerts", "critical_quiet_minutes", "30", positive_int,
+            "A system.critical alert clears after this many minutes without another."),
+    Setting("retention", "interval", "3600", seconds, "Seconds between retention passes (the worker)."),
+    Setting("retention", "health_log_days", "7", positive_int, "Days the health log is kept."),
+    Setting("retention", "event_days", "30", positive_int,
+            "Days events are kept once central sync has them (all events when sync is off)."),
+    Setting("retention", "callback_days", "90", positive_int, "Days the M-Pesa callback bodies are kept."),
+    Setting("retention", "session_days", "30", positive_int,
+            "Days closed sessions are kept before they are rolled up into daily usage per customer."),
+    Setting("retention", "alert_days", "90", positive_int, "Days cleared alerts are kept."),
+    Setting("backup", "keep", "7", int_at_least_0, "Nightly backups kept (0: no nightly backup)."),
+    Setting("backup", "folder", "", text, "Folder of the nightly backups; empty: backups/ in the state folder."),
+    Setting("backup", "hour", "3", hour, "Local hour (0-23, site time zone) after which the nightly backup runs."),
 )
 
 FORBIDDEN_CALLBACK_WORDS = ("mpesa", "m-pesa", "safaricom", "query", "exec", "cmd", "sql")
@@ -250,6 +165,10 @@ class Config(SimpleNamespace):
         return self.receiver.database or f"sqlite:///{self.state_dir.resolve() / 'central.db'}"
 
     @property
+    def backup_dir(self) -> Path:
+        return Path(self.backup.folder) if self.backup.folder else self.state_dir / "backups"
+
+    @property
     def callback_url(self) -> str:
         base = self.mpesa.callback_url or self.portal.public_url
         return f"{base}/api/payments/stk-callback/{self.mpesa.callback_token}"
@@ -279,6 +198,8 @@ class Config(SimpleNamespace):
         if self.central.url and not (self.central.site_id and self.central.site_key):
             found.append("[central] site_id and site_key: required when [central] url is set "
                          "(`hotspotd central site add NAME` at the receiver prints them)")
+        if bool(self.alerts.telegram_bot_token) != bool(self.alerts.telegram_chat_id):
+            found.append("[alerts] telegram_bot_token and telegram_chat_id: give both, or neither")
         return found
 
 

@@ -20,8 +20,10 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from os import PathLike
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from huey import Huey
@@ -29,11 +31,13 @@ from huey.storage import SqliteStorage
 
 from . import events
 from .counters import Counters
-from .store.db import utcnow, write_transaction
-from .store.models import FailedTask, Setting
+from .store.db import db, utcnow, write_transaction
+from .store.files import private_database
+from .store.models import FailedTask, Setting, from_db_time, to_db_time
 
 log = logging.getLogger(__name__)
 
+HEARTBEAT_KEY = "worker.reconciled_at"
 PAYMENT_RETRY = (10, 30, 60)
 PROVISIONING_RETRY = (5, 15, 30, 60, 120)
 MODE_KEY = "queue.mode"
@@ -74,6 +78,8 @@ class Queue:
     def __init__(self, path: str | PathLike, tasks: Iterable[Task], context: Any, *,
                  default_mode: str = QueueMode.ASYNC, fsync: bool = True) -> None:
         self.path = str(path)
+        if Path(self.path).parent.is_dir():  # a missing folder is `init`'s to make: huey refuses to start
+            private_database(self.path)  # huey's SQLite file holds task arguments: 0640 like the app database
         self.context = context
         self.default_mode = QueueMode(default_mode)
         self.huey = Huey("hotspotd", storage_class=SqliteStorage, filename=self.path, fsync=fsync, timeout=10,
@@ -179,6 +185,20 @@ class Queue:
             events.emit("system.mode_changed", {"queue_mode": mode, "by": by}, now)
         self._mode_cache = None
 
+    # -- the worker's heartbeat, kept in the queue's own file (no write to the app database)
+
+    def note_reconciled(self, now: datetime) -> None:
+        """The reconciler finished a pass at `now` (`doctor` reads it)."""
+        try:
+            self.huey.put(HEARTBEAT_KEY, to_db_time(now))
+        except Exception as exc:
+            log.warning("cannot note the reconciler's pass in the queue: %s", exc)
+
+    def last_reconciled(self) -> datetime | None:
+        """When the worker's reconciler last finished a pass (None: never, or unreadable)."""
+        value = self.huey.get(HEARTBEAT_KEY, peek=True)
+        return from_db_time(value) if value else None
+
     # -- operator views
 
     def status(self) -> dict[str, dict[str, int]]:
@@ -221,9 +241,15 @@ class Queue:
     @staticmethod
     def _record_failure(name: str, args: tuple, exc: BaseException, *, attempts: int) -> None:
         log.error("task %s%r failed for good after %d attempts: %s", name, args, attempts, exc)
+        error, now = f"{type(exc).__name__}: {exc}"[:1000], utcnow()
         try:
             with write_transaction():
-                FailedTask.create(task=name, args=list(args), error=f"{type(exc).__name__}: {exc}"[:1000],
-                                  attempts=attempts, failed_at=utcnow())
+                # The same work failing again (a periodic task every minute) is one row, not thousands.
+                again = db.execute_sql(
+                    'UPDATE "failed_task" SET "error" = ?, "attempts" = "attempts" + ?, "failed_at" = ? '
+                    'WHERE "task" = ? AND "args" = ? AND "retried_at" IS NULL',
+                    (error, attempts, to_db_time(now), name, FailedTask.args.db_value(list(args)))).rowcount
+                if not again:
+                    FailedTask.create(task=name, args=list(args), error=error, attempts=attempts, failed_at=now)
         except Exception:
             log.exception("cannot record failed task %s", name)

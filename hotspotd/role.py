@@ -10,12 +10,16 @@ Tests start a role in a thread and wait for `ready`.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from typing import ClassVar
 
 from .config import Config
 from .runtime import Runtime
+from .store.db import utcnow, write_transaction
+from .store.models import HealthLog
+from .store.running import hold_shared
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +33,9 @@ class Role:
 
     def __init__(self, config: Config, runtime: Runtime | None = None) -> None:
         self.config = config
+        # A role process holds the state folder's shared lock while it runs: `restore`
+        # refuses meanwhile (tests that bring their own runtime run roles in threads).
+        self._running_lock = hold_shared(config.state_dir) if runtime is None and self.opens_site_store else None
         self.runtime = runtime or (Runtime.open(config) if self.opens_site_store else Runtime(config))
         self.ready = threading.Event()
         self.stopping = threading.Event()
@@ -51,6 +58,12 @@ class Role:
         """Release what `start` and the runtime opened."""
         self.runtime.close()
 
+    @property
+    def records_start(self) -> bool:
+        """Whether this process notes its start in the health log (one per role; the central
+        receiver has no site health log)."""
+        return self.opens_site_store
+
     # -- shared lifecycle
 
     def install_signal_handlers(self) -> None:
@@ -59,6 +72,8 @@ class Role:
 
     def run(self) -> int:
         """The role's process: start, serve until a signal, close. Returns the exit code."""
+        if self.records_start:
+            self._record_start()
         self.install_signal_handlers()
         self.start()
         try:
@@ -68,6 +83,14 @@ class Role:
             self.close()
         log.info("%s stopped", self.name)
         return code or 0
+
+    def _record_start(self) -> None:
+        """A line in the health log per start: the worker alerts on a role restarting in a loop."""
+        try:
+            with write_transaction():
+                HealthLog.create(at=utcnow(), component=self.name, level="info", message=f"started (pid {os.getpid()})")
+        except Exception as exc:  # a role must start even when it cannot say so
+            log.warning("cannot note the %s role's start in the health log: %s", self.name, exc)
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         if not self.ready.wait(timeout):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import provisioning, reconcile as reconciler
+from . import alerts, backup, provisioning, reconcile as reconciler, retention
 from .router import operations
 from .sync import passes as sync_passes
 from .billing import payments
@@ -106,6 +106,7 @@ def reconcile(rt: Runtime) -> None:
         rt.queue.dispatch(provision_subscriptions, plan.provision)
     if plan.expired:
         rt.queue.dispatch(remove_ended_users, plan.expired)
+    rt.queue.note_reconciled(utcnow())  # what `doctor` reads to know the worker is alive
 
 
 @task()
@@ -115,6 +116,29 @@ def sync_central(rt: Runtime) -> None:
     sync_passes.run_pass(rt.config, rt.central, extra_health={"queue_depth": rt.queue.huey.pending_count()})
 
 
+@task()
+def check_alerts(rt: Runtime) -> None:
+    config = rt.config
+    if alerts.check(utcnow(), config, sync_state=alerts.central_sync_state(config)):
+        rt.queue.dispatch(send_alerts)
+
+
+@task()  # no queue retries: each message keeps its own backoff, and the next check sends it again
+def send_alerts(rt: Runtime) -> None:
+    alerts.send_due(utcnow(), rt.config)
+
+
+@task()  # deletes in short chunks, so not serial: payments go on between them
+def apply_retention(rt: Runtime) -> None:
+    retention.run_once(utcnow(), rt.config)
+
+
+@task()
+def nightly_backup(rt: Runtime) -> None:
+    backup.nightly(rt.config, utcnow())
+
+
 ALL: tuple[Task, ...] = (apply_payments, check_payment, provision_subscriptions, auto_login, reconcile,
                          remove_ended_users, auto_login_device, probe_router, refresh_sessions, kick_session,
-                         deploy_router, catch_up_router, sync_central)
+                         deploy_router, catch_up_router, sync_central, check_alerts, send_alerts, apply_retention,
+                         nightly_backup)

@@ -1,13 +1,17 @@
-"""The worker role: the huey consumer of the site's queue, plus the reconciler's ticker
-and the routers' (probe, live sessions, router reconciliation: `router.watch`).
+"""The worker role: the huey consumer of the site's queue, plus the threads of periodic work.
 
-The consumer runs the tasks; the ticker runs a reconcile pass every
-`[queue] reconcile_interval` seconds so unfinished work is found even when the queue
-lost it. Router work runs in its own threads, never in the queue's. With `[central] url`
-set, another ticker runs a central sync pass whenever one is due (`[central] interval`,
-or the backoff with jitter after a failure). SIGTERM stops it all gracefully (tasks in
-flight get up to 4 s). Once the consumer runs it handles the signals itself; before
-that, a signal sets the same flags.
+The consumer runs the tasks. One ticker runs, each at its own interval:
+
+    reconcile       [queue] reconcile_interval  inline: must work even when the queue does not
+    check_alerts    [alerts] check_interval     inline: a few reads; sending goes to the queue
+    apply_retention [retention] interval        sent to the queue (deletes in short chunks)
+    nightly_backup  when one is due             sent to the queue
+
+Router work (probe, live sessions, router reconciliation: `router.watch`) runs in a thread
+of its own, never in the queue's; with `[central] url` set, another thread runs a central
+sync pass whenever one is due (`[central] interval`, or the backoff with jitter after a
+failure). SIGTERM stops it all gracefully (tasks in flight get up to 4 s). Once the
+consumer runs it handles the signals itself; before that, a signal sets the same flags.
 """
 
 from __future__ import annotations
@@ -16,16 +20,29 @@ import logging
 import os
 import signal
 import threading
+import time
+from dataclasses import dataclass
 
-from . import sync, tasks
+from . import backup, sync, tasks
 from .counters import Publisher
+from .queue import Task
 from .role import Role
 from .store.db import utcnow
 
 log = logging.getLogger(__name__)
 
 WORKER_NICENESS = 5
+BACKUP_CHECK_INTERVAL = 300.0
+RETENTION_FIRST_DELAY = 120.0  # not in the same minute as the catch-up after a restart
 SYNC_TICK = 1.0  # seconds between looks at whether a sync pass is due
+
+
+@dataclass
+class Periodic:
+    task: Task
+    every: float
+    inline: bool = False
+    due_at: float = 0.0
 
 
 class WorkerRole(Role):
@@ -42,7 +59,7 @@ class WorkerRole(Role):
             graceful_signal="TERM", shutdown_timeout=4, check_worker_health=True,
         )
         queue.run(tasks.reconcile)  # catch up at once after a restart
-        self.ticker = threading.Thread(target=self._reconcile_forever, name="reconciler", daemon=True)
+        self.ticker = threading.Thread(target=self._tick_forever, name="ticker", daemon=True)
         self.ticker.start()
         self.publisher = Publisher("worker", queue.counters.snapshot, self.stopping)  # task outcomes for /metrics
         self.publisher.start()
@@ -55,10 +72,34 @@ class WorkerRole(Role):
         self.router_ticker = threading.Thread(target=self._watch_routers, name="router-watch", daemon=True)
         self.router_ticker.start()
 
-    def _reconcile_forever(self) -> None:
-        queue, interval = self.runtime.queue, self.config.queue.reconcile_interval
-        while not self.stopping.wait(interval):
-            queue.run(tasks.reconcile)  # inline: must work even when the queue does not
+    def periodic(self) -> list[Periodic]:
+        config, now = self.config, time.monotonic()
+        return [
+            Periodic(tasks.reconcile, config.queue.reconcile_interval, inline=True,
+                     due_at=now + config.queue.reconcile_interval),
+            Periodic(tasks.check_alerts, config.alerts.check_interval, inline=True,
+                     due_at=now + min(config.alerts.check_interval, 10.0)),
+            Periodic(tasks.apply_retention, config.retention.interval, due_at=now + RETENTION_FIRST_DELAY),
+            Periodic(tasks.nightly_backup, BACKUP_CHECK_INTERVAL, due_at=now + 30.0),
+        ]
+
+    def _tick_forever(self) -> None:
+        queue, jobs = self.runtime.queue, self.periodic()
+        while not self.stopping.wait(max(0.0, min(job.due_at for job in jobs) - time.monotonic())):
+            for job in jobs:
+                now = time.monotonic()
+                if now < job.due_at:
+                    continue
+                job.due_at = now + max(job.every, 1.0)
+                if job.task is tasks.nightly_backup and not backup.nightly_due(self.config, utcnow()):
+                    continue
+                try:
+                    if job.inline:
+                        queue.run(job.task)
+                    else:
+                        queue.dispatch(job.task)
+                except Exception:  # the ticker must outlive any one pass
+                    log.exception("periodic %s failed", job.task.name)
 
     def _watch_routers(self) -> None:
         while not self.stopping.wait(0.5):

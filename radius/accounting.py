@@ -12,6 +12,7 @@ import logging
 import select
 import socket
 import threading
+from typing import Callable
 
 import peewee
 
@@ -34,12 +35,14 @@ def source_ip(address: tuple) -> str:
 class AccountingLoop(threading.Thread):
     """Serves `sock` until `stop` is set; sets `wake` when a session must be cut off."""
 
-    def __init__(self, sock: socket.socket, handler: Handler, stop: threading.Event, wake: threading.Event) -> None:
+    def __init__(self, sock: socket.socket, handler: Handler, stop: threading.Event, wake: threading.Event,
+                 tick: Callable[[], None] | None = None) -> None:
         super().__init__(name="radius-accounting", daemon=True)
         self.sock = sock
         self.handler = handler
         self.stop = stop
         self.wake = wake
+        self.tick = tick  # small bookkeeping that may write the store, never on the auth thread
 
     def run(self) -> None:
         self.sock.setblocking(False)
@@ -50,6 +53,8 @@ class AccountingLoop(threading.Thread):
                     self.serve_batch()
                 except Exception:
                     log.exception("accounting batch failed; the routers will retransmit")
+            if self.tick is not None:
+                self.tick()
         db.close()
 
     def serve_batch(self) -> int:

@@ -7,6 +7,7 @@ Anything that fails validation is dropped, counted and logged at most once per i
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 from collections import Counter
@@ -58,6 +59,14 @@ class DropLog:
 
 
 STALE = object()  # see Handler.access
+_STATUS_SERVER = bytes((rp.STATUS_SERVER,))
+
+
+def _loopback(source: str) -> bool:
+    try:
+        return ipaddress.ip_address(source).is_loopback
+    except ValueError:
+        return False
 
 _ACCT_STATUSES = frozenset(AcctStatus)
 _SESSION_STATUSES = frozenset({AcctStatus.START, AcctStatus.STOP, AcctStatus.INTERIM_UPDATE})
@@ -93,11 +102,16 @@ class Handler:
     """Validates packets from the routers in `view` and answers them."""
 
     def __init__(self, view: AccessView, require_message_authenticator: bool = True,
-                 drops: DropLog | None = None) -> None:
+                 drops: DropLog | None = None, *, status_secret: bytes | None = None,
+                 status_sources: frozenset[str] = frozenset()) -> None:
         self.view = view
         self.require_message_authenticator = require_message_authenticator
         self.drops = drops or DropLog()
         self.decisions: Counter[str] = Counter()
+        # `hotspotd doctor` asks from this box (loopback, or the address RADIUS listens on)
+        # with the site's status secret; a router may ask with its own secret.
+        self.status_secret = status_secret
+        self.status_sources = status_sources
 
     def counts(self) -> list[tuple[str, str, float]]:
         """Decisions and drops by reason, for `hotspotd.counters` (read from another thread,
@@ -131,6 +145,8 @@ class Handler:
         customer may have paid a second ago) returns `STALE` instead, and the caller asks
         again after refreshing the view.
         """
+        if data[:1] == _STATUS_SERVER:
+            return self.status(data, source)
         router = self._client(source)
         if router is None:
             return None
@@ -164,6 +180,26 @@ class Handler:
         code = rp.ACCESS_ACCEPT if decision.accept else rp.ACCESS_REJECT
         return rp.encode_reply(code, packet.ident, packet.authenticator, secret,
                                reply_attributes(decision) + _proxy_states(packet))
+
+    def status(self, data: bytes, source: str) -> bytes | None:
+        """Answer a Status-Server (RFC 5997) with an Access-Accept; it must carry a valid
+        Message-Authenticator. From a router: its secret; from this box: the status secret."""
+        router = self.view.routers.get(source)
+        secrets = [router.secret] if router is not None else []
+        if self.status_secret and (source in self.status_sources or _loopback(source)):
+            secrets.append(self.status_secret)  # a router on this box's address still leaves doctor its own
+        if not secrets:
+            self.drops.drop("unknown client", source)
+            return None
+        packet = self._decode(data, source, rp.STATUS_SERVER)
+        if packet is None:
+            return None
+        secret = next((s for s in secrets if rp.message_authenticator_ok(packet, s)), None)
+        if secret is None:
+            self.drops.drop("Status-Server without a valid Message-Authenticator", source)
+            return None
+        self.decisions["status"] += 1
+        return rp.encode_reply(rp.ACCESS_ACCEPT, packet.ident, packet.authenticator, secret, _proxy_states(packet))
 
     @staticmethod
     def _auth_request(packet: rp.Packet, secret: bytes) -> AuthRequest | None:

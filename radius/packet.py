@@ -24,6 +24,7 @@ ZERO16 = bytes(16)
 
 ACCESS_REQUEST, ACCESS_ACCEPT, ACCESS_REJECT = 1, 2, 3
 ACCOUNTING_REQUEST, ACCOUNTING_RESPONSE = 4, 5
+STATUS_SERVER = 12  # RFC 5997: "are you there?", answered with an Access-Accept on the auth port
 DISCONNECT_REQUEST, DISCONNECT_ACK, DISCONNECT_NAK = 40, 41, 42
 COA_REQUEST, COA_ACK, COA_NAK = 43, 44, 45
 REQUEST_CODES = frozenset({ACCESS_REQUEST, ACCOUNTING_REQUEST, DISCONNECT_REQUEST, COA_REQUEST})
@@ -224,11 +225,11 @@ def encode_reply(code: int, ident: int, request_authenticator: bytes, secret: by
 
 def encode_request(code: int, ident: int, secret: bytes, attrs: bytes = b"",
                    with_message_authenticator: bool = True, authenticator: bytes | None = None) -> bytes:
-    """A request. Access-Request: random authenticator, MAC over it. Others (accounting,
+    """A request. Access-Request and Status-Server: random authenticator, MAC over it. Others (accounting,
     CoA, Disconnect): MAC with a zero authenticator, then MD5 over the packet and secret."""
     length = 20 + len(attrs) + (18 if with_message_authenticator else 0)
     header = bytes((code, ident, length >> 8, length & 0xFF))
-    if code == ACCESS_REQUEST:
+    if code in (ACCESS_REQUEST, STATUS_SERVER):
         auth = authenticator or os.urandom(16)
         if with_message_authenticator:
             attrs = attrs + bytes((MESSAGE_AUTHENTICATOR, 18)) + hmac.digest(secret, header + auth + attrs + _MA_EMPTY, "md5")

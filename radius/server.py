@@ -26,8 +26,9 @@ import threading
 import time
 
 from hotspotd.access import AccessView
-from hotspotd.access_loader import ViewLoader
+from hotspotd.access_loader import ViewLoader, status_secret
 from hotspotd.counters import Publisher
+from hotspotd.retention import record_reader
 from hotspotd.role import Role
 from hotspotd.store.db import utcnow
 from hotspotd.supervisor import role_command, supervise
@@ -125,6 +126,31 @@ class AuthLoop:
                 log.exception("Access-Request from %s not answered", address[0])
 
 
+class ReadPosition:
+    """Tells retention how far this process has read `radius_change` (`hotspotd.retention`):
+    soon after the position moves, and once a minute anyway so it is known to be alive.
+    The recorded position is never ahead of the view, so nothing unread is deleted."""
+
+    MOVED = 5.0
+    ALIVE = 60.0
+
+    def __init__(self, name: str, loader: ViewLoader) -> None:
+        self.name = name
+        self.loader = loader
+        self.written = -1
+        self.written_at = -1e9
+
+    def tick(self) -> None:
+        position, now = self.loader.last_change, time.monotonic()
+        if position < 0 or now - self.written_at < (self.ALIVE if position == self.written else self.MOVED):
+            return
+        try:
+            record_reader(self.name, position, utcnow())
+        except Exception as exc:  # retention then keeps more rows; nothing is lost
+            log.warning("cannot record how far %s has read radius_change: %s", self.name, exc)
+        self.written, self.written_at = position, now
+
+
 class RadiusRole(Role):
     """One RADIUS process (`instance` None with `[radius] processes` > 1: their supervisor)."""
 
@@ -139,6 +165,10 @@ class RadiusRole(Role):
     def supervising(self) -> bool:
         return self.instance is None and self.config.radius.processes > 1
 
+    @property
+    def records_start(self) -> bool:
+        return not self.supervising and self.instance in (None, 0)  # one start per radius role, not per process
+
     def start(self) -> None:
         if self.supervising:
             return
@@ -149,10 +179,12 @@ class RadiusRole(Role):
         self.loader = ViewLoader(AccessView(interim_interval=radius.interim_interval))
         self.loader.refresh()
         gc.freeze()  # the loaded view is long-lived: keep it out of every later collection's scan
-        self.handler = Handler(self.loader.view, radius.require_message_authenticator)
-        self.threads: list[threading.Thread] = [AccountingLoop(self.acct_sock, self.handler, self.stopping, self.wake),
-                                                Publisher(f"radius-{self.instance or 0}", self.handler.counts,
-                                                          self.stopping)]
+        self.handler = Handler(self.loader.view, radius.require_message_authenticator,
+                               status_secret=status_secret(), status_sources=frozenset({radius.listen}))
+        position = ReadPosition(f"radius-{self.instance or 0}", self.loader)
+        self.threads: list[threading.Thread] = [
+            AccountingLoop(self.acct_sock, self.handler, self.stopping, self.wake, tick=position.tick),
+            Publisher(f"radius-{self.instance or 0}", self.handler.counts, self.stopping)]
         if self.instance in (None, 0):
             self.threads.append(Enforcer(radius.sweep_interval, self.stopping, self.wake))
         for thread in self.threads:

@@ -12,14 +12,11 @@ import time
 
 from hotspotd import sessions
 from hotspotd.router import router_views
-from hotspotd.store.db import db, utcnow, write_transaction
+from hotspotd.store.db import db, utcnow
 
 from . import disconnect
 
 log = logging.getLogger(__name__)
-
-KEEP_CHANGES = 100_000  # rows of radius_change kept for views that lag behind
-
 
 def enforce_once(sweep: bool, retry_after: float) -> int:
     """One pass: the sweep when `sweep` is True, then one delivery round of due
@@ -29,9 +26,6 @@ def enforce_once(sweep: bool, retry_after: float) -> int:
         marked = sessions.mark_overdue(now)
         if marked:
             log.info("sweep: %d session(s) outlive their package", len(marked))
-        with write_transaction():
-            db.execute_sql('DELETE FROM "radius_change" WHERE "id" <= (SELECT MAX("id") FROM "radius_change") - ?',
-                           (KEEP_CHANGES,))
     jobs = sessions.pending_disconnects(now)
     if not jobs:
         return 0

@@ -132,3 +132,14 @@ def test_a_serial_task_dispatching_another_inline_does_not_deadlock(q, now):
     assert not runner.is_alive(), "apply_payments -> provision_subscriptions deadlocked"
     assert Payment.get_by_id(payment.id).status == "paid"
     assert Subscription.get().provisioned_at is not None
+
+
+def test_the_same_work_failing_again_is_one_failed_task_not_one_a_minute(q):
+    for _ in range(3):
+        q.run(flaky_for_test, 8, _attempt=3)
+    q.run(flaky_for_test, 9, _attempt=3)
+    rows = [(f.args, f.attempts) for f in FailedTask.select().order_by(FailedTask.id)]
+    assert rows == [([8], 12), ([9], 4)]
+    q.retry_failed()
+    q.run(flaky_for_test, 8, _attempt=3)  # failing after a retry is news: a row of its own
+    assert FailedTask.select().count() == 3

@@ -23,8 +23,11 @@ LOG_LEVEL_VAR = "HOTSPOTD_LOG_LEVEL"
 
 
 def setup_logging(level: str = "INFO") -> None:
+    # Under systemd stderr goes to the journal, which stamps the time and pid itself.
+    journal = bool(os.environ.get("JOURNAL_STREAM"))
     logging.basicConfig(level=level.upper(),
-                        format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+                        format="%(name)s %(levelname)s %(message)s" if journal
+                        else "%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
     logging.getLogger("huey").setLevel(logging.WARNING)
     logging.getLogger("waitress").setLevel(logging.WARNING)
     logging.getLogger("geventwebsocket").setLevel(logging.WARNING)  # a line per admin request otherwise
@@ -70,7 +73,7 @@ def add_list(group: argparse._SubParsersAction, name: str, func, help: str | Non
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import admins, central, queue, routers, sales, site, sync
+    from . import admins, central, doctor, queue, routers, sales, site, sync
 
     parser = argparse.ArgumentParser(prog="hotspotd", description="Paid WiFi hotspot daemon.")
     parser.add_argument("--config", default=os.environ.get("HOTSPOTD_CONFIG"),
@@ -82,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
                         choices=("DEBUG", "INFO", "WARNING", "ERROR"), type=str.upper,
                         help=f"least important log lines to keep (default INFO, or ${LOG_LEVEL_VAR})")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (site, admins, sales, routers, queue, sync, central):
+    for module in (site, admins, sales, routers, queue, sync, central, doctor):
         module.register(commands)
     return parser
 

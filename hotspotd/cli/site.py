@@ -1,4 +1,4 @@
-"""Site commands: init, check-config, run, demo, backup."""
+"""Site commands: init, check-config, run, demo, backup, restore."""
 
 from __future__ import annotations
 
@@ -20,10 +20,14 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    from ..health import secret_file_warnings
+
     config = load(args)
     problems = config.problems()
     for problem in problems:
         print(problem)
+    for warning in secret_file_warnings(config):
+        print(f"warning: {warning}")
     if not problems:
         print(f"config {config.path or '(defaults)'} is OK")
     return 1 if problems else 0
@@ -84,6 +88,22 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_restore(args: argparse.Namespace) -> int:
+    from ..backup import restore
+    from ..runtime import Runtime
+    from ..store import init_store
+
+    config = load(args)
+    done = restore(config, args.path)
+    applied = init_store(config)
+    Runtime(config).queue.create_storage()
+    print(f"restored {done.source} into {config.app_db_path}"
+          + (f"; applied migrations {applied}" if applied else ""))
+    if done.kept:
+        print(f"the database it replaced is kept as {done.kept}")
+    return 0
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     from ..supervisor import ROLES
 
@@ -105,3 +125,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     backup = commands.add_parser("backup", help="online backup of the databases into a folder")
     backup.add_argument("path")
     backup.set_defaults(func=cmd_backup)
+    restore = commands.add_parser("restore", help="put a backup in place (a file, or a folder: its newest); "
+                                                  "the roles must be stopped")
+    restore.add_argument("path")
+    restore.set_defaults(func=cmd_restore)

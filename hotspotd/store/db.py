@@ -15,6 +15,7 @@ from typing import Iterator
 import peewee
 
 from ..errors import StorageUnavailable
+from .files import private_database, private_dir
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,8 @@ def open_database(path: str | os.PathLike, *, synchronous: str = "full", busy_ti
     means a committed payment survives a power cut, which matters more here than speed.
     """
     if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        private_dir(Path(path).parent)
+        private_database(path)  # 0640 whatever the umask; SQLite gives -wal and -shm the same mode
     if not db.is_closed():
         db.close()
     db.init(

@@ -175,6 +175,31 @@ _V6_CONSOLE = (
     'WHERE json_extract("data", \'$.subscription_id\') IS NOT NULL',
 )
 
+# Operations: alerts and their messages (each raise and clear is one message, sent by the
+# worker with its own backoff), daily usage that closed sessions are rolled up into, how far
+# each RADIUS process has read `radius_change` (so retention deletes only what all have
+# read), and the secret `doctor` signs its RADIUS Status-Server with (RFC 5997), made here
+# once per database.
+_V7_OPERATIONS = (
+    'CREATE TABLE "alert" ("id" INTEGER NOT NULL PRIMARY KEY, "key" TEXT NOT NULL, "kind" TEXT NOT NULL, '
+    '"message" TEXT NOT NULL, "raised_at" TEXT NOT NULL, "cleared_at" TEXT, "clear_message" TEXT)',
+    'CREATE UNIQUE INDEX "alert_open_key" ON "alert" ("key") WHERE "cleared_at" IS NULL',
+    'CREATE TABLE "alert_message" ("id" INTEGER NOT NULL PRIMARY KEY, "alert_id" INTEGER NOT NULL, '
+    '"action" TEXT NOT NULL, "text" TEXT NOT NULL, "status" TEXT NOT NULL, "created_at" TEXT NOT NULL, '
+    '"next_attempt_at" TEXT NOT NULL, "sent_at" TEXT, "channels" TEXT NOT NULL, "attempts" INTEGER NOT NULL, '
+    '"last_error" TEXT, FOREIGN KEY ("alert_id") REFERENCES "alert" ("id") ON DELETE CASCADE)',
+    'CREATE INDEX "alert_message_alert_id" ON "alert_message" ("alert_id")',
+    'CREATE INDEX "alert_message_due" ON "alert_message" ("next_attempt_at") WHERE "status" = \'pending\'',
+    'CREATE INDEX "alert_message_sent_at" ON "alert_message" ("sent_at")',
+    'CREATE TABLE "daily_usage" ("day" TEXT NOT NULL, "customer_id" INTEGER NOT NULL, "sessions" INTEGER NOT NULL, '
+    '"input_bytes" INTEGER NOT NULL, "output_bytes" INTEGER NOT NULL, "session_time" INTEGER NOT NULL, '
+    'PRIMARY KEY ("day", "customer_id"))',
+    'CREATE TABLE "radius_reader" ("name" TEXT NOT NULL PRIMARY KEY, "last_change" INTEGER NOT NULL, '
+    '"seen_at" TEXT NOT NULL)',
+    'INSERT OR IGNORE INTO "setting" ("key", "value", "updated_at") VALUES (\'radius.status_secret\', '
+    '\'"\' || lower(hex(randomblob(24))) || \'"\', strftime(\'%Y-%m-%dT%H:%M:%S.000000Z\', \'now\'))',
+)
+
 MIGRATIONS: dict[int, Migration] = {
     1: _V1_INITIAL,
     2: _V2_INDEXES,
@@ -182,6 +207,7 @@ MIGRATIONS: dict[int, Migration] = {
     4: _V4_ROUTERS,
     5: _V5_SYNC,
     6: _V6_CONSOLE,
+    7: _V7_OPERATIONS,
 }
 
 

@@ -8,58 +8,16 @@ well in `sqlite-utils`. The schema itself is created by numbered migrations
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timezone
-
 import peewee
 
-from .db import db
+from .base import BaseModel, JSONField, UTCDateTimeField, from_db_time, iso, to_db_time
+from .upkeep import (Alert, AlertMessage, BlockedDevice, Counter, DailyUsage, FailedTask, HealthLog, RadiusReader,
+                     SyncState)
 
-_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-
-
-def to_db_time(value: datetime) -> str:
-    """An aware datetime as stored: fixed-width UTC ISO text ending in Z."""
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given; hotspotd stores aware UTC times only")
-    if value.utcoffset():
-        value = value.astimezone(timezone.utc)
-    # isoformat is C-fast; the same text as strftime(_FORMAT), e.g. ...T09:00:00.000000Z
-    return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
-
-
-def iso(value: datetime) -> str:
-    """A UTC time for people and APIs: ISO-8601 with Z (2026-11-23T09:00:00Z)."""
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-def from_db_time(value: str) -> datetime:
-    return datetime.strptime(value, _FORMAT).replace(tzinfo=timezone.utc)
-
-
-class UTCDateTimeField(peewee.Field):
-    field_type = "TEXT"
-
-    def db_value(self, value: datetime | None) -> str | None:
-        return None if value is None else to_db_time(value)
-
-    def python_value(self, value: str | None) -> datetime | None:
-        return None if value is None else from_db_time(value)
-
-
-class JSONField(peewee.TextField):
-    def db_value(self, value):
-        return None if value is None else json.dumps(value, separators=(",", ":"), sort_keys=True)
-
-    def python_value(self, value):
-        return None if value is None else json.loads(value)
-
-
-class BaseModel(peewee.Model):
-    class Meta:
-        database = db
-        legacy_table_names = False
-        only_save_dirty = True  # an UPDATE names only the fields that changed
+__all__ = ["ALL_MODELS", "AdminSession", "AdminUser", "Alert", "AlertMessage", "BaseModel", "BlockedDevice",
+           "Counter", "Credential", "Customer", "DailyUsage", "Event", "FailedTask", "HealthLog", "JSONField",
+           "MpesaCallback", "Package", "Payment", "RadiusReader", "Router", "RouterSession", "Session", "Setting",
+           "Subscription", "SyncState", "UTCDateTimeField", "Voucher", "from_db_time", "iso", "to_db_time"]
 
 
 class Package(BaseModel):
@@ -276,20 +234,6 @@ class AdminSession(BaseModel):
     user_agent = peewee.TextField(null=True)
 
 
-class Counter(BaseModel):
-    """Counters a process publishes for the others to read (RADIUS decisions and drops,
-    task outcomes): one row per (process, name, label), rewritten every few seconds."""
-
-    source = peewee.TextField()
-    name = peewee.TextField()
-    label = peewee.TextField()
-    value = peewee.FloatField()
-    updated_at = UTCDateTimeField()
-
-    class Meta:
-        primary_key = peewee.CompositeKey("source", "name", "label")
-
-
 class Setting(BaseModel):
     """Run-time settings an operator may change without a restart (e.g. queue mode)."""
 
@@ -298,52 +242,8 @@ class Setting(BaseModel):
     updated_at = UTCDateTimeField()
 
 
-class HealthLog(BaseModel):
-    at = UTCDateTimeField(index=True)
-    component = peewee.TextField()
-    level = peewee.TextField()  # info | warning | error | critical
-    message = peewee.TextField()
-
-
-class FailedTask(BaseModel):
-    """A task that used up its retries; `queue retry` sends it again."""
-
-    task = peewee.TextField()
-    args = JSONField()
-    error = peewee.TextField()
-    attempts = peewee.IntegerField()
-    failed_at = UTCDateTimeField()
-    retried_at = UTCDateTimeField(null=True)
-
-
-class SyncState(BaseModel):
-    """Central sync on this box (one row): the outbox cursor (the highest event id central
-    acknowledged), the configuration version applied, and how the last passes went."""
-
-    outbox = peewee.TextField()
-    cursor = peewee.IntegerField(default=0)
-    config_version = peewee.IntegerField(default=0)
-    last_attempt_at = UTCDateTimeField(null=True)
-    last_success_at = UTCDateTimeField(null=True)
-    last_error = peewee.TextField(null=True)
-    last_error_at = UTCDateTimeField(null=True)
-    failures = peewee.IntegerField(default=0)  # passes failed in a row (the backoff)
-    next_attempt_at = UTCDateTimeField(null=True)
-    events_sent = peewee.IntegerField(default=0)
-    bytes_sent = peewee.IntegerField(default=0)
-
-
-class BlockedDevice(BaseModel):
-    """A device (MAC) that may not pay or log in here; `source` is central or local."""
-
-    mac = peewee.TextField(unique=True)
-    reason = peewee.TextField()
-    source = peewee.TextField()
-    blocked_at = UTCDateTimeField()
-
-
 ALL_MODELS = (
     Package, Customer, Credential, Subscription, Payment, MpesaCallback, Voucher,
     Router, Session, RouterSession, Event, AdminUser, Setting, HealthLog, FailedTask, SyncState, BlockedDevice,
-    AdminSession, Counter,
+    AdminSession, Counter, Alert, AlertMessage, DailyUsage, RadiusReader,
 )

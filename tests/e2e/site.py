@@ -91,6 +91,9 @@ class Site:
             wait_for(lambda: "worker consuming" in self.log("worker"), 60, "worker start")
         if role == "admin":
             wait_for(lambda: http("GET", f"http://127.0.0.1:{self.admin_port}/healthz")[0] == 200, 60, "admin /healthz")
+        if role == "radius":
+            wait_for(lambda: "radius serving" in self.log("radius") or proc.poll() is not None, 60, "radius start")
+            assert proc.poll() is None, self.log("radius")
         return proc
 
     def kill(self, role: str, sig: int = signal.SIGKILL) -> int:

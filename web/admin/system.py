@@ -7,7 +7,7 @@ from typing import Any
 
 import bottle
 
-from hotspotd import audit, events, reports
+from hotspotd import alerts, audit, reports
 from hotspotd.console import Console
 from hotspotd.errors import InvalidInput
 from hotspotd.settings import site_settings, update_site_settings
@@ -16,9 +16,6 @@ from hotspotd.store.db import utcnow
 from ..jsonapi import api, read_json, text_field
 from .auth import AUDIT_SELF, actor
 from .lists import page_args, paged
-
-ALERT_TYPES = ("alert.raised", "alert.cleared", "system.critical")
-
 
 def install(app: bottle.Bottle, console: Console) -> None:
     config = console.config
@@ -59,9 +56,9 @@ def install(app: bottle.Bottle, console: Console) -> None:
 
     @app.get("/api/admin/alerts")
     @api
-    def alerts() -> dict[str, Any]:
+    def alert_list() -> dict[str, Any]:
         page, per_page = page_args()
-        items, total = events.of_types(ALERT_TYPES, page, per_page)
+        items, total = alerts.listed(page, per_page)
         return paged(items, total, page, per_page)
 
     @app.get("/api/admin/settings")

@@ -231,8 +231,17 @@
           data.items, "No failed tasks."));
       }).catch(C.failed);
       C.get("/api/admin/alerts?per_page=20").then(function (data) {
-        C.clear(alerts).appendChild(C.table([["Time", function (e) { return C.time(e.at); }], ["Kind", function (e) { return e.type; }],
-          ["What", function (e) { return e.data.message || e.data.component || JSON.stringify(e.data); }]], data.items, "No alerts."));
+        C.clear(alerts).appendChild(C.table([
+          ["Raised", function (a) { return C.time(a.raised_at); }],
+          ["What", function (a) { return a.message; }],
+          ["Cleared", function (a) { return a.cleared_at ? C.time(a.cleared_at) : C.status("open"); }],
+          ["Sent", function (a) {
+            return a.messages.map(function (m) {
+              return m.action + ": " + m.status + (m.channels.length ? " (" + m.channels.join(", ") + ")" : "") +
+                (m.last_error && m.status !== "sent" ? " · " + m.last_error : "");
+            }).join("; ") || "—";
+          }]
+        ], data.items, "No alerts."));
       }).catch(C.failed);
       C.get("/api/admin/health?per_page=30").then(function (data) {
         C.clear(health).appendChild(C.table([["Time", function (l) { return C.time(l.at); }], ["Part", function (l) { return l.component; }],
