@@ -152,8 +152,8 @@ def check_clock(now: datetime, newest_record: datetime | None, synchronized: boo
 
 
 def router_reachable(router: dict) -> tuple[bool, str]:
-    """Does the router's API port answer? `doctor`'s one look at a router (a plain TCP
-    connect); `router` is a row of `router list` (host, api_port)."""
+    """Does the router's API port answer? A plain TCP connect, for a router with no API
+    login recorded; `router` is a row of `router list` (host, api_port)."""
     host, port = router["host"], router["api_port"]
     try:
         with socket.create_connection((host, port), timeout=ROUTER_TIMEOUT):

@@ -21,6 +21,7 @@ from . import load
 if TYPE_CHECKING:
     from ..config import Config
     from ..health import Check
+    from ..runtime import Runtime
 
 HTTP_TIMEOUT = 5.0
 RADIUS_TIMEOUT = 1.5
@@ -81,6 +82,27 @@ def probe_radius(config: Config, secret: bytes | None) -> Check:
                                       f"{2 * RADIUS_TIMEOUT:.0f} s: is hotspotd-radius running?")
 
 
+def router_probe(runtime: Runtime):
+    """A look at a router as the worker takes it: log in to its API and read
+    /system/resource (nothing is recorded); a plain TCP connect where no API login is set."""
+    from .. import health
+    from ..errors import HotspotdError
+    from ..router.probe import read_resource
+    from ..router.records import get_router, target
+
+    def probe(row: dict) -> tuple[bool, str]:
+        if not row.get("api_user"):
+            return health.router_reachable(row)
+        try:
+            with runtime.routers.session(target(get_router(row["id"]))) as api:
+                found = read_resource(api)
+        except HotspotdError as exc:
+            return False, f"API {row['host']}:{row['api_port']}: {exc}"
+        return True, f"API answers: RouterOS {found.version or '?'} on {found.board or 'an unknown board'}"
+
+    return probe
+
+
 def run_checks(config: Config) -> list[Check]:
     from .. import health
     from ..router import list_routers
@@ -111,10 +133,10 @@ def run_checks(config: Config) -> list[Check]:
         checks.append(health.check_worker(runtime.queue.last_reconciled(), utcnow(), config.queue.reconcile_interval))
     else:
         checks.append(health.Check("role worker", health.FAIL, "no queue database: run `hotspotd init`"))
-    if app_ok:
-        checks += health.check_routers(routers)
     runtime = Runtime(config)
     try:
+        if app_ok:
+            checks += health.check_routers(routers, probe=router_probe(runtime))
         checks.append(health.check_daraja(runtime.daraja.access_token))
     finally:
         runtime.close()

@@ -1,5 +1,6 @@
 """`hotspotd doctor` on a running site: every role asked as its clients ask it, the router's API
-port, the Daraja token call (against the simulator), one line per check, exit 1 on a failure."""
+(a login to the RouterOS simulator), the Daraja token call (against the simulator), one line
+per check, exit 1 on a failure."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import socket
 import pytest
 
 from hotspotd.sim.daraja import DarajaSimulator
+from hotspotd.sim.routeros import RouterOSSimulator
 from hotspotd.store.migrations import MIGRATIONS
 
 from .site import Site, free_port
@@ -27,20 +29,17 @@ def lines(result) -> dict[str, tuple[str, str]]:
 
 @pytest.fixture
 def router_api():
-    """A TCP listener standing in for the router's API port."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    yield listener
-    listener.close()
+    """The router's API: a RouterOS simulator on loopback."""
+    with RouterOSSimulator(password="api-pass") as routeros:
+        yield routeros
 
 
 def test_doctor_checks_a_running_site_and_fails_on_what_is_wrong(tmp_path, router_api):
     with DarajaSimulator() as sim:
         site = Site(tmp_path, sim.url, radius={"listen": "127.0.0.1", "auth_port": str(free_port(socket.SOCK_DGRAM)),
                                                "acct_port": str(free_port(socket.SOCK_DGRAM))})
-        site.cli("router", "add", "--name", "gate", "--host", "127.0.0.1",
-                 "--api-port", str(router_api.getsockname()[1]), "--secret", "router-shared-secret")
+        site.cli("router", "add", "--name", "gate", "--host", "127.0.0.1", "--api-port", str(router_api.port),
+                 "--api-user", "admin", "--api-password", "api-pass", "--secret", "router-shared-secret")
         try:
             for role in ("portal", "admin", "worker", "radius"):
                 site.start(role)
@@ -53,18 +52,19 @@ def test_doctor_checks_a_running_site_and_fails_on_what_is_wrong(tmp_path, route
                 assert name in found and found[name][0] in ("OK", "WARN"), (name, healthy.stdout)
             assert found["role radius"] == ("OK", f"Status-Server to 127.0.0.1:{site_port(site)} answered")
             assert found["daraja"] == ("OK", "credentials accepted (OAuth token issued)")
+            assert found["router gate"] == ("OK", "API answers: RouterOS 7.18.2 (stable) on hAP ax2")
             assert f"hotspotd.db integrity ok, schema {max(MIGRATIONS)}" in found["app database"][1]
             assert found["secrets on disk"][0] == "WARN" and "hotspotd.ini can be read by every local user" in \
                 found["secrets on disk"][1]  # the test wrote it under umask 022
             site.config_path.chmod(0o640)
             # the radius role stops and the router goes away
             site.kill("radius")
-            router_api.close()
+            router_api.stop()
             sick = site.cli("doctor", check=False)
             found = lines(sick)
             assert sick.returncode == 1
             assert found["role radius"][0] == "FAIL" and "is hotspotd-radius running?" in found["role radius"][1]
-            assert found["router gate"][0] == "FAIL" and "does not answer" in found["router gate"][1]
+            assert found["router gate"][0] == "FAIL" and f"API 127.0.0.1:{router_api.port}" in found["router gate"][1]
             assert found["secrets on disk"][0] == "OK"
             assert found["role portal"][0] == "OK" and found["role worker"][0] == "OK"
         finally:
