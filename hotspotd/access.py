@@ -92,8 +92,10 @@ class AccessView:
 
     credentials: dict[str, CredentialView] = field(default_factory=dict)  # by username
     subscriptions: dict[int, SubscriptionView] = field(default_factory=dict)  # by id
-    by_customer: dict[int, set[int]] = field(default_factory=dict)  # customer -> subscription ids
-    by_mac: dict[str, set[int]] = field(default_factory=dict)  # bound MAC -> subscription ids
+    # customer (or bound MAC) -> subscription ids: tuples, not sets (a customer has one or
+    # two; a set costs five times the memory, times every customer a busy site has)
+    by_customer: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    by_mac: dict[str, tuple[int, ...]] = field(default_factory=dict)
     packages: dict[int, PackageView] = field(default_factory=dict)
     routers: dict[str, RouterView] = field(default_factory=dict)  # by NAS address
     open_sessions: dict[int, tuple[str, str | None]] = field(default_factory=dict)  # id -> (username, mac)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from datetime import datetime
 
 from .access import AccessView, CredentialView, PackageView, SubscriptionView
@@ -27,6 +28,20 @@ def status_secret() -> bytes | None:
     """The secret this box's own Status-Server requests are signed with (RFC 5997)."""
     row = db.execute_sql('SELECT "value" FROM "setting" WHERE "key" = ?', (STATUS_SECRET_KEY,)).fetchone()
     return json.loads(row[0]).encode() if row else None
+
+
+def _with(index: dict, key, sid: int) -> None:
+    found = index.get(key, ())
+    if sid not in found:
+        index[key] = found + (sid,)
+
+
+def _without(index: dict, key, sid: int) -> None:
+    left = tuple(s for s in index.get(key, ()) if s != sid)
+    if left:
+        index[key] = left
+    else:
+        index.pop(key, None)
 
 
 def _epoch(text: str) -> float:
@@ -132,18 +147,18 @@ class ViewLoader:
         for sid in ids or ():
             old = view.subscriptions.pop(sid, None)
             if old is not None:
-                view.by_customer.get(old.customer_id, set()).discard(sid)
+                _without(view.by_customer, old.customer_id, sid)
                 if old.mac:
-                    view.by_mac.get(old.mac, set()).discard(sid)
+                    _without(view.by_mac, old.mac, sid)
         rows = self._select('SELECT "id", "customer_id", "package_id", "status", "starts_at", "ends_at", '
                             '"data_limit", "bytes_used", "mac" FROM "subscription"', ids)
         for sid, customer, package, status, starts, ends, limit, used, mac in rows:
             mac = normalize_mac(mac)
-            view.subscriptions[sid] = SubscriptionView(sid, customer, package, status, _epoch(starts), _epoch(ends),
-                                                       limit, used, mac)
-            view.by_customer.setdefault(customer, set()).add(sid)
+            view.subscriptions[sid] = SubscriptionView(sid, customer, package, sys.intern(status), _epoch(starts),
+                                                       _epoch(ends), limit, used, mac)
+            _with(view.by_customer, customer, sid)
             if mac:
-                view.by_mac.setdefault(mac, set()).add(sid)
+                _with(view.by_mac, mac, sid)
 
     def _sessions(self, ids: set[int] | None) -> None:
         view = self.view

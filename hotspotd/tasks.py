@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from . import alerts, backup, provisioning, reconcile as reconciler, retention
 from .router import operations
-from .sync import passes as sync_passes
 from .billing import payments
 from .billing.payments import PaymentStatus
 from .queue import PAYMENT_RETRY, PROVISIONING_RETRY, Task, task
@@ -113,6 +112,8 @@ def reconcile(rt: Runtime) -> None:
 def sync_central(rt: Runtime) -> None:
     # Not serial: it mostly waits on the network, and writes in short transactions.
     # Never raises: a central that is down is recorded, with the backoff, in sync_state.
+    from .sync import passes as sync_passes  # here: the HTTP client is the worker's alone
+
     sync_passes.run_pass(rt.config, rt.central, extra_health={"queue_depth": rt.queue.huey.pending_count()})
 
 

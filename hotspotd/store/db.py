@@ -87,7 +87,9 @@ def open_database(path: str | os.PathLike, *, synchronous: str = "full", busy_ti
             "synchronous": synchronous.upper(),
             "foreign_keys": 1,
             "busy_timeout": int(busy_timeout * 1000),
-            "cache_size": -4000,
+            # 1 MB of page cache per connection (SQLite's default is 2 MB): every thread
+            # has its own connection, and the OS caches the file for all of them anyway.
+            "cache_size": -1000,
         },
     )
     db.connect(reuse_if_open=True)

@@ -52,7 +52,6 @@ from hotspotd.store.db import ping
 from .. import jsonapi
 from . import api, catalog, live, login, people, routers, sync, system
 from .auth import Guard, Hasher, LoginThrottle
-from .metrics import metrics_text
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +116,8 @@ def make_app(config: Config, console: Console, *, hasher: Hasher | None = None, 
     @app.get("/metrics", scrape=True)
     def metrics() -> str:
         bottle.response.content_type = "text/plain; version=0.0.4; charset=utf-8"
+        from .metrics import metrics_text  # prometheus_client: loaded when first scraped
+
         return metrics_text(console, lambda: len(hub.subscribers) if hub else 0)
 
     def page(**_: Any):

@@ -12,7 +12,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import bottle
-import segno
 
 from hotspotd.billing import packages, voucher_batches
 from hotspotd.console import Console
@@ -27,6 +26,14 @@ from .login import TEMPLATES
 
 PACKAGE_FIELDS = ("name", "price", "duration", "rate", "data", "devices")
 
+
+
+def segno():
+    """The QR code library, loaded when a sheet is printed: it costs the admin process
+    several MB it would otherwise hold all day."""
+    import segno as library
+
+    return library
 
 def _package_changes(body: dict[str, Any]) -> dict[str, Any]:
     changes: dict[str, Any] = {}
@@ -141,7 +148,7 @@ def install(app: bottle.Bottle, console: Console) -> None:
             if row["status"] != "unused":
                 continue
             url = voucher_url(config.portal.public_url, row["code"])
-            qr = segno.make(url, error="m").svg_inline(scale=3, border=2, omitsize=True, svgclass="qr",
+            qr = segno().make(url, error="m").svg_inline(scale=3, border=2, omitsize=True, svgclass="qr",
                                                        lineclass=None)
             cards.append({**row, "url": url, "qr": qr})
         bottle.response.set_header("Cache-Control", "no-store")

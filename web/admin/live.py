@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 WATCH_EVERY = 0.004  # seconds between looks at PRAGMA data_version
 BACKLOG = 500  # batches a socket may fall behind before it is closed (it reconnects and resumes)
 RECHECK = 15.0
+WRITE_BYTES = 32 * 1024
 PAGE = 500
 _CLOSE: list = []  # an empty batch: the socket is to close
 
@@ -110,12 +111,24 @@ class Hub:
 
 
 def _send(socket, frames: list[tuple[int, bytes]], last: int) -> int:
-    """Write the frames of events after `last` in one write; returns the last id sent."""
-    fresh = [data for event_id, data in frames if event_id > last]
-    if fresh:
-        socket.raw_write(b"".join(fresh))
-        last = frames[-1][0]
-    return last
+    """Write the frames of events after `last`, a few per write; returns the last id sent.
+
+    Writes are joined up to WRITE_BYTES: one write per burst keeps the sends few, and the
+    bound keeps a page that fell behind a burst from costing the process a copy of the
+    whole burst (times every such page)."""
+    chunk: list[bytes] = []
+    size = 0
+    for event_id, data in frames:
+        if event_id <= last:
+            continue
+        chunk.append(data)
+        size += len(data)
+        if size >= WRITE_BYTES:
+            socket.raw_write(b"".join(chunk))
+            chunk, size = [], 0
+    if chunk:
+        socket.raw_write(b"".join(chunk))
+    return max(last, frames[-1][0]) if frames else last
 
 
 def _send_backlog(socket, last: int) -> int:
