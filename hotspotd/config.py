@@ -80,6 +80,10 @@ def _listen(value: str) -> tuple[str, int]:
     return host, _port(port)
 
 
+def _optional_listen(value: str) -> tuple[str, int] | None:
+    return _listen(value) if value.strip() else None
+
+
 def _ip(value: str) -> str:
     try:
         return str(ipaddress.ip_address(value.strip()))
@@ -141,6 +145,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("portal", "listen", "0.0.0.0:8080", _listen, "Address of the captive portal and callback server."),
     Setting("portal", "public_url", "http://127.0.0.1:8080", _url, "URL at which devices reach the portal."),
     Setting("portal", "threads", "16", _positive_int, "Request threads of the portal server (callback bursts are group-committed across them)."),
+    Setting("portal", "callback_listen", "", _optional_listen,
+            "Address of a second listener that serves only Daraja's callbacks, with its own connections and threads "
+            "(point [mpesa] callback_url at it); empty: callbacks share the portal's listener."),
+    Setting("portal", "connections_per_address", "32", _positive_int,
+            "Connections one client address may hold open at the portal (raise it if the router NATs clients)."),
+    Setting("portal", "request_timeout", "10", _seconds,
+            "Seconds a client may take to send one whole request before the connection is closed."),
+    Setting("portal", "trial_minutes", "0", _int,
+            "Minutes of free trial a device may take once a day (in the site's time zone); 0 turns the trial off."),
+    Setting("portal", "trial_rate", "512k/1M", _text, "Speed of the free trial, upload/download as on a package."),
     Setting("admin", "listen", "127.0.0.1:8081", _listen, "Address of the admin pages (keep it on the LAN)."),
     Setting("radius", "listen", "0.0.0.0", _ip, "Address the RADIUS server binds."),
     Setting("radius", "auth_port", "1812", _port, "RADIUS authentication port."),
@@ -171,13 +185,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("mpesa", "timeout", "15", _seconds, "Seconds to wait for a Daraja answer."),
     Setting("mpesa", "query_after", "60", _seconds, "Seconds without a callback before asking Daraja (STK query)."),
     Setting("mpesa", "pending_timeout", "300", _seconds, "Seconds after which an unanswered payment expires."),
+    Setting("mpesa", "paybill", "", _digits,
+            "Paybill number customers may pay by hand (C2B; `hotspotd mpesa register-c2b` registers it); "
+            "empty hides Pay by Paybill."),
+    Setting("mpesa", "paybill_valid_for", "3600", _seconds,
+            "Seconds a Paybill account number shown on the portal stays valid."),
     Setting("central", "url", "", _url, "Central server URL; empty disables sync."),
     Setting("central", "site_id", "", _text, "This site's id at the central server."),
     Setting("central", "site_key", "", _text, "This site's key at the central server."),
     Setting("central", "interval", "300", _seconds, "Seconds between sync passes."),
 )
 
-FORBIDDEN_CALLBACK_WORDS = ("mpesa", "m-pesa", "safaricom", "query", "exec", "cmd", "sql")
+FORBIDDEN_CALLBACK_WORDS = ("mpesa", "m-pesa", "safaricom", "query", "exe", "cmd", "sql")  # "exe" covers "exec"
 
 
 class Config(SimpleNamespace):
@@ -204,6 +223,16 @@ class Config(SimpleNamespace):
     def callback_url(self) -> str:
         base = self.mpesa.callback_url or self.portal.public_url
         return f"{base}/api/payments/stk-callback/{self.mpesa.callback_token}"
+
+    @property
+    def c2b_confirmation_url(self) -> str:
+        base = self.mpesa.callback_url or self.portal.public_url
+        return f"{base}/api/payments/c2b-confirmation/{self.mpesa.callback_token}"
+
+    @property
+    def c2b_validation_url(self) -> str:
+        base = self.mpesa.callback_url or self.portal.public_url
+        return f"{base}/api/payments/c2b-validation/{self.mpesa.callback_token}"
 
     @property
     def mpesa_party_b(self) -> str:

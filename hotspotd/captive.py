@@ -1,0 +1,47 @@
+"""The RFC 8908 captive-portal API: what a phone asks (GET /api/captive, learnt from DHCP
+option 114) to show "time left" in its own interface.
+
+The asking device is known by the address its request comes from, matched against the
+open RADIUS sessions: a device online on a subscription with time and data left is not
+captive and is told `seconds-remaining` (and `bytes-remaining` for a data cap); any other
+device is captive and is sent to the portal.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Callable
+
+from . import account
+from .store.db import storage_errors, utcnow
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+MEDIA_TYPE = "application/captive+json"
+
+
+class Captive:
+    """The captive-portal API of one portal process."""
+
+    def __init__(self, runtime: Runtime, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.rt = runtime
+        self.clock = clock
+
+    def view(self, address: str | None) -> dict[str, Any]:
+        """The RFC 8908 JSON for the device at `address`."""
+        portal = self.rt.config.portal.public_url + "/"
+        now = self.clock()
+        with storage_errors("captive"):
+            session = account.device_session(None, address)
+            access = None
+            if session is not None:
+                found = account.device_customer(session.mac, address, now)
+                access = account.access_of(found[0], now) if found else None
+        if access is None or not access.usable:
+            return {"captive": True, "user-portal-url": portal}
+        view = {"captive": False, "user-portal-url": portal, "seconds-remaining": access.seconds_left,
+                "can-extend-session": True}
+        if access.data_left is not None:
+            view["bytes-remaining"] = access.data_left
+        return view
