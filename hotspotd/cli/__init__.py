@@ -69,7 +69,7 @@ def add_list(group: argparse._SubParsersAction, name: str, func, help: str | Non
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import admins, queue, routers, sales, site
+    from . import admins, mpesa, queue, routers, sales, site
 
     parser = argparse.ArgumentParser(prog="hotspotd", description="Paid WiFi hotspot daemon.")
     parser.add_argument("--config", default=os.environ.get("HOTSPOTD_CONFIG"),
@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
                         choices=("DEBUG", "INFO", "WARNING", "ERROR"), type=str.upper,
                         help=f"least important log lines to keep (default INFO, or ${LOG_LEVEL_VAR})")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (site, admins, sales, routers, queue):
+    for module in (site, admins, sales, routers, queue, mpesa):
         module.register(commands)
     return parser
 
