@@ -12,8 +12,8 @@ only once it is complete, so slow clients cost connections, not threads. Three b
   one within that time, or the connection is closed (checked every second; idle
   keep-alive connections are closed after `channel_timeout`);
 - room when full: at the connection limit, instead of refusing everyone, the
-  connection whose unfinished request is oldest (or the longest idle one) is closed to
-  make room. A request being served is never cut.
+  connections that have waited longest without a whole request (or idled longest) are
+  closed to make room, a tenth of the limit at a time. A request being served is never cut.
 
 Daraja's callbacks can also have a listener of their own (`[portal] callback_listen`,
 served by `web.portal.PortalRole`), with its own connections and threads.
@@ -22,6 +22,7 @@ served by `web.portal.PortalRole`), with its own connections and threads.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from typing import Any
 
@@ -36,13 +37,16 @@ MAINTENANCE_EVERY = 1.0  # seconds between deadline checks
 
 
 class GuardedChannel(HTTPChannel):
-    """A connection that remembers since when its current request has been arriving."""
+    """A connection that knows since when it has held the server without a request to serve."""
 
-    request_started: float | None = None
+    request_started: float | None = None  # the first byte of the unfinished request
+    served = False  # a whole request has arrived on it before
     counted = False
 
     def received(self, data: bytes) -> bool:
         result = super().received(data)
+        if self.requests:
+            self.served = True
         if self.request is None:
             self.request_started = None
         elif self.request_started is None:
@@ -53,19 +57,18 @@ class GuardedChannel(HTTPChannel):
         return bool(self.requests or self.total_outbufs_len or self.will_close)
 
     def unfinished_since(self) -> float | None:
-        """When the unfinished request it is receiving started (or the connection opened,
-        when nothing has arrived yet); None when it is idle between requests or serving."""
+        """Since when its request has been arriving: from the connection's start for the
+        first request, from its first byte for later ones; None when idle or serving."""
         if self.serving():
             return None
-        if self.request_started is not None:
-            return self.request_started
-        return self.creation_time if self.last_activity == self.creation_time else None
+        return self.creation_time if not self.served else self.request_started
 
     def waiting_since(self) -> float | None:
         """Since when it holds a connection without a request to serve (unfinished or idle)."""
         if self.serving():
             return None
-        return self.request_started if self.request_started is not None else self.last_activity
+        since = self.unfinished_since()
+        return self.last_activity if since is None else since
 
     def del_channel(self, map: Any = None) -> None:
         if self.counted:
@@ -86,6 +89,7 @@ class GuardedServer(TcpWSGIServer):
         self.name = name
         self.by_address: Counter[str] = Counter()
         self.refused = self.evicted = self.timed_out = 0
+        self._quiet_until = 0.0
         adjustments.setdefault("cleanup_interval", MAINTENANCE_EVERY)
         adj = Adjustments(**adjustments)
         dispatcher = ThreadedTaskDispatcher()
@@ -119,19 +123,21 @@ class GuardedServer(TcpWSGIServer):
         channel = self.channel_class(self, conn, addr, self.adj, map=self._map)
         channel.counted = True
 
-    def readable(self) -> bool:
-        if self.accepting and len(self._map) >= self.adj.connection_limit:
-            self._make_room(len(self._map) - self.adj.connection_limit + 1)
-        return super().readable()
-
-    def _make_room(self, count: int) -> None:
-        """Close the `count` connections that waited longest without a request to serve."""
+    def make_room(self) -> None:
+        """When full, close the connections that waited longest without a request to serve,
+        a tenth of the limit at a time. Called between poll rounds: a socket closed during
+        one could hand its number, and its stale events, to a connection accepted after."""
+        if not self.accepting or len(self._map) < self.adj.connection_limit:
+            return
+        count = max(1, self.adj.connection_limit // 10)
         waiting = sorted((since, id(channel), channel) for channel in list(self.active_channels.values())
                          if (since := channel.waiting_since()) is not None)
         for _, _, channel in waiting[:count]:
             self.evicted += 1
             channel.handle_close()
-        if waiting and (self.evicted in (1, 10, 100) or self.evicted % 1000 == 0):
+        now = time.monotonic()
+        if waiting and now >= self._quiet_until:  # at most one line every 10 s under attack
+            self._quiet_until = now + 10
             log.warning("%s: connection limit reached; closed %d waiting connections so far",
                         self.name, self.evicted)
 
@@ -151,6 +157,7 @@ def _host(addr: Any) -> str:
 
 def serve_once(server: GuardedServer, timeout: float = 1.0) -> None:
     """One pass of the server's event loop (the role's serving loop calls it)."""
+    server.make_room()
     server.asyncore.loop(timeout=timeout, map=server._map, use_poll=True, count=1)
 
 
