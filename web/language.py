@@ -119,7 +119,7 @@ def from_accept_language(header: str | None) -> str:
             except ValueError:
                 q = 0.0
         q -= position * 1e-6  # the earlier of two equal weights wins
-        if lang in LANGUAGES and q > best_q:
+        if lang in LANGUAGES and 0 < q and q > best_q:  # q=0 means "not this one"
             best, best_q = lang, q
     return best
 

@@ -113,6 +113,9 @@
       return [el("dt", {text: t(r[0])}), el("dd", {text: String(r[1])})];
     })));
   }
+  function hide() {
+    Array.prototype.forEach.call(arguments, function (id) { var node = $(id); if (node) { node.hidden = true; } });
+  }
   function show(card, nodes) {
     var box = $(card);
     box.innerHTML = "";
@@ -121,6 +124,7 @@
     return box;
   }
   function online(view) {
+    stop(); // whatever was being paid for, this is the answer
     remember(view);
     say(hs.linkLogin ? t("logging_in") : "");
     routerLogin(view.username, view.password, function () {
@@ -130,8 +134,7 @@
                                                   el("dt", {text: t("password")}), el("dd", {"class": "secret", id: "shown-password", text: view.password})])];
       if (hs.linkOrig) { nodes.push(el("a", {"class": "button primary", href: hs.linkOrig, text: t("continue")})); }
       show("progress", nodes).scrollIntoView();
-      $("buy").hidden = true;
-      setTimeout(loadAccount, 1500);
+      hide("buy", "trial", "account");
     });
   }
 
@@ -257,18 +260,27 @@
     call("GET", "/api/portal/status" + query()).then(function (res) {
       var v = res.body || {};
       if (!res.ok || !v.known) { return; }
-      var nodes = [el("h2", {text: v.online ? t("online_title") : t("your_package")}), facts(v),
-        el("button", {"class": "primary", type: "button", id: "buy-more", text: t("buy_more"), onclick: function () {
-          topUp = true; $("progress").hidden = true; $("buy").hidden = false; buyButtons(false);
-          say(t("buy_more_hint")); $("buy").scrollIntoView();
-        }})];
-      if (v.online) { nodes.push(el("button", {"class": "secondary", type: "button", id: "log-out", text: t("log_out"), onclick: logOut})); }
+      var saved = remembered();
+      var nodes = [el("h2", {text: v.online ? t("online_title") : t("your_package")}), facts(v)];
+      if (!v.online && saved && saved.username === v.username) { // bought here, not logged in: one tap
+        nodes.push(el("button", {"class": "primary", type: "button", id: "go-online", text: t("go_online"),
+                                 onclick: function () { online(Object.assign({}, v, saved)); }}));
+      }
+      nodes.push(el("button", {"class": v.online ? "primary" : "secondary", type: "button", id: "buy-more",
+                               text: t("buy_more"), onclick: function () {
+        topUp = true; hide("progress"); $("buy").hidden = false; buyButtons(false);
+        say(t("buy_more_hint")); $("buy").scrollIntoView();
+      }}));
+      if (v.online) {
+        nodes.push(el("button", {"class": "secondary", type: "button", id: "log-out", text: t("log_out"), onclick: logOut}));
+        hide("buy", "trial"); // the status page: buying is one tap away
+      }
       show("account", nodes);
     }, function () { /* the page works without it */ });
   }
   function logOut() {
     var login = remembered();
-    var done = function () { say(t("logged_out")); $("account").hidden = true; };
+    var done = function () { say(t("logged_out")); hide("account"); $("buy").hidden = false; };
     if (hs.linkLogout) { $("router-frame").src = hs.linkLogout; }
     if (!login) { done(); return; }
     call("POST", "/api/portal/logout", {username: login.username, password: login.password, mac: hs.mac || null, ip: hs.ip || null})
