@@ -11,14 +11,14 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from . import sessions
 from .billing import subscriptions
 from .errors import Conflict, InvalidInput, NotFound
 from .mac import normalize_mac
-from .store.db import storage_errors, utcnow
-from .store.models import Credential, Package, Session, Subscription, iso
+from .store.db import db, storage_errors, utcnow
+from .store.models import Credential, Package, Session, Subscription, from_db_time, iso, to_db_time
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -77,6 +77,40 @@ def access_of(customer_id: int, now: datetime) -> Access | None:
         devices_allowed=package.devices if package else 1, devices_in_use=devices,
         usable=sub is not None and subscriptions.has_data(sub),
     )
+
+
+# Plain SQL: phones ask the captive API on their own, often; the ORM's query building
+# would cost more than the queries.
+_ONLINE_AT = ('SELECT COALESCE(c."customer_id", b."customer_id") FROM "session" s '
+              'LEFT JOIN "credential" c ON c."username" = s."username" '
+              'LEFT JOIN "subscription" b ON b."id" = s."subscription_id" '
+              'WHERE s."ip" = ? AND s."status" = \'open\' ORDER BY s."started_at" DESC LIMIT 1')
+_RUNNING = ('SELECT "id", "status", "starts_at", "ends_at", "data_limit", "bytes_used" FROM "subscription" '
+            'WHERE "customer_id" = ? AND "status" = \'active\' AND "ends_at" > ?')
+
+
+class _Running(NamedTuple):
+    id: int
+    status: str
+    starts_at: str
+    ends_at: str
+    data_limit: int | None
+    bytes_used: int
+
+
+def left_at_address(ip: str, now: datetime) -> tuple[int, int | None] | None:
+    """(seconds, bytes or None) left to the device online at `ip`; None when no device is
+    online there with time and data left."""
+    row = db.execute_sql(_ONLINE_AT, (ip,)).fetchone()
+    if row is None or row[0] is None:
+        return None
+    at = to_db_time(now)
+    running = [_Running(*r) for r in db.execute_sql(_RUNNING, (row[0], at)).fetchall()]
+    sub = subscriptions.in_use(running, at)  # ISO times compare as text
+    if sub is None or not subscriptions.has_data(sub):
+        return None
+    seconds = int((from_db_time(max(r.ends_at for r in running)) - now).total_seconds())
+    return seconds, None if sub.data_limit is None else sub.data_limit - sub.bytes_used
 
 
 def device_session(mac: str | None, ip: str | None) -> Session | None:

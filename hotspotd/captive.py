@@ -33,15 +33,11 @@ class Captive:
         portal = self.rt.config.portal.public_url + "/"
         now = self.clock()
         with storage_errors("captive"):
-            session = account.device_session(None, address)
-            access = None
-            if session is not None:
-                found = account.device_customer(session.mac, address, now)
-                access = account.access_of(found[0], now) if found else None
-        if access is None or not access.usable:
+            left = account.left_at_address(address, now) if address else None
+        if left is None:
             return {"captive": True, "user-portal-url": portal}
-        view = {"captive": False, "user-portal-url": portal, "seconds-remaining": access.seconds_left,
-                "can-extend-session": True}
-        if access.data_left is not None:
-            view["bytes-remaining"] = access.data_left
+        seconds, data = left
+        view = {"captive": False, "user-portal-url": portal, "seconds-remaining": seconds, "can-extend-session": True}
+        if data is not None:
+            view["bytes-remaining"] = data
         return view

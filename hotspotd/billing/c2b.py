@@ -22,6 +22,7 @@ from typing import Any, Sequence
 import peewee
 
 from .. import events
+from ..errors import StorageUnavailable
 from ..mpesa import c2b as daraja
 from ..mpesa.c2b import C2BPayment, parse_c2b
 from ..store.db import db, write_transaction
@@ -36,6 +37,7 @@ METHOD = "c2b"
 # number is refused at validation or kept as unmatched instead of paying for a stranger.
 # 900,000 numbers, each handed out once (the unique index on payment.account).
 ACCOUNT_DIGITS = 6
+ACCOUNT_DRAWS = 50
 
 
 def luhn_digit(digits: str) -> str:
@@ -70,13 +72,16 @@ def open_offer(package: Package, *, mac: str | None, ip: str | None, now: dateti
 def make_offer(package: Package, *, mac: str | None, ip: str | None, now: datetime,
                customer_id: int | None) -> Payment:
     """A pending Paybill payment with a new account number, and its `payment.initiated`."""
-    while True:
+    for _ in range(ACCOUNT_DRAWS):
         try:
             payment = payments.start(package, "", mac=mac, ip=ip, now=now, method=METHOD, account=new_account(),
                                      customer_id=customer_id)
             break
         except peewee.IntegrityError:  # the number was handed out before: draw again
             continue
+    else:  # only when most of the 900,000 numbers are taken
+        log.critical("no free Paybill account number after %d draws", ACCOUNT_DRAWS)
+        raise StorageUnavailable("Paying by Paybill is not available here")
     with write_transaction():
         events.emit("payment.initiated", {"payment_id": payment.id, "package_id": package.id,
                                           "amount": events.money(package.price), "phone": "",

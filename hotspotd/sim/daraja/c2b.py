@@ -45,10 +45,13 @@ class C2BSimulator:
         self.registrations: dict[str, dict[str, str]] = {}  # short code -> what was registered
         self.payments: list[dict[str, Any]] = []  # every simulated payment and what became of it
         self.duplicates = 0  # extra copies of each confirmation (Daraja may deliver twice)
+        self.requests: list[dict[str, Any]] = []  # every register and simulate body, as it came
         self._balance = 0
 
     def handle(self, path: str, data: dict) -> Answer:
         kind, version = PATHS[path]
+        with self.sim._lock:
+            self.requests.append({"path": path, "body": data})
         return self._register(data, version) if kind == "register" else self._simulate(data)
 
     def _register(self, data: dict, version: str) -> Answer:
