@@ -239,3 +239,24 @@ def test_paybill_routes_answer_daraja_and_replays_change_nothing(app, config, no
     malformed = c2b_post(app, "confirmation", b'{"TransID": []}')
     assert malformed.status == 400 and C2BTransaction.select().count() == 2  # kept for inspection
     assert c2b_post(app, "validation", b"[[[[").json["ResultCode"] == "C2B00016"
+
+
+def test_paying_without_javascript_waits_on_a_page_that_reloads_itself(app, no_errors):
+    answer = request(app, "POST", "/pay", {"package_id": "1", "phone": "0712 345 678", "mac": MAC, "lang": "sw"},
+                     form=True)
+    assert answer.status == 303
+    location = urllib.parse.urlsplit(answer.headers["location"])
+    assert location.path.startswith("/wait/") and "lang=sw" in location.query
+    waiting = request(app, "GET", f"{location.path}?{location.query}")
+    assert waiting.status == 200 and 'http-equiv="refresh"' in waiting.text and "Angalia simu yako" in waiting.text
+
+
+@pytest.mark.parametrize("route, fields", [
+    ("/pay", {"package_id": "1e400", "phone": "0712345678"}), ("/pay", {"package_id": "1", "phone": "x" * 500}),
+    ("/voucher", {"code": "A\x00B"}), ("/restore", {"receipt": "ü" * 50, "phone": "0712345678"}),
+    ("/login", {"username": "u" * 100, "password": "p"}), ("/trial", {"mac": "not a mac"}),
+])
+def test_the_forms_refuse_hostile_fields_with_a_plain_page(app, no_errors, route, fields):
+    answer = request(app, "POST", route, {"mac": MAC, **fields, "lang": "en"}, form=True)
+    assert 400 <= answer.status < 500 and "That did not work" in answer.text
+    assert nothing_stored()

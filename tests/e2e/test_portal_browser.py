@@ -237,21 +237,31 @@ def test_paybill_with_the_simulators_confirmation(phone, shop, daraja):
     assert Payment.get(Payment.account == account).receipt == paid["trans_id"]
 
 
-def test_no_prompt_then_paybill(tmp_path, shop, daraja):
-    """After 30 s without a prompt, "didn't get the prompt?" offers Paybill (English only: it waits 30 s)."""
-    driver = make_driver(tmp_path, "en")
+@pytest.mark.parametrize("lang, choice", [("en", "paybill"), ("sw", "send_again")])
+def test_no_prompt_then_paybill_or_again(tmp_path, shop, daraja, lang, choice):
+    """After 30 s without a prompt, "didn't get the prompt?" offers Paybill or another prompt
+    (one of each per language: each waits 30 s)."""
+    driver = make_driver(tmp_path, lang)
     try:
-        phone = Phone(driver, shop, "en", "no_prompt")
+        phone = Phone(driver, shop, lang, f"no_prompt_{choice}")
         mac, ip, number = new_device()
-        daraja.set_outcome("no_callback", phone="254" + number.replace(" ", "")[1:])
+        msisdn = "254" + number.replace(" ", "")[1:]
+        daraja.set_outcome("no_callback", phone=msisdn)
         phone.open(mac, ip)
         phone.pay(1, number)
         wait_for(lambda: phone.find("#no-prompt").is_displayed(), WAIT, "didn't get the prompt?")
         assert phone.t("js.no_prompt") in phone.text("#no-prompt")
         phone.shot("1-no-prompt")
-        phone.find("#to-paybill").click()
-        account = phone.wait_text("#paybill-account", "")
-        daraja.c2b.pay(amount=10, phone="254712000999", account=account)
+        if choice == "paybill":
+            phone.find("#to-paybill").click()
+            account = phone.wait_text("#paybill-account", "")
+            daraja.c2b.pay(amount=10, phone="254712000999", account=account)
+        else:
+            pushes = len(daraja.pushes)
+            daraja.set_outcome("success", phone=msisdn, times=1)  # this time the prompt arrives
+            phone.find("#send-again").click()
+            wait_for(lambda: len(daraja.pushes) == pushes + 1, WAIT, "a second prompt")
+            assert not phone.find("#no-prompt").is_displayed()  # waiting afresh
         phone.online(mac)
     finally:
         driver.quit()
