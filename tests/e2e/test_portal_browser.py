@@ -320,8 +320,8 @@ def test_already_paid_with_a_wrong_code(phone, shop):
     phone.fill("#receipt", "ZZZ9ZZZ99Z")
     phone.fill("#restore-phone", number)
     phone.find("#restore-form button").click()
-    phone.wait_text("#status", phone.t("err.restore_none"))
-    assert "error" in phone.find("#status").get_attribute("class")
+    phone.wait_text("#restore-form .form-error", phone.t("err.restore_none"))  # next to the form
+    assert "error" in phone.find("#restore-form .form-error").get_attribute("class")
     phone.shot("1-wrong")
 
 

@@ -40,7 +40,14 @@
                           function () { return {ok: false, status: r.status, body: {}}; });
     });
   }
-  function failed(res) { say((res.body && res.body.error) || t("error"), true); }
+  function failed(res, form) {
+    var message = (res.body && res.body.error) || t("error");
+    if (!form) { say(message, true); return; }
+    var box = form.querySelector(".form-error"); // next to what the customer just typed
+    if (!box) { box = el("p", {"class": "form-error error", role: "alert"}); form.appendChild(box); }
+    box.textContent = message;
+    say("");
+  }
   function offline() { say(t("no_connection"), true); }
 
   // -- CHAP: md5(chap-id + password + chap-challenge) in hex, over bytes --------------
@@ -297,9 +304,11 @@
     function enable(on) { Array.prototype.forEach.call(buttons, function (b) { b.disabled = !on; }); }
     enable(false);
     say(t("working"));
+    var shown = form.querySelector(".form-error");
+    if (shown) { shown.textContent = ""; }
     call("POST", url, body).then(function (res) {
       enable(true);
-      if (!res.ok) { failed(res); return; }
+      if (!res.ok) { failed(res, form); return; }
       online(Object.assign({}, res.body, keep || {}));
     }, function () { enable(true); offline(); });
   }
