@@ -27,6 +27,7 @@ CUSTOMER_FACING = {
     "hotspotd/store/db.py": None, "hotspotd/mpesa/client.py": {"stk_push", "stk_query", "_fetch_token", "_send",
                                                                "_error", "_customer_message"},
     "web/jsonapi.py": None, "web/portal_api.py": None, "web/portal_forms.py": None,
+    "hotspotd/devices.py": None,  # devices blocked by central sync (issue 10), once merged
 }
 ERRORS = {"InvalidInput", "NotFound", "Conflict", "UpstreamError", "StorageUnavailable"}
 SAME_IN_BOTH = {"words.price"}  # "KES {n}" reads the same in Swahili
@@ -76,7 +77,8 @@ def _messages(path: Path, functions: set[str] | None) -> list[str]:
 
 
 def test_every_message_a_customer_can_be_shown_is_in_both_languages():
-    messages = {m for path, functions in CUSTOMER_FACING.items() for m in _messages(ROOT / path, functions)}
+    messages = {m for path, functions in CUSTOMER_FACING.items() if (ROOT / path).exists()
+                for m in _messages(ROOT / path, functions)}
     messages |= {str(RateLimited(42)), "Not found", "Method not allowed", "Something went wrong"}
     assert len(messages) > 40  # the scan found them
     missing = sorted(m for m in messages if SW.message(m) == m)
