@@ -30,15 +30,17 @@ record says what is unfinished, and the reconciler finds whatever an enqueue los
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from . import devices, tasks
+from . import account, devices, tasks
+from .attempts import PROMPTS_PER_PHONE
 from .billing import callbacks, packages, payments, vouchers
 from .billing.callbacks import CallbackOutcome, IncomingCallback
 from .billing.payments import PaymentStatus
 from .billing.subscriptions import credential_for
-from .errors import InvalidInput, NotFound, StorageUnavailable, UpstreamError
+from .errors import InvalidInput, NotFound, RateLimited, StorageUnavailable, UpstreamError
 from .mac import normalize_mac
 from .phone import normalise as normalise_phone
 from .store.batching import Batcher
@@ -71,6 +73,8 @@ class Checkout:
         self.clock = clock
         self._recorder = Batcher(callbacks.record_callbacks, after_commit=self._apply_received,
                                  name="callback-writer")
+        # No client may flood a phone with prompts, whatever MAC or address it claims.
+        self._prompts = PROMPTS_PER_PHONE.limit(time.monotonic)
 
     def close(self) -> None:
         self._recorder.close()
@@ -87,15 +91,22 @@ class Checkout:
 
     # -- M-Pesa (STK push)
 
-    def pay(self, *, package_id: object, phone: str, mac: str | None, ip: str | None) -> dict[str, Any]:
+    def pay(self, *, package_id: object, phone: str, mac: str | None, ip: str | None,
+            top_up: bool = False) -> dict[str, Any]:
         """Send the M-Pesa prompt to `phone` for a package; the device (mac, ip) is the one
-        that will get the credentials. Returns {payment_id, status}."""
+        that will get the credentials. With `top_up`, the package is added to what the
+        device is online with (same credentials). Returns {payment_id, status}."""
         now = self.clock()
         with storage_errors("pay"):
             devices.refuse_blocked(mac)
             package = packages.get_package(package_id)
             number = normalise_phone(phone)
-            payment = payments.start(package, number, mac=device_mac(mac), ip=ip or None, now=now)
+            if not self._prompts.allow(number):
+                raise RateLimited(self._prompts.retry_after(number))
+            mac = device_mac(mac)
+            buyer = account.device_customer(mac, ip, now) if top_up else None
+            payment = payments.start(package, number, mac=mac, ip=ip or None, now=now,
+                                     customer_id=buyer[0] if buyer else None)
             config = self.rt.config
             try:
                 accepted = self.rt.daraja.stk_push(phone=number, amount=package.price, callback_url=config.callback_url,
@@ -136,12 +147,14 @@ class Checkout:
             status = PaymentStatus(payment.status)
             view = {"payment_id": payment.ref,
                     "status": PaymentStatus.PENDING.value if status == PaymentStatus.RECEIVED else status.value,
-                    "amount": payment.amount, "package": payment.package.name}
+                    "amount": payment.amount, "package": payment.package.name, "method": payment.method}
             if status in payments.ENDED:
-                view["reason"] = payment.reason
+                view.update(reason=payment.reason, result_code=payment.result_code)
             if status == PaymentStatus.PAID and _same_device(payment, normalize_mac(mac), ip):
                 username, password = credential_for(payment.customer_id, payment.applied_at)
-                view.update(username=username, password=password, expires_at=iso(payment.subscription.ends_at))
+                view.update(access_view(payment.customer_id, self.clock()) or {},
+                            username=username, password=password)
+                view.setdefault("expires_at", iso(payment.subscription.ends_at))
             return view
 
     # -- vouchers
@@ -153,8 +166,15 @@ class Checkout:
             redeemed = vouchers.redeem(code, mac=device_mac(mac), ip=ip, now=self.clock())
         self.rt.queue.dispatch(tasks.provision_subscriptions, [redeemed.subscription_id])
         self.rt.queue.dispatch(tasks.auto_login_device, redeemed.subscription_id, device_mac(mac), ip or None)
-        return {"username": redeemed.username, "password": redeemed.password,
-                "expires_at": iso(redeemed.expires_at)}
+        with storage_errors("voucher"):
+            view = access_view(redeemed.customer_id, self.clock()) or {"expires_at": iso(redeemed.expires_at)}
+        return {**view, "username": redeemed.username, "password": redeemed.password}
+
+
+def access_view(customer_id: int, now: datetime) -> dict[str, Any] | None:
+    """What a customer's credentials give them now (package, expires_at, data left, ...)."""
+    found = account.access_of(customer_id, now)
+    return None if found is None else found.as_dict()
 
 
 def _same_device(payment: Payment, mac: str | None, ip: str | None) -> bool:

@@ -16,8 +16,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable
 
-from .config_values import (choice, database_url, digits, hour, int_at_least_0, ip_address, listen, percent, port,
-                            positive_int, seconds, text, timezone, token, url, yes_no)
+from .config_values import (choice, database_url, digits, hour, int_at_least_0, ip_address, listen, optional_listen,
+                            percent, port, positive_int, seconds, text, timezone, token, url, whole_number, yes_no)
 from .errors import ConfigError
 
 ENV_VAR = "HOTSPOTD_CONFIG"
@@ -45,6 +45,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("portal", "listen", "0.0.0.0:8080", listen, "Address of the captive portal and callback server."),
     Setting("portal", "public_url", "http://127.0.0.1:8080", url, "URL at which devices reach the portal."),
     Setting("portal", "threads", "16", positive_int, "Request threads of the portal server (callback bursts are group-committed across them)."),
+    Setting("portal", "callback_listen", "", optional_listen,
+            "Address of a second listener that serves only Daraja's callbacks, with its own connections and threads "
+            "(point [mpesa] callback_url at it); empty: callbacks share the portal's listener."),
+    Setting("portal", "connections_per_address", "32", positive_int,
+            "Connections one client address may hold open at the portal (raise it if the router NATs clients)."),
+    Setting("portal", "request_timeout", "10", seconds,
+            "Seconds a client may take to send one whole request before the connection is closed."),
+    Setting("portal", "trial_minutes", "0", whole_number,
+            "Minutes of free trial a device may take once a day (in the site's time zone); 0 turns the trial off."),
+    Setting("portal", "trial_rate", "512k/1M", text, "Speed of the free trial, upload/download as on a package."),
     Setting("admin", "listen", "127.0.0.1:8081", listen, "Address of the admin pages (keep it on the LAN)."),
     Setting("admin", "session_idle", "3600", seconds, "Seconds without a request after which a console login ends."),
     Setting("admin", "session_max", "43200", seconds, "Seconds after which a console login ends however busy it is."),
@@ -84,6 +94,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("mpesa", "timeout", "15", seconds, "Seconds to wait for a Daraja answer."),
     Setting("mpesa", "query_after", "60", seconds, "Seconds without a callback before asking Daraja (STK query)."),
     Setting("mpesa", "pending_timeout", "300", seconds, "Seconds after which an unanswered payment expires."),
+    Setting("mpesa", "paybill", "", digits,
+            "Paybill number customers may pay by hand (C2B; `hotspotd mpesa register-c2b` registers it); "
+            "empty hides Pay by Paybill."),
+    Setting("mpesa", "paybill_valid_for", "3600", seconds,
+            "Seconds a Paybill account number shown on the portal stays valid."),
     Setting("routers", "probe_interval", "60", seconds, "Seconds between probes of every router (/system/resource)."),
     Setting("routers", "offline_after", "3", positive_int,
             "Consecutive failed probes before a router is shown offline (one success shows it online)."),
@@ -136,7 +151,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("backup", "hour", "3", hour, "Local hour (0-23, site time zone) after which the nightly backup runs."),
 )
 
-FORBIDDEN_CALLBACK_WORDS = ("mpesa", "m-pesa", "safaricom", "query", "exec", "cmd", "sql")
+FORBIDDEN_CALLBACK_WORDS = ("mpesa", "m-pesa", "safaricom", "query", "exe", "cmd", "sql")  # "exe" covers "exec"
 
 
 class Config(SimpleNamespace):
@@ -172,6 +187,16 @@ class Config(SimpleNamespace):
     def callback_url(self) -> str:
         base = self.mpesa.callback_url or self.portal.public_url
         return f"{base}/api/payments/stk-callback/{self.mpesa.callback_token}"
+
+    @property
+    def c2b_confirmation_url(self) -> str:
+        base = self.mpesa.callback_url or self.portal.public_url
+        return f"{base}/api/payments/c2b-confirmation/{self.mpesa.callback_token}"
+
+    @property
+    def c2b_validation_url(self) -> str:
+        base = self.mpesa.callback_url or self.portal.public_url
+        return f"{base}/api/payments/c2b-validation/{self.mpesa.callback_token}"
 
     @property
     def mpesa_party_b(self) -> str:

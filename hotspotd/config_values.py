@@ -88,6 +88,10 @@ def listen(value: str) -> tuple[str, int]:
     return host, port(number)
 
 
+def optional_listen(value: str) -> tuple[str, int] | None:
+    return listen(value) if value.strip() else None
+
+
 def ip_address(value: str) -> str:
     try:
         return str(ipaddress.ip_address(value.strip()))

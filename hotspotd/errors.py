@@ -40,3 +40,12 @@ class UpstreamError(HotspotdError):
 
 class StorageUnavailable(HotspotdError):
     """The database cannot take the request now (a full disk, a lock held too long)."""
+
+
+class RateLimited(HotspotdError):
+    """Too many attempts from one device, address or phone number; `retry_after` seconds
+    until the next one is allowed."""
+
+    def __init__(self, retry_after: float):
+        self.retry_after = max(1, int(retry_after + 0.999))
+        super().__init__(f"Too many attempts. Try again in {self.retry_after} seconds.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from .billing import subscriptions
+from .billing import c2b, subscriptions
 from .billing.payments import PaymentStatus
 from .billing.subscriptions import SubscriptionStatus
 from .config import Config
@@ -36,11 +36,12 @@ def run_once(now: datetime, config: Config) -> Plan:
     plan = Plan()
     with write_transaction():
         plan.expired = subscriptions.expire_due(now)
+        c2b.expire_offers(now, config.mpesa.paybill_valid_for)  # Paybill offers nobody paid
     plan.apply = [p.id for p in Payment.select(Payment.id).where(Payment.status == PaymentStatus.RECEIVED).limit(BATCH)]
     query_after = timedelta(seconds=config.mpesa.query_after)
     cutoff = now - query_after
     plan.check = [p.id for p in Payment.select(Payment.id).where(
-        (Payment.status == PaymentStatus.PENDING) & (Payment.created_at <= cutoff)
+        (Payment.status == PaymentStatus.PENDING) & (Payment.method == "stk") & (Payment.created_at <= cutoff)
         & (Payment.queried_at.is_null() | (Payment.queried_at <= cutoff))
     ).order_by(Payment.created_at).limit(BATCH)]
     plan.provision = [s.id for s in Subscription.select(Subscription.id).where(

@@ -2,7 +2,9 @@
 status codes, JSON error pages, and the small routes every app has (favicon, static files).
 
 Every route that faces untrusted input goes through `api`, so a core error becomes a
-clear JSON answer with the right status and nothing ever shows a traceback.
+clear JSON answer with the right status and nothing ever shows a traceback. An app may
+put a `translate(message) -> message` in `app.config["hotspotd.translate"]`: error
+messages then reach its users in their language.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ from typing import Any, Callable
 
 import bottle
 
-from hotspotd.errors import Conflict, HotspotdError, InvalidInput, NotFound, StorageUnavailable, UpstreamError
+from hotspotd.errors import (Conflict, HotspotdError, InvalidInput, NotFound, RateLimited, StorageUnavailable,
+                             UpstreamError)
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 MAX_JSON = 8 * 1024
+MAX_ID = 2**63 - 1  # SQLite's largest integer
+TRANSLATE = "hotspotd.translate"
 SOMETHING_WENT_WRONG = "Something went wrong, please try again"
 
 # The one mapping from core errors to HTTP status codes (most specific first).
@@ -29,6 +34,7 @@ STATUS_FOR_ERROR: tuple[tuple[type[HotspotdError], int], ...] = (
     (Conflict, 409),
     (UpstreamError, 502),
     (StorageUnavailable, 503),
+    (RateLimited, 429),
 )
 
 
@@ -62,13 +68,33 @@ def read_json(limit: int = MAX_JSON) -> dict[str, Any]:
 
 
 def text_field(body: dict[str, Any], key: str, limit: int = 64) -> str | None:
-    """A short text (or number) field of a JSON body, stripped; None when absent or empty."""
+    """A short text (or whole number) field of a JSON body, stripped; None when absent or
+    empty. Control characters, other types and anything longer than `limit` are refused."""
     value = body.get(key)
     if value is None or value == "":
         return None
-    if isinstance(value, bool) or not isinstance(value, (str, int)) or len(str(value)) > limit:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**limit:
+        value = str(value)
+    if not isinstance(value, str) or len(value) > limit or not value.isprintable():
         raise InvalidInput(f"{key} is not valid")
-    return str(value).strip()
+    return value.strip()
+
+
+def id_field(body: dict[str, Any], key: str) -> int | None:
+    """A row id field of a JSON body: a whole number from 1 to 2^63-1 (not true, 1.9, "1"
+    or 1e400); None when absent."""
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+        raise InvalidInput(f"{key} is not valid")
+    return value
+
+
+def _translated(message: str) -> str:
+    app = bottle.request.environ.get("bottle.app")
+    translate = app.config.get(TRANSLATE) if app is not None else None
+    return translate(message) if translate else message
 
 
 def api(route: Callable[..., Any]) -> Callable[..., str]:
@@ -81,8 +107,10 @@ def api(route: Callable[..., Any]) -> Callable[..., str]:
             status = status_for(exc)
             if status == 500:
                 log.exception("error in %s", bottle.request.path)
-                return answer(500, {"error": SOMETHING_WENT_WRONG})
-            return answer(status, {"error": str(exc)})
+                return answer(500, {"error": _translated(SOMETHING_WENT_WRONG)})
+            if isinstance(exc, RateLimited):
+                bottle.response.set_header("Retry-After", str(exc.retry_after))
+            return answer(status, {"error": _translated(str(exc))})
         status, body = result if isinstance(result, tuple) else (200, result)
         return answer(status, body)
 
@@ -101,7 +129,7 @@ def install_common_routes(app: bottle.Bottle) -> None:
             log.error("unhandled error on %s: %s", bottle.request.path, err.exception)
         messages = {404: "Not found", 405: "Method not allowed", 500: "Something went wrong"}
         bottle.response.content_type = "application/json"
-        return json.dumps({"error": messages.get(err.status_code, err.status_line)})
+        return json.dumps({"error": _translated(messages.get(err.status_code, err.status_line))})
 
     @app.get("/favicon.ico")
     def favicon():

@@ -1,40 +1,50 @@
-"""The captive portal role: pages and JSON for hotspot clients, and the Daraja callback.
+"""The captive portal role: pages and JSON for hotspot clients, and Daraja's callbacks.
 
 Everything here faces untrusted input (hotspot clients and the internet). The routes only
-translate HTTP into calls on `hotspotd.checkout.Checkout` and back; what a payment does
-is decided there.
+translate HTTP into calls on the core's use cases (`hotspotd.checkout`, `.paybill`,
+`.restore`, `.trial`, `.account`, `.captive`) and back; what a payment does is decided
+there. The page is in English or Swahili (`language.py`), its numbers and times in the
+customer's words (`wording.py`); the listener keeps one client from shutting everyone
+out (`listener.py`).
 """
 
 from __future__ import annotations
 
-import hmac
+import html
 import json
 import logging
 import sys
-from pathlib import Path
+import threading
 from typing import Any
+from urllib.parse import urlencode
 
 import bottle
 
 from hotspotd.checkout import Checkout
 from hotspotd.config import Config
-from hotspotd.errors import InvalidInput, StorageUnavailable
-from hotspotd.mpesa.callback import MAX_BODY
 from hotspotd.role import Role
 
-from .jsonapi import answer, api, install_common_routes, read_json, text_field
+from . import daraja_routes, language, listener, portal_api, portal_forms
+from .assets import Assets
+from .jsonapi import TRANSLATE, api, install_common_routes
+from .portal_context import TEMPLATES, PortalContext, UseCases
 
 log = logging.getLogger(__name__)
 
-HERE = Path(__file__).parent
-ACCEPTED = {"ResultCode": 0, "ResultDesc": "Accepted"}
-LOGIN_VARS = ("mac", "ip", "link-login-only", "link-orig", "error", "chap-id", "chap-challenge")
+YEAR = 365 * 86400
+FORM_FIELDS = ("mac", "ip", "link-login-only", "link-orig", "chap-id", "chap-challenge")
 
 
-def make_app(config: Config, checkout: Checkout) -> bottle.Bottle:
+def make_app(config: Config, checkout: Checkout, cases: UseCases | None = None) -> bottle.Bottle:
+    """The portal app over `checkout` and the other use cases (made over its runtime
+    unless given); `app.config["hotspotd.portal"].cases.close()` releases them."""
     app = bottle.Bottle()
-    templates = [str(HERE / "templates")]
-    token = config.mpesa.callback_token.encode()
+    cases = cases or UseCases.around(checkout)
+    portal = PortalContext(config, cases)
+    assets = Assets("portal.css", "portal.js")
+    app.config[TRANSLATE] = lambda message: portal.t().message(message)
+    app.config["hotspotd.portal"] = portal
+    assets.install(app)
     install_common_routes(app)
 
     @app.get("/healthz")
@@ -45,100 +55,97 @@ def make_app(config: Config, checkout: Checkout) -> bottle.Bottle:
 
     @app.get("/")
     def landing() -> str:
-        query = bottle.request.query
-        login = {key: query.getunicode(key, default="")[:512] for key in LOGIN_VARS}
-        if not login["link-login-only"].lower().startswith(("http://", "https://")):
-            login["link-login-only"] = ""  # the router's login URL, or nothing (no javascript: URLs)
+        request = bottle.request
+        lang, remember = language.choose(request.query.get("lang"), request.get_cookie(language.COOKIE),
+                                         request.get_header("Accept-Language"))
+        if remember:
+            bottle.response.set_cookie(language.COOKIE, lang, max_age=YEAR, path="/", samesite="lax")
+        t = language.catalogue(lang)
+        login = portal.login_vars(request.query)
+        site = portal.site()
         # Inside <script>: "</script>" in a value must not end it (the values come from the URL).
-        login_json = json.dumps(login).replace("<", "\\u003c")
-        try:
-            offered = checkout.packages()
-        except StorageUnavailable:
-            offered = []
-        return bottle.template("portal", template_lookup=templates, site=config.site.name, packages=offered,
-                               login=login, login_json=login_json)
+        page = {"mac": login["mac"], "ip": login["ip"], "linkLogin": login["link-login-only"],
+                "linkOrig": login["link-orig"], "linkLogout": login["link-logout"], "chapId": login["chap-id"],
+                "chapChallenge": login["chap-challenge"], "lang": lang, "paybill": config.mpesa.paybill,
+                "trial": max(0, config.portal.trial_minutes)}
+        # A printed voucher's QR code opens the portal as /?voucher=CODE: the code is filled in.
+        voucher = "".join(ch for ch in request.query.getunicode("voucher", default="")[:40] if ch.isalnum() or ch == "-")
+        return bottle.template(
+            "portal", template_lookup=TEMPLATES, t=t, lang=lang, site=site, login=login, voucher=voucher,
+            packages=[portal.described(p, t) for p in site.packages], paybill=config.mpesa.paybill,
+            trial=page["trial"], switch=switch_links(login, lang), hidden=hidden_fields(login, lang),
+            page_json=json.dumps(page).replace("<", "\\u003c"), texts_json=portal.texts_json(lang),
+            css=assets.url("portal.css"), js=assets.url("portal.js"))
 
-    @app.get("/api/portal/packages")
-    @api
-    def package_list() -> dict[str, Any]:
-        return {"packages": checkout.packages()}
-
-    @app.post("/api/portal/pay")
-    @api
-    def pay() -> tuple[int, dict[str, Any]]:
-        body = read_json()
-        if body.get("package_id") is None or not body.get("phone"):
-            raise InvalidInput("choose a package and enter your phone number")
-        return 202, checkout.pay(package_id=body.get("package_id"), phone=text_field(body, "phone", 20) or "",
-                                 mac=text_field(body, "mac", 17),
-                                 ip=text_field(body, "ip", 45) or bottle.request.remote_addr)
-
-    @app.get("/api/portal/payments/<ref>")
-    @api
-    def payment_status(ref: str) -> dict[str, Any]:
-        query = bottle.request.query
-        return checkout.payment_status(ref, mac=query.getunicode("mac", default="")[:17],
-                                       ip=query.getunicode("ip", default="")[:45] or bottle.request.remote_addr)
-
-    @app.post("/api/portal/voucher")
-    @api
-    def voucher() -> dict[str, Any]:
-        body = read_json()
-        return checkout.redeem_voucher(text_field(body, "code", 40) or "", mac=text_field(body, "mac", 17),
-                                       ip=text_field(body, "ip", 45) or bottle.request.remote_addr)
-
-    @app.post("/api/payments/stk-callback/<given>")
-    def stk_callback(given: str) -> str:
-        if not token or not hmac.compare_digest(given.encode(), token):
-            return answer(404, {"error": "Not found"})
-        if bottle.request.content_length > MAX_BODY:
-            return answer(413, {"ResultCode": 1, "ResultDesc": "Body too large"})
-        body = bottle.request.body.read(MAX_BODY + 1)
-        if len(body) > MAX_BODY:
-            return answer(413, {"ResultCode": 1, "ResultDesc": "Body too large"})
-        try:  # answered only after the batch holding this callback is committed
-            outcome = checkout.receive_callback(body, bottle.request.remote_addr)
-        except StorageUnavailable as exc:  # Daraja, or the reconciler's query, will try again
-            return answer(503, {"ResultCode": 1, "ResultDesc": str(exc)})
-        if outcome.outcome == "malformed":
-            return answer(400, {"ResultCode": 1, "ResultDesc": f"Rejected: {outcome.error}"})
-        return answer(200, ACCEPTED)
-
+    portal_api.install(app, portal)
+    portal_forms.install(app, portal, assets)
+    daraja_routes.install(app, config, checkout, cases.paybill)
     return app
 
 
+def switch_links(login: dict[str, str], lang: str) -> list[tuple[str, str, str]]:
+    """(code, name, href) for the language switch, keeping the router's variables."""
+    kept = {key: value for key, value in login.items() if value and key != "error"}
+    return [(code, language.NAMES[code], "/?" + urlencode({**kept, "lang": code})) for code in language.LANGUAGES]
+
+
+def hidden_fields(login: dict[str, str], lang: str) -> str:
+    """The router's variables as hidden form fields, for the forms that work without JavaScript."""
+    fields = [(key, login[key]) for key in FORM_FIELDS if login.get(key)] + [("lang", lang)]
+    return "".join(f'<input type="hidden" name="{key}" value="{html.escape(value)}">' for key, value in fields)
+
+
 class PortalRole(Role):
-    """The portal process: waitress serving the portal app (callbacks answered after commit)."""
+    """The portal process: the portal app behind `listener.GuardedServer`, and with
+    `[portal] callback_listen` a second listener for Daraja's callbacks alone."""
 
     name = "portal"
 
     def start(self) -> None:
-        import waitress
-
         # The callback writer releases the GIL on every SQLite call; with the default 5 ms
         # switch interval it then waits behind request threads, and a burst convoys on it.
         sys.setswitchinterval(0.0005)
+        portal = self.config.portal
         self.checkout = Checkout(self.runtime)
-        host, port = self.config.portal.listen
-        self.server = waitress.create_server(
-            make_app(self.config, self.checkout), host=host, port=port, threads=self.config.portal.threads,
-            max_request_body_size=256 * 1024, channel_timeout=30, connection_limit=500,
-            clear_untrusted_proxy_headers=True, ident="hotspotd",
-        )
-        log.info("portal listening on %s:%s", host, self.server.effective_port)
+        self.cases = UseCases.around(self.checkout)
+        app = make_app(self.config, self.checkout, self.cases)
+        bounds = dict(per_address=portal.connections_per_address, request_timeout=portal.request_timeout,
+                      max_request_body_size=256 * 1024, channel_timeout=30, connection_limit=500,
+                      clear_untrusted_proxy_headers=True, ident="hotspotd")
+        host, port = portal.listen
+        self.server = listener.GuardedServer(app, host=host, port=port, threads=portal.threads, **bounds)
+        self.servers = [self.server]
+        if portal.callback_listen:
+            host, port = portal.callback_listen
+            callbacks = daraja_routes.callback_app(self.config, self.checkout, self.cases.paybill)
+            # Daraja calls from a few addresses, in bursts: no per-address bound here.
+            self.servers.append(listener.GuardedServer(callbacks, host=host, port=port, threads=8, name="callbacks",
+                                                       **{**bounds, "per_address": 1000}))
+        for server in self.servers:
+            log.info("%s listening on %s:%s", server.name, server.effective_host, server.effective_port)
 
     def serve(self) -> None:
-        server = self.server
+        loops = [threading.Thread(target=self._loop, args=(server,), name=f"{server.name}-loop", daemon=True)
+                 for server in self.servers[1:]]
+        for loop in loops:
+            loop.start()
+        self._loop(self.server)
+        for loop in loops:
+            loop.join(5)
+
+    def _loop(self, server: listener.GuardedServer) -> None:
         while not self.stopping.is_set():
-            server.asyncore.loop(timeout=1.0, map=server._map, use_poll=True, count=1)
+            listener.serve_once(server)
         server.task_dispatcher.shutdown()
 
     def stop(self) -> None:
         self.stopping.set()
-        if hasattr(self, "server"):
-            self.server.trigger.pull_trigger()  # wake the loop now
+        for server in getattr(self, "servers", []):
+            listener.wake(server)
 
     def close(self) -> None:
-        self.server.close()
+        for server in self.servers:
+            server.close()
+        self.cases.close()
         self.checkout.close()
         super().close()

@@ -87,11 +87,24 @@ def add_package(*, name: str, price: int, duration: str, rate: str = "", data: s
         return package
 
 
+MAX_ID = 2**63 - 1  # SQLite's largest integer
+
+
+def row_id(value: object) -> int | None:
+    """A row id from a whole number or a string of ASCII digits (a URL part, a CLI
+    argument); None for anything else (True, 1.9, 10**30, "1e3")."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        value = int(value)
+    return value if isinstance(value, int) and 1 <= value <= MAX_ID else None
+
+
 def get_package(package_id: object, *, for_sale: bool = True) -> Package:
-    try:
-        package = Package.get_by_id(int(package_id))
-    except (Package.DoesNotExist, TypeError, ValueError):
-        raise NotFound("No such package") from None
+    wanted = row_id(package_id)
+    package = None if wanted is None else Package.get_or_none(Package.id == wanted)
+    if package is None:
+        raise NotFound("No such package")
     if for_sale and not package.active:
         raise NotFound("That package is no longer sold")
     return package

@@ -156,12 +156,18 @@ def take_result(payment: PaymentRow, callback: StkCallback, now: datetime) -> st
 
 # -- from the customer's "Pay" to the STK push
 
-def start(package: Package, phone: str, *, mac: str | None, ip: str | None, now: datetime) -> Payment:
+def start(package: Package, phone: str, *, mac: str | None, ip: str | None, now: datetime,
+          method: str = "stk", account: str | None = None, customer_id: int | None = None) -> Payment:
     """Record a pending payment before the push is asked for, so that a crash in between
-    leaves a record the reconciler expires, never a prompt nobody knows about."""
+    leaves a record the reconciler expires, never a prompt nobody knows about.
+
+    `method` "c2b" is a Paybill payment the customer makes by hand to `account`. With
+    `customer_id` the payment buys for that customer (a top-up from the device's own
+    account) instead of the one its phone number belongs to."""
     with write_transaction():
         return Payment.create(ref=secrets.token_urlsafe(12), package=package, phone=phone, amount=package.price,
-                              status=PaymentStatus.PENDING, mac=mac, ip=ip, created_at=now, updated_at=now)
+                              status=PaymentStatus.PENDING, mac=mac, ip=ip, created_at=now, updated_at=now,
+                              method=method, account=account, customer=customer_id)
 
 
 def push_refused(payment: Payment, error: UpstreamError, now: datetime) -> None:
@@ -247,7 +253,7 @@ class _Package(NamedTuple):
 
 
 _TO_APPLY = ('SELECT p."status", p."amount_paid", p."amount", p."phone", p."mac", p."receipt", p."subscription_id", '
-             'k."id", k."name", k."price", k."duration_s", k."data_limit" '
+             'p."customer_id", k."id", k."name", k."price", k."duration_s", k."data_limit" '
              'FROM "payment" p JOIN "package" k ON k."id" = p."package_id" WHERE p."id" = ?')
 _PAID = ('UPDATE "payment" SET "customer_id" = ?, "subscription_id" = ?, "status" = \'paid\', "applied_at" = ?, '
          '"updated_at" = ? WHERE "id" = ? AND "status" = \'received\'')
@@ -285,8 +291,8 @@ def _apply(payment_id: int, now: datetime) -> Applied:
     row = db.execute_sql(_TO_APPLY, (payment_id,)).fetchone()
     if row is None:
         raise NotFound(f"no payment {payment_id}")
-    status, amount_paid, amount, phone, mac, receipt, subscription_id = row[:7]
-    package = _Package(*row[7:])
+    status, amount_paid, amount, phone, mac, receipt, subscription_id, buyer = row[:8]
+    package = _Package(*row[8:])
     if status != PaymentStatus.RECEIVED:
         return Applied(payment_id, PaymentStatus(status), subscription_id)
     paid = Decimal(str(amount_paid if amount_paid is not None else amount))
@@ -294,7 +300,9 @@ def _apply(payment_id: int, now: datetime) -> Applied:
         end(payment_id, PaymentStatus.FAILED, f"underpaid: paid {paid:f}, the package costs {package.price}",
             result_code=None, phone=phone, amount=amount, now=now)
         return Applied(payment_id, PaymentStatus.FAILED)
-    customer_id = subscriptions.find_or_create_customer(phone, now)
+    # A top-up buys for the device's own customer; a Paybill payment (no phone number)
+    # for a new, anonymous one; otherwise the customer of the phone number.
+    customer_id = buyer or subscriptions.find_or_create_customer(phone or None, now)
     grant = subscriptions.grant(customer_id, package, now, mac=mac, source={"payment_id": payment_id})
     at = to_db_time(now)
     db.execute_sql(_PAID, (customer_id, grant.subscription_id, at, at, payment_id))

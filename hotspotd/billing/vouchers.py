@@ -52,6 +52,7 @@ class Redemption:
     password: str
     expires_at: datetime
     subscription_id: int
+    customer_id: int
 
 
 def redeem(code: str, *, mac: str | None, ip: str | None, now: datetime) -> Redemption:
@@ -81,10 +82,10 @@ def redeem(code: str, *, mac: str | None, ip: str | None, now: datetime) -> Rede
         voucher.save()
         events.emit("voucher.redeemed", {"voucher_id": voucher.id, "package_id": voucher.package_id,
                                          "subscription_id": grant.subscription_id, "mac": mac, "ip": ip}, now)
-        return Redemption(grant.username, grant.password, grant.ends_at, grant.subscription_id)
+        return Redemption(grant.username, grant.password, grant.ends_at, grant.subscription_id, customer_id)
 
 
 def _redemption(voucher: Voucher) -> Redemption:
     username, password = subscriptions.credential_for(voucher.customer_id, voucher.redeemed_at)
     subscription = voucher.subscription
-    return Redemption(username, password, subscription.ends_at, subscription.id)
+    return Redemption(username, password, subscription.ends_at, subscription.id, voucher.customer_id)

@@ -28,6 +28,8 @@ SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c
 OAUTH_PATH = "/oauth/v1/generate?grant_type=client_credentials"
 STK_PUSH_PATH = "/mpesa/stkpush/v1/processrequest"
 STK_QUERY_PATH = "/mpesa/stkpushquery/v1/query"
+C2B_REGISTER_PATH = "/mpesa/c2b/v2/registerurl"
+C2B_RESPONSE_TYPES = ("Completed", "Cancelled")
 
 INVALID_TOKEN_CODES = ("404.001.03", "400.003.01")
 PENDING_CODE = "500.001.1001"
@@ -84,6 +86,14 @@ class StkQueryAnswer:
     pending: bool
     result_code: str | None
     result_desc: str
+
+
+@dataclass(frozen=True)
+class C2BRegistered:
+    """Daraja took the C2B (Paybill) confirmation and validation URLs."""
+
+    originator_conversation_id: str
+    description: str
 
 
 class DarajaClient:
@@ -198,6 +208,28 @@ class DarajaClient:
             log.info("STK query for %s: ResultCode %s", checkout_request_id, answer.result_code)
             return answer
         raise self._error("STK query", status, data)
+
+    def register_c2b(self, *, short_code: str, confirmation_url: str, validation_url: str,
+                     response_type: str = "Completed") -> C2BRegistered:
+        """Register where Daraja sends Paybill payments to `short_code` (protocols.md 4.5).
+
+        `response_type` says what M-Pesa does when the validation URL does not answer in
+        time: "Completed" takes the payment, "Cancelled" refuses it. In production this is
+        done once; registering again is refused ("Urls are already registered")."""
+        if response_type not in C2B_RESPONSE_TYPES:
+            raise InvalidInput("The response type is Completed or Cancelled")
+        body = {"ShortCode": str(short_code), "ResponseType": response_type,
+                "ConfirmationURL": confirmation_url, "ValidationURL": validation_url}
+        status, data = self._post(C2B_REGISTER_PATH, body)
+        if status == 200 and data is not None and str(data.get("ResponseCode")) == "0":
+            log.info("C2B URLs registered for short code %s", short_code)
+            # Safaricom spells it OriginatorCoversationID; the corrected spelling is taken too.
+            conversation = data.get("OriginatorCoversationID") or data.get("OriginatorConversationID") or ""
+            return C2BRegistered(str(conversation), str(data.get("ResponseDescription") or ""))
+        if data is not None and "already registered" in str(data.get("errorMessage", "")).lower():
+            raise UpstreamError("M-Pesa says the Paybill URLs are already registered for this short code",
+                                code=str(data.get("errorCode")), retryable=False)
+        raise self._error("C2B register", status, data)
 
     def _fetch_token(self) -> tuple[str, float]:
         response = self._send("GET", OAUTH_PATH, auth=(self._consumer_key, self._consumer_secret))

@@ -72,6 +72,7 @@ passkey = bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919
 callback_token = {token}
 query_after = 20
 pending_timeout = 120
+paybill = 174379
 """
     path = state / "demo.ini"
     path.write_text(text)
@@ -105,6 +106,18 @@ def seed(config, router_secret: str, api_port: int = 8728) -> str:
     return password
 
 
+def register_paybill(config) -> None:
+    """Register the portal's Paybill (C2B) URLs with the simulator, as `mpesa register-c2b` does."""
+    from ..runtime import Runtime
+
+    runtime = Runtime(config)
+    try:
+        runtime.daraja.register_c2b(short_code=config.mpesa.paybill, confirmation_url=config.c2b_confirmation_url,
+                                    validation_url=config.c2b_validation_url)
+    finally:
+        runtime.close()
+
+
 def prepare_state(state: Path, fresh: bool) -> str:
     """Make the state folder; say whether an earlier demo's data is kept."""
     if fresh and state.exists():
@@ -132,6 +145,7 @@ def run_demo(*, state_dir: str | None, fresh: bool = False, portal_port: int, ad
                             radius_port=radius_port)
         config = config_mod.load(path)
         password = seed(config, router_secret, routeros.port)
+        register_paybill(config)
         central = prepare_central(state, central_port, password)
         with path.open("a") as ini:
             ini.write(central.box_section)
@@ -145,6 +159,8 @@ hotspotd demo is running (Ctrl-C stops it). State and config: {state}
                   curl -d '{{"outcome":"cancelled","times":1}}' {daraja.url}/__sim__/outcome
                   outcomes: success cancelled timeout insufficient no_callback duplicate;
                   without "times" the outcome holds for every later push)
+  Paybill         pay the account number the portal shows (business number 174379) by hand:
+                  curl -d '{{"amount":10,"phone":"254712345678","account":"ACCOUNT"}}' {daraja.url}/__sim__/paybill
   RADIUS          127.0.0.1:{radius_port} (accounting {radius_port + 1}), client 127.0.0.1, secret {router_secret}
                   printf 'User-Name = "USER"\nUser-Password = "PASS"\nMessage-Authenticator = 0x00\n' |
                     radclient -x 127.0.0.1:{radius_port} auth {router_secret}

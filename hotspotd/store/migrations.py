@@ -200,6 +200,32 @@ _V7_OPERATIONS = (
     '\'"\' || lower(hex(randomblob(24))) || \'"\', strftime(\'%Y-%m-%dT%H:%M:%S.000000Z\', \'now\'))',
 )
 
+# The customer's side (portal): Paybill (C2B) payments are `payment` rows with
+# method 'c2b' and the account number the portal showed; every C2B confirmation body is
+# kept once per TransID; devices that got a payment's credentials through "already
+# paid?"; the free trial, once per device per local day; lookups of a device's session.
+_V8_PORTAL = (
+    'ALTER TABLE "payment" ADD COLUMN "method" TEXT NOT NULL DEFAULT \'stk\'',
+    'ALTER TABLE "payment" ADD COLUMN "account" TEXT',
+    'CREATE UNIQUE INDEX "payment_account" ON "payment" ("account")',
+    'CREATE INDEX "payment_phone_created_at" ON "payment" ("phone", "created_at")',
+    'CREATE TABLE "c2b_transaction" ("id" INTEGER NOT NULL PRIMARY KEY, "trans_id" TEXT, "received_at" TEXT NOT NULL, '
+    '"body" TEXT NOT NULL, "short_code" TEXT, "bill_ref" TEXT, "amount" TEXT, "msisdn" TEXT, "outcome" TEXT NOT NULL, '
+    '"error" TEXT, "payment_id" INTEGER, "remote_addr" TEXT, FOREIGN KEY ("payment_id") REFERENCES "payment" ("id"))',
+    'CREATE UNIQUE INDEX "c2b_transaction_trans_id" ON "c2b_transaction" ("trans_id")',
+    'CREATE INDEX "c2b_transaction_outcome" ON "c2b_transaction" ("outcome", "received_at")',
+    'CREATE TABLE "payment_device" ("id" INTEGER NOT NULL PRIMARY KEY, "payment_id" INTEGER NOT NULL, '
+    '"device" TEXT NOT NULL, "mac" TEXT, "ip" TEXT, "created_at" TEXT NOT NULL, '
+    'FOREIGN KEY ("payment_id") REFERENCES "payment" ("id"))',
+    'CREATE UNIQUE INDEX "payment_device_payment_id_device" ON "payment_device" ("payment_id", "device")',
+    'CREATE TABLE "trial" ("id" INTEGER NOT NULL PRIMARY KEY, "device" TEXT NOT NULL, "day" TEXT NOT NULL, '
+    '"ip" TEXT, "subscription_id" INTEGER, "created_at" TEXT NOT NULL, '
+    'FOREIGN KEY ("subscription_id") REFERENCES "subscription" ("id"))',
+    'CREATE UNIQUE INDEX "trial_device_day" ON "trial" ("device", "day")',
+    'CREATE INDEX "session_mac_status" ON "session" ("mac", "status")',
+    'CREATE INDEX "session_ip_status" ON "session" ("ip", "status")',
+)
+
 MIGRATIONS: dict[int, Migration] = {
     1: _V1_INITIAL,
     2: _V2_INDEXES,
@@ -208,6 +234,7 @@ MIGRATIONS: dict[int, Migration] = {
     5: _V5_SYNC,
     6: _V6_CONSOLE,
     7: _V7_OPERATIONS,
+    8: _V8_PORTAL,
 }
 
 

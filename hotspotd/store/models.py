@@ -15,9 +15,9 @@ from .upkeep import (Alert, AlertMessage, BlockedDevice, Counter, DailyUsage, Fa
                      SyncState)
 
 __all__ = ["ALL_MODELS", "AdminSession", "AdminUser", "Alert", "AlertMessage", "BaseModel", "BlockedDevice",
-           "Counter", "Credential", "Customer", "DailyUsage", "Event", "FailedTask", "HealthLog", "JSONField",
-           "MpesaCallback", "Package", "Payment", "RadiusReader", "Router", "RouterSession", "Session", "Setting",
-           "Subscription", "SyncState", "UTCDateTimeField", "Voucher", "from_db_time", "iso", "to_db_time"]
+           "C2BTransaction", "Counter", "Credential", "Customer", "DailyUsage", "Event", "FailedTask", "HealthLog", "JSONField",
+           "MpesaCallback", "Package", "Payment", "PaymentDevice", "RadiusReader", "Router", "RouterSession", "Session", "Setting",
+           "Subscription", "SyncState", "Trial", "UTCDateTimeField", "Voucher", "from_db_time", "iso", "to_db_time"]
 
 
 class Package(BaseModel):
@@ -100,6 +100,8 @@ class Payment(BaseModel):
     applied_at = UTCDateTimeField(null=True)
     queried_at = UTCDateTimeField(null=True)
     query_count = peewee.IntegerField(default=0)
+    method = peewee.TextField(default="stk")  # stk (the prompt on the phone) | c2b (Paybill, typed by hand)
+    account = peewee.TextField(null=True, unique=True)  # the Paybill account number the portal showed (c2b)
 
 
 class MpesaCallback(BaseModel):
@@ -242,8 +244,59 @@ class Setting(BaseModel):
     updated_at = UTCDateTimeField()
 
 
+class C2BTransaction(BaseModel):
+    """Every Daraja C2B (Paybill) confirmation, once per TransID, as it arrived.
+
+    outcome: matched (applied to the payment of its account number) | unmatched (kept for
+    the operator: unknown account, or one already paid) | duplicate (its receipt was known
+    already) | malformed.
+    """
+
+    trans_id = peewee.TextField(null=True, unique=True)
+    received_at = UTCDateTimeField()
+    body = peewee.TextField()
+    short_code = peewee.TextField(null=True)
+    bill_ref = peewee.TextField(null=True)  # the account number the customer typed
+    amount = peewee.TextField(null=True)  # as Daraja sent it ("10.00")
+    msisdn = peewee.TextField(null=True)  # masked (2547 ***** 126) or hashed by Daraja: never a full number
+    outcome = peewee.TextField()
+    error = peewee.TextField(null=True)
+    payment = peewee.ForeignKeyField(Payment, null=True, backref="c2b_transactions")
+    remote_addr = peewee.TextField(null=True)
+
+    class Meta:
+        table_name = "c2b_transaction"
+
+
+class PaymentDevice(BaseModel):
+    """A device that got a payment's credentials through "already paid?" (counted against
+    the package's device limit, with the device that paid)."""
+
+    payment = peewee.ForeignKeyField(Payment, backref="devices")
+    device = peewee.TextField()  # the MAC, or the IP when no MAC is known
+    mac = peewee.TextField(null=True)
+    ip = peewee.TextField(null=True)
+    created_at = UTCDateTimeField()
+
+    class Meta:
+        indexes = ((("payment", "device"), True),)
+
+
+class Trial(BaseModel):
+    """A free trial taken by a device (its MAC) on one local day."""
+
+    device = peewee.TextField()
+    day = peewee.TextField()  # YYYY-MM-DD in the site's time zone
+    ip = peewee.TextField(null=True)
+    subscription = peewee.ForeignKeyField(Subscription, null=True, backref="trials")
+    created_at = UTCDateTimeField()
+
+    class Meta:
+        indexes = ((("device", "day"), True),)
+
+
 ALL_MODELS = (
     Package, Customer, Credential, Subscription, Payment, MpesaCallback, Voucher,
     Router, Session, RouterSession, Event, AdminUser, Setting, HealthLog, FailedTask, SyncState, BlockedDevice,
-    AdminSession, Counter, Alert, AlertMessage, DailyUsage, RadiusReader,
+    AdminSession, Counter, Alert, AlertMessage, DailyUsage, RadiusReader, C2BTransaction, PaymentDevice, Trial,
 )

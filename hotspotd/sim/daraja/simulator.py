@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ...phone import mask
+from . import c2b
 from .http import Handler
 from .wire import (OUTCOMES, PUSH_RULES, RESULT_DESCS, SANDBOX_PASSKEY, Answer, bad, daraja_time, error,
                    failure_callback, request_id, stk_password, success_callback, whole_number)
@@ -68,6 +69,7 @@ class DarajaSimulator:
         self._thread: threading.Thread | None = None
         # Callbacks go straight to their URL, whatever proxy the environment names.
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        self.c2b = c2b.C2BSimulator(self)  # Paybill: register, simulate, validation, confirmation
 
     def start(self) -> "DarajaSimulator":
         """Bind, serve in a background thread, set `url`; returns self."""
@@ -146,6 +148,7 @@ class DarajaSimulator:
             self._stall = 0.0
             for name, value in self._initial.items():
                 setattr(self, name, value)
+            self.c2b.validation, self.c2b.duplicates = True, 0
 
     def _take_outcome(self, phone: str) -> tuple[str, int | None]:
         """The outcome of an accepted push from `phone` (see set_outcome); under the lock."""
@@ -193,14 +196,15 @@ class DarajaSimulator:
             self._stopping.wait(self._stall)
         if route == ("GET", "/oauth/v1/generate"):
             return self._oauth(parse_qs(parts.query), headers.get("authorization", ""))
-        if route[1] in ("/mpesa/stkpush/v1/processrequest", "/mpesa/stkpushquery/v1/query"):
+        if route[1] in ("/mpesa/stkpush/v1/processrequest", "/mpesa/stkpushquery/v1/query") or route[1] in c2b.PATHS:
             if method != "POST":
                 return error(405, "405.001", "Method Not Allowed")
             auth = headers.get("authorization", "")
             with self._lock:
                 known = auth.startswith("Bearer ") and auth[7:] in self._tokens
-            if not known:
-                return error(404, "404.001.03", "Invalid Access Token")
+            if not known:  # C2B's pages name another code for the same thing
+                return error(400, "400.003.01", "Invalid Access Token") if route[1] in c2b.PATHS else \
+                    error(404, "404.001.03", "Invalid Access Token")
             if "json" not in headers.get("content-type", "").lower():
                 return bad("Content-Type")
             try:
@@ -209,6 +213,8 @@ class DarajaSimulator:
                 data = None
             if not isinstance(data, dict):
                 return bad("JSON")
+            if route[1] in c2b.PATHS:
+                return self.c2b.handle(route[1], data)
             if route[1].endswith("processrequest"):
                 return self._push(data)
             return self._query(data)
@@ -303,6 +309,15 @@ class DarajaSimulator:
         if route == ("GET", "/__sim__/callbacks"):
             with self._lock:
                 return 200, list(self.callbacks)
+        if route == ("GET", "/__sim__/c2b"):
+            return 200, self.c2b.public()
+        if route == ("POST", "/__sim__/paybill"):  # a customer pays by hand (for the demo)
+            try:
+                data = json.loads(body)
+                self.c2b.pay(amount=int(data["amount"]), phone=str(data["phone"]), account=str(data["account"]))
+            except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
+                return 400, {"error": f'expected JSON {{"amount": 10, "phone": "2547...", "account": "..."}}: {exc}'}
+            return 200, {"ok": True}
         if route == ("POST", "/__sim__/outcome"):
             try:
                 data = json.loads(body)

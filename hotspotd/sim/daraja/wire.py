@@ -8,6 +8,7 @@ the client with these, so it must not borrow the client's own functions.
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 import uuid
 from datetime import datetime
@@ -114,3 +115,44 @@ PUSH_RULES: tuple[tuple[str, Callable[[Any], bool]], ...] = (
     ("AccountReference", lambda v: isinstance(v, str) and 1 <= len(v) <= 12),
     ("TransactionDesc", lambda v: v is None or isinstance(v, str) and len(v) <= 13),
 )
+
+
+# -- C2B (Paybill), protocols.md 4.5: every value of the validation and confirmation
+# bodies is a string; the payer's number is masked (v2) or a SHA-256 hash (v1).
+
+C2B_COMMANDS = ("CustomerPayBillOnline", "CustomerBuyGoodsOnline")
+C2B_RESPONSE_TYPES = ("Completed", "Cancelled")  # sentence case, exactly
+C2B_FORBIDDEN_URL_WORDS = ("m-pesa", "mpesa", "safaricom", "exe", "exec", "cmd", "sql", "query")
+C2B_ACCEPTED_RESULT = "0"
+
+
+def masked_msisdn(phone: str) -> str:
+    """The v2 form: "2547 ***** 126"."""
+    return f"{phone[:4]} ***** {phone[-3:]}"
+
+
+def hashed_msisdn(phone: str) -> str:
+    """The v1 form: the SHA-256 of the number, in hex."""
+    return hashlib.sha256(phone.encode()).hexdigest()
+
+
+def c2b_body(*, trans_id: str, when: datetime, amount: int, short_code: str, bill_ref: str, msisdn: str,
+             balance: str = "", command: str = "CustomerPayBillOnline", third_party_id: str = "") -> dict:
+    """A validation or confirmation body (OrgAccountBalance is blank on validation)."""
+    return {"TransactionType": "Pay Bill" if command == "CustomerPayBillOnline" else "Buy Goods",
+            "TransID": trans_id, "TransTime": daraja_time(when), "TransAmount": f"{amount:.2f}",
+            "BusinessShortCode": str(short_code), "BillRefNumber": bill_ref, "InvoiceNumber": "",
+            "OrgAccountBalance": balance, "ThirdPartyTransID": third_party_id, "MSISDN": msisdn,
+            "FirstName": "JOHN", "MiddleName": "", "LastName": ""}
+
+
+def c2b_url_ok(url: Any) -> bool:
+    if not isinstance(url, str):
+        return False
+    parts = urlsplit(url)
+    return (parts.scheme in ("http", "https") and bool(parts.netloc)
+            and not any(word in url.lower() for word in C2B_FORBIDDEN_URL_WORDS))
+
+
+def originator_id() -> str:
+    return f"{uuid.uuid4().hex[:4]}-{uuid.uuid4().int % 10**8:08d}-1"

@@ -1,0 +1,150 @@
+"""What every portal route shares: the core use cases it calls, the attempt budgets, the
+site as the page shows it (cached for a moment: the landing page is the hottest route),
+the request's language, and the customer's words for what the core answers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import bottle
+
+from hotspotd.account import Account
+from hotspotd.attempts import Attempts
+from hotspotd.captive import Captive
+from hotspotd.checkout import Checkout
+from hotspotd.config import Config
+from hotspotd.paybill import Paybill
+from hotspotd.restore import Restore
+from hotspotd.settings import site_settings
+from hotspotd.trial import Trial
+
+from . import language, wording
+from .jsonapi import text_field
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = [str(Path(__file__).parent / "templates")]
+SITE_CACHE_SECONDS = 2.0
+LOGIN_VARS = ("mac", "ip", "link-login-only", "link-orig", "link-logout", "error", "chap-id", "chap-challenge")
+
+
+@dataclass
+class UseCases:
+    """The core use cases the portal calls (and nothing below them)."""
+
+    checkout: Checkout
+    paybill: Paybill
+    restore: Restore
+    trial: Trial
+    account: Account
+    captive: Captive
+
+    @classmethod
+    def around(cls, checkout: Checkout, **given: Any) -> UseCases:
+        """Those not given, made over the checkout's runtime."""
+        rt = checkout.rt
+        made = {"paybill": Paybill, "restore": Restore, "trial": Trial, "account": Account, "captive": Captive}
+        return cls(checkout=checkout, **{name: given.get(name) or kind(rt) for name, kind in made.items()})
+
+    def close(self) -> None:
+        self.paybill.close()
+
+
+@dataclass(frozen=True)
+class Site:
+    """The site as the page shows it, at one moment."""
+
+    name: str
+    help_phone: str
+    notice: str
+    timezone: str
+    packages: list[dict[str, Any]]
+    offline: bool  # the store did not answer: the page says so instead of failing
+
+
+class PortalContext:
+    def __init__(self, config: Config, cases: UseCases) -> None:
+        self.config = config
+        self.cases = cases
+        self.attempts = Attempts()
+        self._site: tuple[float, Site] | None = None
+        self._lock = threading.Lock()
+        self._texts_json = {lang: json.dumps(language.catalogue(lang).js()).replace("<", "\\u003c")
+                            for lang in language.LANGUAGES}
+
+    # -- the site
+
+    def site(self) -> Site:
+        now = time.monotonic()
+        cached = self._site
+        if cached and now - cached[0] < SITE_CACHE_SECONDS:
+            return cached[1]
+        with self._lock:
+            try:
+                settings = site_settings(self.config)
+                site = Site(settings.name, settings.help_phone, settings.notice, settings.timezone,
+                            self.cases.checkout.packages(), offline=False)
+            except Exception as exc:  # a locked or broken store: the page shows, saying so
+                log.warning("portal page without the store: %s", exc)
+                s = self.config.site
+                site = Site(s.name, s.help_phone, s.notice, s.timezone, [], offline=True)
+            self._site = (now, site)
+            return site
+
+    # -- the request
+
+    def lang(self) -> str:
+        request = bottle.request
+        return language.choose(request.query.get("lang"), request.get_cookie(language.COOKIE),
+                               request.get_header("Accept-Language"))[0]
+
+    def t(self) -> language.Catalogue:
+        return language.catalogue(self.lang())
+
+    def texts_json(self, lang: str) -> str:
+        return self._texts_json[lang]
+
+    def check(self, action: str, mac: str | None) -> None:
+        """One attempt of `action` for this device and the address the request came from."""
+        self.attempts.check(action, mac=mac, address=bottle.request.remote_addr)
+
+    @staticmethod
+    def device(body: dict[str, Any]) -> tuple[str | None, str | None]:
+        """(mac, ip) of the device from a JSON body; the request's own address stands in for the IP."""
+        return text_field(body, "mac", 17), text_field(body, "ip", 45) or bottle.request.remote_addr
+
+    @staticmethod
+    def login_vars(source: Any) -> dict[str, str]:
+        """MikroTik's login-page variables from a query or form (trimmed; only http(s) links)."""
+        values = {key: (source.getunicode(key, default="") or "")[:512] for key in LOGIN_VARS}
+        for key in ("link-login-only", "link-orig", "link-logout"):
+            if not values[key].lower().startswith(("http://", "https://")):
+                values[key] = ""  # a router URL, or nothing (no javascript: URLs)
+        return values
+
+    # -- the customer's words
+
+    def described(self, package: dict[str, Any], t: language.Catalogue) -> dict[str, Any]:
+        return {**package, "description": wording.package_line(package, t),
+                "details": wording.package_line(package, t, price=False)}
+
+    def worded(self, view: dict[str, Any], t: language.Catalogue) -> dict[str, Any]:
+        """A view of what a customer has (payment, voucher, restore, status) with its
+        times and amounts in the customer's words."""
+        now = datetime.now(timezone.utc)
+        words: dict[str, Any] = {}
+        if view.get("expires_at"):
+            ends = datetime.fromisoformat(view["expires_at"].replace("Z", "+00:00"))
+            words["expires_text"] = wording.until(ends, now, self.site().timezone, t)
+            left = (ends - now).total_seconds()
+            words["time_left_text"] = wording.duration(int(round(left / 60)) * 60 if left >= 60 else int(left), t)
+        if "data_left" in view:
+            words["data_left_text"] = wording.data(view["data_left"], t) or t("words.no_data_cap")
+        return {**view, **words}
