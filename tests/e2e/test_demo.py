@@ -33,11 +33,14 @@ def test_the_demo_syncs_to_its_own_receiver(tmp_path):
         auth = {"Authorization": "Basic " + base64.b64encode(f"admin:{password}".encode()).decode()}
 
         def synced():
+            # A configuration pull marks the site seen before its first push has landed:
+            # wait for the push (events delivered, nothing waiting), not only the pull.
             status, view = http("GET", url + "/api/central/overview", headers=auth)
             sites = view.get("sites", []) if status == 200 else []
-            return sites and sites[0]["last_seen"] and sites[0]["config_version"] == 0 and sites[0]
-        site = wait_for(synced, 90, "the demo site's first sync")
-        assert site["name"] == "Demo Hotspot" and site["waiting"] == 0 and site["sync_lag_s"] is not None
+            return (sites and sites[0]["last_seen"] and sites[0]["config_version"] == 0
+                    and sites[0]["sync_lag_s"] is not None and sites[0]["waiting"] == 0 and sites[0])
+        site = wait_for(synced, 90, "the demo site's first sync (events delivered)")
+        assert site["name"] == "Demo Hotspot"
     finally:
         demo.send_signal(signal.SIGINT)
         try:
