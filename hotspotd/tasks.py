@@ -1,7 +1,9 @@
 """Every task hotspotd runs in the background. Each is a thin wrapper around a service
 function; retries are visible at the definition, and each task is idempotent.
 
-A task function takes the role's runtime (`rt`: config, clients, the queue) first.
+A task function takes the role's runtime (`rt`: config, clients, the queue) first. The
+service modules that only the worker runs are imported inside the tasks, so the roles
+that only send work (portal, admin) do not hold their code.
 Payments and provisioning go in batches (a list of ids per task): a burst of callbacks
 becomes a few tasks instead of a thousand. Tasks that mostly write the database are
 `serial`; those that wait on the network (Daraja queries) are not, so a slow Daraja never
@@ -12,8 +14,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import alerts, backup, provisioning, reconcile as reconciler, retention
-from .router import operations
 from .billing import payments
 from .billing.payments import PaymentStatus
 from .queue import PAYMENT_RETRY, PROVISIONING_RETRY, Task, task
@@ -49,46 +49,65 @@ def check_payment(rt: Runtime, payment_id: int) -> None:
 
 @task(retry=PROVISIONING_RETRY)
 def provision_subscriptions(rt: Runtime, subscription_ids: list[int]) -> None:
+    from . import provisioning
+
     provisioning.provision(rt, subscription_ids, utcnow())
 
 
 @task(retry=PROVISIONING_RETRY)
 def remove_ended_users(rt: Runtime, subscription_ids: list[int]) -> None:
+    from . import provisioning
+
     provisioning.expire(rt, subscription_ids, utcnow())
 
 
 @task(retry=PROVISIONING_RETRY)
 def auto_login(rt: Runtime, payment_ids: list[int]) -> None:
+    from . import provisioning
+
     provisioning.auto_login(rt, payment_ids, utcnow())
 
 
 @task(retry=PROVISIONING_RETRY)
 def auto_login_device(rt: Runtime, subscription_id: int, mac: str | None, ip: str | None) -> None:
+    from . import provisioning
+
     provisioning.login_device(rt, subscription_id, mac, ip, utcnow())
 
 
 @task()
 def probe_router(rt: Runtime, router_id: int) -> None:
+    from .router import operations
+
     operations.probe(rt, router_id)
 
 
 @task()
 def refresh_sessions(rt: Runtime, router_id: int) -> None:
+    from .router import operations
+
     operations.refresh_sessions(rt, router_id)
 
 
 @task(retry=PAYMENT_RETRY)
 def kick_session(rt: Runtime, live_session_id: int) -> None:
+    from .router import operations
+
     operations.kick(rt, live_session_id)
 
 
 @task()
 def deploy_router(rt: Runtime, router_id: int) -> None:
+    from .router import operations
+
     operations.deploy(rt, router_id)  # reports its own failure (router.deploy.failed); no retry
 
 
 @task(retry=PROVISIONING_RETRY)
 def catch_up_router(rt: Runtime, router_id: int) -> None:
+    from . import provisioning
+    from .router import operations
+
     pending = operations.waiting_for(router_id)
     if pending:
         provisioning.provision(rt, pending, utcnow())
@@ -96,6 +115,8 @@ def catch_up_router(rt: Runtime, router_id: int) -> None:
 
 @task(serial=True)
 def reconcile(rt: Runtime) -> None:
+    from . import reconcile as reconciler
+
     plan = reconciler.run_once(utcnow(), rt.config)
     if plan.apply:
         rt.queue.dispatch(apply_payments, plan.apply)
@@ -119,6 +140,8 @@ def sync_central(rt: Runtime) -> None:
 
 @task()
 def check_alerts(rt: Runtime) -> None:
+    from . import alerts
+
     config = rt.config
     if alerts.check(utcnow(), config, sync_state=alerts.central_sync_state(config)):
         rt.queue.dispatch(send_alerts)
@@ -126,16 +149,22 @@ def check_alerts(rt: Runtime) -> None:
 
 @task()  # no queue retries: each message keeps its own backoff, and the next check sends it again
 def send_alerts(rt: Runtime) -> None:
+    from . import alerts
+
     alerts.send_due(utcnow(), rt.config)
 
 
 @task()  # deletes in short chunks, so not serial: payments go on between them
 def apply_retention(rt: Runtime) -> None:
+    from . import retention
+
     retention.run_once(utcnow(), rt.config)
 
 
 @task()
 def nightly_backup(rt: Runtime) -> None:
+    from . import backup
+
     backup.nightly(rt.config, utcnow())
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 
 from . import add_list, open_runtime, print_rows
@@ -12,6 +11,8 @@ from . import add_list, open_runtime, print_rows
 def _read_password() -> str | None:
     """A new password from a prompt (typed twice), or the first line of stdin."""
     if sys.stdin.isatty():
+        import getpass
+
         password = getpass.getpass("password: ")
         if getpass.getpass("again: ") != password:
             print("passwords differ", file=sys.stderr)

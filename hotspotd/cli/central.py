@@ -5,7 +5,6 @@ central voucher make, central device block/unblock, central setting set."""
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
 
@@ -48,6 +47,8 @@ def cmd_admin_add(args: argparse.Namespace) -> int:
 
     store = _store(args)
     if sys.stdin.isatty():
+        import getpass
+
         password = getpass.getpass("password: ")
         if getpass.getpass("again: ") != password:
             print("passwords differ", file=sys.stderr)

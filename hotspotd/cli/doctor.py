@@ -11,9 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
-import urllib.error
-import urllib.request
 from typing import TYPE_CHECKING
 
 from . import load
@@ -33,6 +30,9 @@ def _local(host: str) -> str:
 
 
 def probe_http(name: str, listen: tuple[str, int]) -> Check:
+    import urllib.error
+    import urllib.request
+
     from ..health import FAIL, OK, Check
 
     host, port = _local(listen[0]), listen[1]
@@ -53,6 +53,8 @@ def probe_http(name: str, listen: tuple[str, int]) -> Check:
 
 def probe_radius(config: Config, secret: bytes | None) -> Check:
     """A Status-Server to the auth port; an Access-Accept signed with the secret means it serves."""
+    import socket
+
     from ..health import FAIL, OK, Check
     from ..radius import packet as rp
 

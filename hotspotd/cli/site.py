@@ -47,24 +47,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     return supervise_roles(ROLES, str(config.path) if config.path else None)
 
 
-def few_malloc_arenas(count: int = 2) -> None:
-    """glibc gives each thread that allocates its own malloc arena (up to 8 per core), and
-    a role's threads (request threads, SQLite writers) each keep a few MB in theirs. Two
-    arenas cost nothing measurable here and keep every role several MB smaller. Must run
-    before the role starts its threads; a C library without mallopt is left alone."""
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(-8, count)  # M_ARENA_MAX
-    except (OSError, AttributeError):
-        pass
-
-
 def run_role(role: str, config, *, instance: int | None = None) -> int:
     """Run one role in this process until SIGTERM/SIGINT."""
-    few_malloc_arenas()
     if role != "admin":
         # huey imports gevent whenever it is installed (for greenlet workers we do not
         # use); only the admin role needs it, and it costs each other role 4 MB.

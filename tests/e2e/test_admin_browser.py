@@ -203,8 +203,15 @@ def test_a_voucher_batch_and_its_print_sheet(shop, laptop, artifacts):
     first = cards[0].text
     assert codes[0][:5] in first and "Day · KES 50" in first and "Valid 1d · 3GB" in first
     laptop.save_screenshot(str(artifacts / "voucher-sheet-screen.png"))
-    # What a phone's camera would read: every QR code opens the portal with its own code filled in.
-    decoded = subprocess.run(["zbarimg", "-q", "--raw", str(artifacts / "voucher-sheet-screen.png")],
+    # What a phone's camera would read: every QR code opens the portal with its own code filled in. A camera
+    # sees the 22 mm printed square in far more pixels than a 96 dpi screen has, so the sheet is captured at
+    # three times the screen's resolution (at 1x a code is ~2.5 pixels a module and zbar misses one now and then).
+    size = laptop.execute_script("return [document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+    png = laptop.execute_cdp_cmd("Page.captureScreenshot", {
+        "format": "png", "captureBeyondViewport": True,
+        "clip": {"x": 0, "y": 0, "width": size[0], "height": size[1], "scale": 3}})["data"]
+    (artifacts / "voucher-sheet-3x.png").write_bytes(base64.b64decode(png))
+    decoded = subprocess.run(["zbarimg", "-q", "--raw", str(artifacts / "voucher-sheet-3x.png")],
                              capture_output=True, text=True, timeout=60).stdout.split()
     assert sorted(decoded) == sorted(f"{shop.portal}/?voucher={code.replace('-', '')}" for code in codes)
     options = PrintOptions()
