@@ -1,7 +1,8 @@
 """The console under load: live events to 50 admin pages while a payment burst runs, and
-the dashboard at 16 connections. Real portal, worker and admin processes on loopback.
+the dashboard at 16 connections. Real portal and back office (console and worker)
+processes on loopback; with `--apart` the worker runs in a process of its own, as before.
 
-    .venv/bin/python bench/admin_bench.py [--sockets 50] [--burst 1000] [--markers 200] [--connections 16]
+    .venv/bin/python bench/admin_bench.py [--sockets 50] [--burst 1000] [--markers 200] [--connections 16] [--apart]
 
 Measured:
 - websocket fan-out: from an event's commit to its arrival at each of `--sockets` logged-in
@@ -12,7 +13,7 @@ Measured:
   before their commit).
 - the dashboard page and its API (`/`, `/api/admin/dashboard`) at `--connections`
   keep-alive connections for a few seconds each: requests/s and p50/p99.
-- RSS of the admin role: idle, and peak over the run.
+- RSS of the process the console runs in: idle, and peak over the run.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.callback_bench import MemoryWatch, fire, percentile, seed  # noqa: E402
 from hotspotd import config as config_mod, events  # noqa: E402
+from hotspotd.processes import BACK_OFFICE  # noqa: E402
 from hotspotd.sim.daraja import DarajaSimulator, success_callback  # noqa: E402
 from hotspotd.store.db import open_database, utcnow, write_transaction  # noqa: E402
 from hotspotd.store.models import Event, Payment  # noqa: E402
@@ -158,7 +160,9 @@ def main() -> int:
     parser.add_argument("--markers", type=int, default=200)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=5.0, help="per dashboard load run")
+    parser.add_argument("--apart", action="store_true", help="the worker in a process of its own")
     args = parser.parse_args()
+    console = "admin" if args.apart else BACK_OFFICE
 
     with tempfile.TemporaryDirectory() as folder, DarajaSimulator() as sim:
         site = Site(Path(folder), sim.url, queue={"reconcile_interval": "5"},
@@ -170,13 +174,13 @@ def main() -> int:
                                               int(p.phone), datetime.now(timezone.utc))).encode()
                   for i, p in enumerate(payments)]
         try:
-            for role in ("portal", "worker", "admin"):
+            for role in ("portal", "worker", "admin") if args.apart else ("portal", BACK_OFFICE):
                 site.start(role)
             base = f"http://127.0.0.1:{site.admin_port}"
             _, login = admin_login(base, "bench", PASSWORD)
-            watch = MemoryWatch({"admin": site.procs["admin"].pid})
+            watch = MemoryWatch({console: site.procs[console].pid})
             watch.sample()
-            idle_rss = watch.rss["admin"]
+            idle_rss = watch.rss[console]
             watch.start()
 
             # -- fan-out under a burst
@@ -240,8 +244,8 @@ def main() -> int:
          f"{page_n / args.seconds:.0f} req/s", f"p50 {ms(page_lat, 50)} ms, p99 {ms(page_lat, 99)} ms, {page_err} errors"),
         ("/api/admin/dashboard at {} connections".format(args.connections),
          f"{api_n / args.seconds:.0f} req/s", f"p50 {ms(api_lat, 50)} ms, p99 {ms(api_lat, 99)} ms, {api_err} errors"),
-        ("admin RSS idle / peak (PSS after)",
-         f"{idle_rss / 2**20:.1f} / {watch.rss['admin'] / 2**20:.1f} MB ({watch.pss['admin'] / 2**20:.1f} MB)", ""),
+        (f"{console} RSS idle / peak (PSS after)",
+         f"{idle_rss / 2**20:.1f} / {watch.rss[console] / 2**20:.1f} MB ({watch.pss[console] / 2**20:.1f} MB)", ""),
     ]
     width = max(len(r[0]) for r in rows)
     value_width = max(len(r[1]) for r in rows)

@@ -1,5 +1,6 @@
 """Paid to online: from an M-Pesa callback's arrival to the first Access-Accept for the
-credentials it bought, with the real portal, worker and radius roles on loopback.
+credentials it bought, with the real portal, back office (console and worker) and radius
+processes on loopback.
 
     .venv/bin/python bench/login_bench.py [--one-at-a-time 200] [--burst 1000] [--concurrency 32]
 
@@ -31,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.callback_bench import fire, percentile, seed  # noqa: E402
+from hotspotd.processes import BACK_OFFICE  # noqa: E402
 from hotspotd import config as config_mod  # noqa: E402
 from hotspotd.radius import packet as rp  # noqa: E402
 from hotspotd.sim.daraja import DarajaSimulator, success_callback  # noqa: E402
@@ -126,7 +128,7 @@ def run(count: int, concurrency: int, one_at_a_time: bool) -> dict:
                                               int(p.phone), datetime.now(timezone.utc))).encode()
                   for i, p in enumerate(payments)]
         try:
-            for role in ("portal", "worker", "radius"):
+            for role in ("portal", BACK_OFFICE, "radius"):
                 site.start(role)
             wait_for(lambda: "radius serving" in site.log("radius"), 60, "radius role")
             router = Router(site.radius_port)

@@ -1,15 +1,17 @@
 """Memory of a whole site: RSS and PSS of every role idle, and their peaks under load.
 
-    .venv/bin/python bench/memory_bench.py [--supervised] [--subscribers 10000] [--seconds 15]
+    .venv/bin/python bench/memory_bench.py [--supervised | --apart] [--subscribers 10000] [--seconds 15]
 
-The four roles run as the systemd units run them (one process each), or with
-`--supervised` as `hotspotd run` runs them (a supervisor and four children). The store
-holds `--subscribers` customers with a current subscription (what a busy site's RADIUS
-view holds). Load, all at once: a burst of 1,000 M-Pesa callbacks at 32 connections
-(portal and worker), RADIUS Access-Requests at 64 in flight (radius), and 20 console
-websockets plus the dashboard asked twice a second (admin). RSS counts the shared
-Python and SQLite libraries once per process; PSS shares them out. Target (issue 11):
-the whole site under 150 MB RSS under load.
+The site runs as the systemd units run it: three processes (portal, the back office of
+console and worker, radius); with `--supervised` as `hotspotd run` runs it (a supervisor
+and those three children); with `--apart` as hotspotd ran before the back office, one
+process per role (portal, admin, worker, radius), for the comparison. The store holds
+`--subscribers` customers with a current subscription (what a busy site's RADIUS view
+holds). Load, all at once: a burst of 1,000 M-Pesa callbacks at 32 connections (portal,
+then the worker), RADIUS Access-Requests at 64 in flight (radius), and 20 console
+websockets plus the dashboard asked twice a second (the console). RSS counts the shared
+Python and SQLite libraries once per process; PSS shares them out. Target (issue 11): the
+whole site under 150 MB RSS under load.
 """
 
 from __future__ import annotations
@@ -34,12 +36,12 @@ sys.path.insert(0, str(ROOT))
 from bench.callback_bench import fire, seed  # noqa: E402
 from bench.radius_bench import SECRET, load as radius_load  # noqa: E402
 from hotspotd import config as config_mod  # noqa: E402
+from hotspotd.processes import PROCESSES, ROLES  # noqa: E402
 from hotspotd.sim.daraja import DarajaSimulator, success_callback  # noqa: E402
 from hotspotd.store.db import db, open_database, write_transaction  # noqa: E402
 from tests.e2e.site import Site, admin_login, free_port, http, wait_for  # noqa: E402
 from tests.e2e.wsclient import WebSocket  # noqa: E402
 
-ROLES = ("portal", "admin", "worker", "radius")
 PASSWORD = "correct horse battery"
 
 
@@ -101,7 +103,7 @@ def pss(procs: dict[str, psutil.Process]) -> dict[str, int]:
 
 def site_processes(site: Site, supervisor: psutil.Process | None) -> dict[str, psutil.Process]:
     if supervisor is None:
-        return {role: psutil.Process(site.procs[role].pid) for role in ROLES}
+        return {name: psutil.Process(proc.pid) for name, proc in site.procs.items()}
     found = {"supervisor": supervisor}
     for child in supervisor.children(recursive=True):
         found[child.cmdline()[-1]] = child
@@ -130,7 +132,9 @@ def admin_load(site: Site, boss, stop: threading.Event) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "memory").splitlines()[0])
-    parser.add_argument("--supervised", action="store_true", help="run the roles under `hotspotd run`")
+    layout = parser.add_mutually_exclusive_group()
+    layout.add_argument("--supervised", action="store_true", help="run the site under `hotspotd run`")
+    layout.add_argument("--apart", action="store_true", help="one process per role (before the back office)")
     parser.add_argument("--subscribers", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=15.0, help="RADIUS load duration")
     args = parser.parse_args()
@@ -160,11 +164,11 @@ def main() -> int:
                                         stdout=log, stderr=subprocess.STDOUT, env=site.env())
                 site.procs["run"] = proc
                 supervisor = psutil.Process(proc.pid)
-                wait_for(lambda: len(supervisor.children()) == 4, 60, "four roles")
+                wait_for(lambda: len(supervisor.children()) == len(PROCESSES), 60, "the site's processes")
                 wait_for(lambda: http("GET", site.portal + "/healthz")[0] == 200, 60, "portal")
             else:
-                for role in ROLES:
-                    site.start(role)
+                for name in ROLES if args.apart else PROCESSES:
+                    site.start(name)
             wait_for(lambda: radius_load(radius_port, users, 0.3)["ok"] > 0, 60, "radius answering")
             # The operator logs in first: checking a password is scrypt with 16 MB of its own
             # for ~50 ms (its memory-hardness is the point); see the note printed below.
@@ -190,7 +194,9 @@ def main() -> int:
         finally:
             site.stop()
     rows = sorted(procs, key=lambda n: (n != "supervisor", n))
-    print(f"\nhotspotd memory ({'hotspotd run' if args.supervised else 'one process per role, as the units run'}, "
+    how = ("hotspotd run" if args.supervised else "one process per role, as before the back office" if args.apart
+           else "three processes, as the units run them")
+    print(f"\nhotspotd memory ({how}, "
           f"{args.subscribers:,} subscribers, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC)")
     print(f"{'process':<12} {'idle RSS':>9} {'idle PSS':>9} {'peak RSS':>9} {'PSS after':>10}")
     print("-" * 54)

@@ -1,4 +1,5 @@
-"""The customer's side under load, against real portal and worker processes. Prints a table.
+"""The customer's side under load, against real portal and back office (console and worker)
+processes. Prints a table.
 
     .venv/bin/python bench/portal_bench.py [--seconds 10] [--connections 64] [--paybill 1000]
 
@@ -31,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.callback_bench import MemoryWatch, percentile  # noqa: E402
+from hotspotd.processes import BACK_OFFICE  # noqa: E402
 from hotspotd import config as config_mod  # noqa: E402
 from hotspotd.billing.c2b import new_account  # noqa: E402
 from hotspotd.sim.daraja import DarajaSimulator  # noqa: E402
@@ -157,7 +159,7 @@ def main() -> int:
                        "Accept-Language: sw-KE,sw;q=0.9\r\n") for i in range(256)]
         try:
             site.start("portal")
-            site.start("worker")
+            site.start(BACK_OFFICE)
             watch = MemoryWatch({role: proc.pid for role, proc in site.procs.items()})
             watch.start()
             load(site.portal_port, landing, 8, seconds=1.0)  # warm up

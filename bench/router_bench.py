@@ -4,7 +4,7 @@ never answer. Prints a table.
 
     .venv/bin/python bench/router_bench.py [--users 500] [--delay 0.02] [--routers 50] [--silent 10]
 
-Provisioning: 500 subscriptions are sent to the real worker process as 50
+Provisioning: 500 subscriptions are sent to the real back office process (its worker) as 50
 `provision_subscriptions` tasks of 10 (as bursts of payments arrive); measured are users/s
 (first task sent to last user provisioned), per-user latency p50/p99 (task sent to the
 subscription's provisioned_at), and the API connections the worker opened. Probe: one
@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.callback_bench import MemoryWatch, percentile  # noqa: E402
+from hotspotd.processes import BACK_OFFICE  # noqa: E402
 from hotspotd import config as config_mod, tasks  # noqa: E402
 from hotspotd.billing import subscriptions  # noqa: E402
 from hotspotd.queue import Queue  # noqa: E402
@@ -62,8 +63,8 @@ def provision_bench(users: int, delay: float) -> list[tuple[str, str, str]]:
                 ids.append(subscriptions.grant(customer, package, now).subscription_id)
             Subscription.update(provision_tried_at=now).execute()  # not the reconciler's to send
         sim.delay = delay
-        site.start("worker")
-        watch = MemoryWatch({"worker": site.procs["worker"].pid})
+        site.start(BACK_OFFICE)
+        watch = MemoryWatch({BACK_OFFICE: site.procs[BACK_OFFICE].pid})
         watch.start()
         queue = Queue(config.queue_db_path, tasks.ALL, None)
         sent: dict[int, float] = {}
@@ -84,7 +85,7 @@ def provision_bench(users: int, delay: float) -> list[tuple[str, str, str]]:
         from collections import Counter
         kinds = Counter(c.replace("/ip/hotspot/user", "user") for c, _ in sim.router.log)
         commands = ", ".join(f"{name} {n}" for name, n in kinds.most_common())
-        failures = site.log("worker").count("failed (attempt")
+        failures = site.log(BACK_OFFICE).count("failed (attempt")
         site.stop()
         db.close()
         return [
@@ -95,7 +96,7 @@ def provision_bench(users: int, delay: float) -> list[tuple[str, str, str]]:
             ("API connections opened", str(sim.opened), "reused across tasks"),
             ("commands sent", str(sum(kinds.values())), commands),
             ("task attempts that failed", str(failures), "retried by the queue"),
-            ("worker peak RSS", f"{watch.rss['worker'] / 1e6:.0f} MB", ""),
+            ("back office (console and worker) peak RSS", f"{watch.rss[BACK_OFFICE] / 1e6:.0f} MB", ""),
         ]
 
 

@@ -183,7 +183,7 @@ def check_daraja(token: Callable[[], str]) -> Check:
 
 def check_worker(last_pass: datetime | None, now: datetime, interval: float) -> Check:
     if last_pass is None:
-        return Check("role worker", FAIL, "the reconciler has not run: is hotspotd-worker running?")
+        return Check("role worker", FAIL, "the reconciler has not run: is hotspotd-backoffice running?")
     age = max(0.0, (now - last_pass).total_seconds())
     if age > 3 * interval + 30:
         return Check("role worker", FAIL, f"the reconciler's last pass was {age:.0f} s ago "

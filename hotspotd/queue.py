@@ -144,6 +144,9 @@ class Queue:
             return None
         finally:
             self.counters.add("task_running", bound.name, -1)
+            # Under gevent (the back office) nothing yields between one task and the next: this
+            # lets the console's requests and a worker waiting for the serial lock go first.
+            time.sleep(0)
 
     def dispatch(self, bound: Task, *args: Any) -> None:
         """Send work to the queue; never raises and never leaves the customer waiting."""

@@ -1,5 +1,6 @@
-"""The one process supervisor: `hotspotd run` starts every role as a child process and
-watches them; the radius role uses it too for `[radius] processes = N`.
+"""The one process supervisor: `hotspotd run` starts the site's processes (portal, back
+office, radius: `processes.PROCESSES`) as children and watches them; the radius role uses it
+too for `[radius] processes = N`.
 
 SIGTERM/SIGINT are forwarded to the children; if one child dies the others are stopped
 and the supervisor exits non-zero (restarting is systemd's job, not ours). Signal
@@ -19,9 +20,6 @@ from typing import Callable, Sequence
 log = logging.getLogger(__name__)
 
 STOP_GRACE = 6.0
-
-# The roles `hotspotd run` starts, in this order (`hotspotd run --role NAME` runs one).
-ROLES = ("portal", "admin", "worker", "radius")
 
 
 def role_command(role: str, config_path: str | None, *extra: str) -> list[str]:

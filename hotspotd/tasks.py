@@ -20,7 +20,20 @@ from .queue import PAYMENT_RETRY, PROVISIONING_RETRY, Task, task
 from .store.db import utcnow
 
 if TYPE_CHECKING:
+    from .config import Config
     from .runtime import Runtime
+
+# What the tasks import when they first run. The worker loads them as it starts, so its first
+# tasks do not stop to import (in the back office an import would hold up every greenlet,
+# the console's too).
+WORKER_MODULES = ("provisioning", "router.operations", "reconcile", "alerts", "retention", "backup", "blocking")
+
+
+def load_worker_modules(config: Config) -> None:
+    import importlib
+
+    for name in WORKER_MODULES + (("sync.passes",) if config.central.url else ()):
+        importlib.import_module(f"{__package__}.{name}")
 
 
 @task(retry=PAYMENT_RETRY, serial=True)
@@ -164,8 +177,9 @@ def apply_retention(rt: Runtime) -> None:
 @task()
 def nightly_backup(rt: Runtime) -> None:
     from . import backup
+    from .blocking import off_the_loop
 
-    backup.nightly(rt.config, utcnow())
+    off_the_loop(backup.nightly, rt.config, utcnow())  # seconds of SQLite copying: not on the console's loop
 
 
 ALL: tuple[Task, ...] = (apply_payments, check_payment, provision_subscriptions, auto_login, reconcile,

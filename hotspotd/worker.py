@@ -24,9 +24,11 @@ import time
 from dataclasses import dataclass
 
 from . import backup, sync, tasks
+from .config import Config
 from .counters import Publisher
 from .queue import Task
 from .role import Role
+from .runtime import Runtime
 from .store.db import utcnow
 
 log = logging.getLogger(__name__)
@@ -48,13 +50,23 @@ class Periodic:
 class WorkerRole(Role):
     name = "worker"
 
+    def __init__(self, config: Config, runtime: Runtime | None = None, *, worker_type: str = "thread",
+                 niceness: int = WORKER_NICENESS) -> None:
+        super().__init__(config, runtime)
+        # Inside the back office (`web.admin.backoffice`): "greenlet" workers, since gevent has
+        # patched threading, and no niceness, which would slow the console down with them.
+        self.worker_type = worker_type
+        self.niceness = niceness
+
     def start(self) -> None:
         # Background work yields the CPU to the roles that answer people and routers: on a
         # two-core box, a burst of callbacks is answered first and applied right after.
-        os.nice(WORKER_NICENESS)
+        if self.niceness:
+            os.nice(self.niceness)
+        tasks.load_worker_modules(self.config)
         queue = self.runtime.queue
         self.consumer = queue.consumer(
-            workers=self.config.queue.workers, worker_type="thread", periodic=False,
+            workers=self.config.queue.workers, worker_type=self.worker_type, periodic=False,
             initial_delay=0.05, backoff=1.2, max_delay=0.5, scheduler_interval=1,
             graceful_signal="TERM", shutdown_timeout=4, check_worker_health=True,
         )
@@ -126,7 +138,7 @@ class WorkerRole(Role):
     def serve(self) -> None:
         if self.stopping.is_set():  # a signal came while starting
             return
-        log.info("worker consuming %s with %d threads", self.config.queue_db_path, self.config.queue.workers)
+        log.info("worker consuming %s with %d %ss", self.config.queue_db_path, self.config.queue.workers, self.worker_type)
         try:
             self.consumer.run()  # installs huey's own handlers (SIGTERM: finish what runs, then stop)
         finally:

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from ..config import Config
+from ..processes import unit_of
 from ..store.db import db
 from ..store.models import from_db_time, to_db_time
 
@@ -95,7 +96,7 @@ def restart_loops(now: datetime, count: int, minutes: int) -> list[Condition]:
         'GROUP BY "component" HAVING COUNT(*) >= ? ORDER BY "component"', (since, count)).fetchall()
     return [Condition(f"restarts:{role}", "role.restarting",
                       f"the {role} role started {starts} times in {minutes} min: it is crashing "
-                      f"(journalctl -u hotspotd-{role})",
+                      f"(journalctl -u {unit_of(role)})",
                       f"the {role} role runs again without restarting") for role, starts in rows]
 
 

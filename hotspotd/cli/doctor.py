@@ -13,6 +13,7 @@ import json
 import os
 from typing import TYPE_CHECKING
 
+from ..processes import unit_of
 from . import load
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def probe_http(name: str, listen: tuple[str, int]) -> Check:
         return Check(f"role {name}", FAIL, f"{url} answered HTTP {exc.code} (503: the database does not answer)")
     except (OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        return Check(f"role {name}", FAIL, f"{url} does not answer ({reason}): is hotspotd-{name} running?")
+        return Check(f"role {name}", FAIL, f"{url} does not answer ({reason}): is {unit_of(name)} running?")
 
 
 def probe_radius(config: Config, secret: bytes | None) -> Check:

@@ -42,26 +42,33 @@ def cmd_run(args: argparse.Namespace) -> int:
         from ..errors import ConfigError
 
         raise ConfigError("; ".join(problems))
-    from ..supervisor import ROLES, supervise_roles
+    from ..processes import PROCESSES
+    from ..supervisor import supervise_roles
 
-    return supervise_roles(ROLES, str(config.path) if config.path else None)
+    return supervise_roles(PROCESSES, str(config.path) if config.path else None)
 
 
 def run_role(role: str, config, *, instance: int | None = None) -> int:
-    """Run one role in this process until SIGTERM/SIGINT."""
-    if role != "admin":
-        # huey imports gevent whenever it is installed (for greenlet workers we do not
-        # use); only the admin role needs it, and it costs each other role 4 MB.
+    """Run one role (or the back office, `admin,worker`) in this process until SIGTERM/SIGINT."""
+    from ..processes import BACK_OFFICE
+
+    patched = role in ("admin", BACK_OFFICE)
+    if not patched:
+        # huey imports gevent whenever it is installed (for greenlet workers, which only the
+        # back office uses); it costs each other role 4 MB.
         sys.modules.setdefault("gevent", None)
     if role != "central":
         # peewee imports a PostgreSQL driver whenever one is installed (psycopg: 20 MB of
         # libpq and its C extension); only the central receiver may use PostgreSQL.
         for driver in ("psycopg", "psycopg2"):
             sys.modules.setdefault(driver, None)
-    if role == "admin":
+    if patched:
         from gevent import monkey
 
-        monkey.patch_all()  # first thing in the admin process, and only there
+        monkey.patch_all()  # first thing in the admin or back-office process, and only there
+    if role == BACK_OFFICE:
+        from ..web.admin.backoffice import BackOffice as RoleClass
+    elif role == "admin":
         from ..web.admin import AdminRole as RoleClass
     elif role == "portal":
         from ..web.portal import PortalRole as RoleClass
@@ -110,12 +117,13 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    from ..supervisor import ROLES
+    from ..processes import BACK_OFFICE, ROLES
 
     commands.add_parser("init", help="create or migrate the databases").set_defaults(func=cmd_init)
     commands.add_parser("check-config", help="validate the config").set_defaults(func=cmd_check_config)
     run = commands.add_parser("run", help="start all roles, or one")
-    run.add_argument("--role", choices=(*ROLES, "central"))
+    run.add_argument("--role", choices=(*ROLES, BACK_OFFICE, "central"),
+                     help=f"one role; {BACK_OFFICE} is the console and the worker in one process, as `run` starts them")
     run.add_argument("--instance", type=int, default=None, help=argparse.SUPPRESS)  # one of [radius] processes
     run.set_defaults(func=cmd_run)
     demo = commands.add_parser("demo", help="a whole site on this machine with simulators")

@@ -42,7 +42,7 @@ def render_entry(entry: Entry) -> list[str]:
         "{",
         f"  :local ids [find {find}]",
         f"  :if ([:len $ids] = 0) do={{ add {_pairs({**entry.find, **entry.values})} }} else={{",
-        f"    :if ([:len $ids] > 1) do={{ remove [:pick $ids 1 [:len $ids]] }}",
+        "    :if ([:len $ids] > 1) do={ remove [:pick $ids 1 [:len $ids]] }",
         f"    set [find {find}] {_pairs(entry.values)}",
         "  }",
         "}",

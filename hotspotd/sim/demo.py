@@ -14,7 +14,8 @@ import shutil
 from pathlib import Path
 
 from ..store.db import utcnow
-from ..supervisor import ROLES, role_command, supervise
+from ..processes import PROCESSES
+from ..supervisor import role_command, supervise
 from .daraja import DarajaSimulator
 from .demo_central import prepare_central
 from .routeros import RouterOSSimulator
@@ -172,5 +173,5 @@ hotspotd demo is running (Ctrl-C stops it). State and config: {state}
 """, flush=True)
 
         roles = {"central": role_command("central", str(central.config_path))}
-        roles.update((role, role_command(role, str(path))) for role in ROLES)
+        roles.update((role, role_command(role, str(path))) for role in PROCESSES)
         return supervise(roles, ready=ready)

@@ -82,8 +82,10 @@ def open_database(path: str | os.PathLike, *, synchronous: str = "full", busy_ti
         str(path),
         timeout=busy_timeout,
         check_same_thread=False,
+        # Per connection, and none of them waits for a lock. The journal mode is the file's
+        # own and lasts: set once below, not on every connect (that pragma waits on a
+        # writer's checkpoint, and a role reconnects after every request).
         pragmas={
-            "journal_mode": "wal",
             "synchronous": synchronous.upper(),
             "foreign_keys": 1,
             "busy_timeout": int(busy_timeout * 1000),
@@ -93,6 +95,8 @@ def open_database(path: str | os.PathLike, *, synchronous: str = "full", busy_ti
         },
     )
     db.connect(reuse_if_open=True)
+    if str(path) != ":memory:":
+        db.execute_sql("PRAGMA journal_mode = wal")
     return db
 
 

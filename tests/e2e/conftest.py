@@ -2,6 +2,7 @@ import pytest
 
 from hotspotd import config as config_mod
 from hotspotd.sim.daraja import DarajaSimulator
+from hotspotd.processes import BACK_OFFICE
 from hotspotd.store.db import db, open_database
 
 from .site import Site
@@ -31,7 +32,7 @@ def site(tmp_path_factory, daraja):
     site = Site(tmp_path_factory.mktemp("site"), daraja.url)
     site.cli("package", "add", "--name", "Hour", "--price", "10", "--duration", "1h", "--rate", "2M/5M")
     site.start("portal")
-    site.start("worker")
+    site.start(BACK_OFFICE)  # the console and the worker in one process, as a site runs them
     config = config_mod.load(site.config_path)
     open_database(config.app_db_path)  # the test reads the same database the roles write
     yield site

@@ -87,9 +87,10 @@ class Site:
         self.procs[role] = proc
         if role == "portal":
             wait_for(lambda: http("GET", self.portal + "/healthz")[0] == 200, 60, "portal /healthz")
-        if role == "worker":
-            wait_for(lambda: "worker consuming" in self.log("worker"), 60, "worker start")
-        if role == "admin":
+        parts = role.split(",")  # "admin,worker": the back office, as `hotspotd run` starts it
+        if "worker" in parts:
+            wait_for(lambda: "worker consuming" in self.log(role), 60, "worker start")
+        if "admin" in parts:
             wait_for(lambda: http("GET", f"http://127.0.0.1:{self.admin_port}/healthz")[0] == 200, 60, "admin /healthz")
         if role == "radius":
             wait_for(lambda: "radius serving" in self.log("radius") or proc.poll() is not None, 60, "radius start")

@@ -16,6 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from hotspotd.processes import PROCESSES
 from hotspotd.sim.daraja import DarajaSimulator
 
 from .site import Site, free_port, http, wait_for
@@ -53,7 +54,7 @@ def test_every_role_serves_under_the_units_rules(tmp_path):
         proc = subprocess.Popen([sys.executable, SANDBOX, sys.executable, "-m", "hotspotd", "--config",
                                  str(site.config_path), "run"], stdout=log, stderr=subprocess.STDOUT, env=site.env())
         try:
-            wait_for(lambda: len(psutil.Process(proc.pid).children()) == 4, 60, "four roles")
+            wait_for(lambda: len(psutil.Process(proc.pid).children()) == len(PROCESSES), 60, "the site's processes")
             wait_for(lambda: http("GET", site.portal + "/healthz")[0] == 200, 60, "portal up")
             status, body = http("POST", site.portal + "/api/portal/pay",
                                 {"package_id": 1, "phone": "0712000001", "mac": "AA:BB:CC:00:00:01", "ip": "10.5.50.2"})

@@ -17,7 +17,11 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-SITE_UNITS = ("hotspotd-portal.service", "hotspotd-admin.service", "hotspotd-radius.service", "hotspotd-worker.service")
+SITE_UNITS = ("hotspotd-portal.service", "hotspotd-backoffice.service", "hotspotd-radius.service")
+# The units before the console and the worker shared the back office process.
+OLD_UNITS = ("hotspotd-admin.service", "hotspotd-worker.service")
+ROLES_OF = {"hotspotd-portal.service": "portal", "hotspotd-backoffice.service": "admin,worker",
+            "hotspotd-radius.service": "radius", "hotspotd-central.service": "central"}
 UNITS = ("hotspotd.target", *SITE_UNITS, "hotspotd-central.service")
 SYSTEM_USER_FILES = {"etc/passwd", "etc/group", "etc/shadow", "etc/gshadow", "etc/.pwd.lock"}
 
@@ -81,8 +85,7 @@ def test_install_verify_upgrade_and_uninstall_in_a_temporary_root(box):
     for unit in UNITS:
         text = (box / "etc/systemd/system" / unit).read_text()
         if unit.endswith(".service"):
-            role = unit.removeprefix("hotspotd-").removesuffix(".service")
-            assert f"ExecStart=/opt/hotspotd/bin/hotspotd run --role {role}\n" in text
+            assert f"ExecStart=/opt/hotspotd/bin/hotspotd run --role {ROLES_OF[unit]}\n" in text
             for line in ("User=hotspotd", "UMask=0027", "StateDirectory=hotspotd", "ConfigurationDirectory=hotspotd",
                          "ProtectSystem=strict", "ReadWritePaths=/var/lib/hotspotd", "Restart=on-failure",
                          "CapabilityBoundingSet=\n", "NoNewPrivileges=yes"):
@@ -115,8 +118,17 @@ def test_install_verify_upgrade_and_uninstall_in_a_temporary_root(box):
         conn.execute("DELETE FROM setting WHERE key = 'radius.status_secret'")
     (box / "etc/hotspotd/hotspotd.ini").write_text(config_text.replace("listen = 0.0.0.0:8080", "listen = 0.0.0.0:80")
                                                    .replace("\nfolder = \n", "\nfolder = /srv/hotspot-backups\n"))
+    # ... from a version whose console and worker had units of their own, enabled
+    units = box / "etc/systemd/system"
+    for old in OLD_UNITS:
+        (units / old).write_text((units / "hotspotd-portal.service").read_text())
+        (wants / old).symlink_to(units / old)
+    (units / "hotspotd-worker.service.d").mkdir()
+    (units / "hotspotd-worker.service.d/50-install.conf").write_text("[Service]\nReadWritePaths=/srv/old\n")
     upgraded = script("install", box).stdout
     assert "applied migrations [7]" in upgraded
+    assert sorted(p.name for p in wants.iterdir()) == sorted(SITE_UNITS)
+    assert not any((units / old).exists() or (units / f"{old}.d").exists() for old in OLD_UNITS)
     assert (box / "etc/hotspotd/hotspotd.ini").read_text().count("callback_token = ") == 1
     assert "callback_token" in config_text and config_text.split("callback_token = ")[1].split()[0] in \
         (box / "etc/hotspotd/hotspotd.ini").read_text()
@@ -124,9 +136,10 @@ def test_install_verify_upgrade_and_uninstall_in_a_temporary_root(box):
     assert '"name": "Hour"' in listed.stdout
     dropin = box / "etc/systemd/system/hotspotd-portal.service.d/50-install.conf"
     assert "AmbientCapabilities=CAP_NET_BIND_SERVICE" in dropin.read_text()
-    assert not (box / "etc/systemd/system/hotspotd-admin.service.d").exists()  # only where a port < 1024 is used
-    worker_dropin = box / "etc/systemd/system/hotspotd-worker.service.d/50-install.conf"
-    assert "ReadWritePaths=/srv/hotspot-backups" in worker_dropin.read_text()  # a backup folder outside the state
+    # no capability for the console (only where a port < 1024 is used); the worker half may write
+    # a backup folder outside the state folder
+    backoffice_dropin = (box / "etc/systemd/system/hotspotd-backoffice.service.d/50-install.conf").read_text()
+    assert "ReadWritePaths=/srv/hotspot-backups" in backoffice_dropin and "CAP_NET_BIND_SERVICE" not in backoffice_dropin
     assert owner(box / "srv/hotspot-backups") == (uid, gid, 0o750)
     assert analyze(box, "verify", *UNITS).returncode == 0
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from hotspotd.store.models import Customer, Event, MpesaCallback, Payment, Subscription
+from hotspotd.processes import BACK_OFFICE
 
 from .site import http, wait_for
 
@@ -112,7 +113,7 @@ def test_an_underpaid_push_fails_and_gives_no_access(site, daraja):
 
 
 def test_killing_the_worker_between_callback_and_processing_loses_nothing(site, daraja):
-    site.kill("worker", signal.SIGKILL)
+    site.kill(BACK_OFFICE, signal.SIGKILL)
     refs = [pay(site, f"07120001{n:02d}", 10 + n) for n in range(3)]
     wait_for(lambda: all(Payment.get(Payment.ref == r).status == "received" for r in refs), 30,
              "callbacks recorded while the worker is down")
@@ -122,7 +123,7 @@ def test_killing_the_worker_between_callback_and_processing_loses_nothing(site, 
     queue = Queue(config_mod.load(site.config_path).queue_db_path, tasks.ALL, None)
     assert queue.huey.pending_count() >= 3
     queue.huey.flush()
-    site.start("worker")
+    site.start(BACK_OFFICE)
     for n, ref in enumerate(refs):
         assert poll(site, ref, 10 + n, ("paid",), timeout=60)["username"]
 

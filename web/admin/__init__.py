@@ -13,6 +13,7 @@ line does it when it starts the admin role), and nowhere else: no other role is 
     sync.py     /api/admin/sync (central sync status)
     live.py     /ws (events as they happen)
     metrics.py  /metrics (Prometheus text)
+    backoffice.py  the console and the worker in one process, as a site runs them
 
 Who may use a route
 -------------------
@@ -38,7 +39,7 @@ from __future__ import annotations
 import logging
 import re
 from types import SimpleNamespace
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import bottle
 
@@ -52,6 +53,9 @@ from hotspotd.store.db import ping
 from .. import jsonapi
 from . import api, catalog, live, login, people, routers, sync, system
 from .auth import Guard, Hasher, LoginThrottle
+
+if TYPE_CHECKING:
+    from hotspotd.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +152,11 @@ class AdminRole(Role):
 
     name = "admin"
 
+    def __init__(self, config: Config, runtime: Runtime | None = None, *, publish_counters: bool = True) -> None:
+        super().__init__(config, runtime)
+        # Off in the back office, where the worker publishes the queue's counters of the same process.
+        self.publish_counters = publish_counters
+
     def start(self) -> None:
         from gevent.pywsgi import WSGIServer
         from geventwebsocket.handler import WebSocketHandler
@@ -176,9 +185,9 @@ class AdminRole(Role):
 
         self.server.pre_start_hook = refuse_upgrade
         self.server.start()
-        # Tasks run inline here in immediate mode: their outcomes count too.
-        self.publisher = Publisher("admin", self.runtime.queue.counters.snapshot, self.stopping)
-        self.publisher.start()
+        if self.publish_counters:  # tasks run inline here in immediate mode: their outcomes count too
+            self.publisher = Publisher("admin", self.runtime.queue.counters.snapshot, self.stopping)
+            self.publisher.start()
         log.info("admin listening on %s:%s%s", host, port, " (TLS)" if tls else "")
 
     def install_signal_handlers(self) -> None:
