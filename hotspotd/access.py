@@ -108,7 +108,7 @@ class AccessView:
     def current(self, subscription_ids, now: float) -> list[SubscriptionView]:
         """Active subscriptions whose period contains `now`, soonest end first."""
         subs = self.subscriptions
-        return subscriptions.current((subs[i] for i in subscription_ids if i in subs), now)
+        return subscriptions.current([subs[i] for i in subscription_ids if i in subs], now)
 
     def open_devices(self, username: str, except_mac: str | None) -> int:
         """Distinct devices with an open session for `username`, not counting `except_mac`."""

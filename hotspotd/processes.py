@@ -1,7 +1,7 @@
 """Which processes a site runs, and which systemd unit each role lives in.
 
 A site is three processes: the portal, the back office (the console and the worker,
-`web.admin.backoffice`) and RADIUS. `hotspotd run` starts them (`supervisor`), and so do
+`cli.backoffice`) and RADIUS. `hotspotd run` starts them (`supervisor`), and so do
 the units `scripts/install` lays out. `hotspotd run --role NAME` runs one role alone.
 """
 

@@ -53,7 +53,7 @@ class WorkerRole(Role):
     def __init__(self, config: Config, runtime: Runtime | None = None, *, worker_type: str = "thread",
                  niceness: int = WORKER_NICENESS) -> None:
         super().__init__(config, runtime)
-        # Inside the back office (`web.admin.backoffice`): "greenlet" workers, since gevent has
+        # Inside the back office (`cli.backoffice`): "greenlet" workers, since gevent has
         # patched threading, and no niceness, which would slow the console down with them.
         self.worker_type = worker_type
         self.niceness = niceness

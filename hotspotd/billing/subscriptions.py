@@ -54,8 +54,10 @@ def _soonest_end(subscription: Period) -> tuple:
 
 def current(subscriptions: Iterable[P], now: object) -> list[P]:
     """Active subscriptions whose period contains `now`, soonest end first."""
-    return sorted((s for s in subscriptions if s.status == _ACTIVE and s.starts_at <= now < s.ends_at),
-                  key=_soonest_end)
+    found = [s for s in subscriptions if s.status == _ACTIVE and s.starts_at <= now < s.ends_at]
+    if len(found) > 1:  # mostly one: no sort (this runs for every RADIUS login)
+        found.sort(key=_soonest_end)
+    return found
 
 
 def has_data(subscription: Period) -> bool:

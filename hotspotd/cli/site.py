@@ -67,7 +67,7 @@ def run_role(role: str, config, *, instance: int | None = None) -> int:
 
         monkey.patch_all()  # first thing in the admin or back-office process, and only there
     if role == BACK_OFFICE:
-        from ..web.admin.backoffice import BackOffice as RoleClass
+        from .backoffice import BackOffice as RoleClass
     elif role == "admin":
         from ..web.admin import AdminRole as RoleClass
     elif role == "portal":

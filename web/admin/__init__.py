@@ -13,7 +13,6 @@ line does it when it starts the admin role), and nowhere else: no other role is 
     sync.py     /api/admin/sync (central sync status)
     live.py     /ws (events as they happen)
     metrics.py  /metrics (Prometheus text)
-    backoffice.py  the console and the worker in one process, as a site runs them
 
 Who may use a route
 -------------------
@@ -39,7 +38,7 @@ from __future__ import annotations
 import logging
 import re
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Iterable
 
 import bottle
 
@@ -53,9 +52,6 @@ from hotspotd.store.db import ping
 from .. import jsonapi
 from . import api, catalog, live, login, people, routers, sync, system
 from .auth import Guard, Hasher, LoginThrottle
-
-if TYPE_CHECKING:
-    from hotspotd.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -152,8 +148,8 @@ class AdminRole(Role):
 
     name = "admin"
 
-    def __init__(self, config: Config, runtime: Runtime | None = None, *, publish_counters: bool = True) -> None:
-        super().__init__(config, runtime)
+    def __init__(self, config: Config, runtime=None, *, publish_counters: bool = True) -> None:
+        super().__init__(config, runtime)  # runtime: the back office's, shared with the worker (see `Role`)
         # Off in the back office, where the worker publishes the queue's counters of the same process.
         self.publish_counters = publish_counters
 

@@ -1,4 +1,5 @@
-"""The back office: the operator's console and the worker in one gevent process.
+"""The back office: the operator's console and the worker in one gevent process (here, with
+the command line, as the one place that puts roles together to start them).
 
 `hotspotd run --role admin,worker` runs this; `hotspotd run` and the installed systemd
 units do too, so a site is three processes (portal, back office, radius) instead of four.
@@ -26,11 +27,10 @@ from __future__ import annotations
 
 import logging
 
-from hotspotd.config import Config
-from hotspotd.role import STOP_SIGNALS, Role
-from hotspotd.worker import WorkerRole
-
-from . import AdminRole
+from ..config import Config
+from ..role import STOP_SIGNALS, Role
+from ..web.admin import AdminRole
+from ..worker import WorkerRole
 
 log = logging.getLogger(__name__)
 
