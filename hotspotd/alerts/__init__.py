@@ -77,12 +77,12 @@ class SendReport:
 
 def send_due(now: datetime, config: Config, channels: list[Channel] | None = None) -> SendReport:
     """Deliver the messages due at `now`, within the hourly limit."""
-    import requests  # only the worker sends; the admin role, which lists alerts, never loads it
-
+    # Only the worker sends; the admin role, which lists alerts, never loads the HTTP client.
+    from ..httpclient import Session
     from .channels import ChannelError, Outgoing, configured
 
     report = SendReport()
-    with requests.Session() as session:
+    with Session() as session:
         chosen = configured(config, session) if channels is None else channels
         if not chosen:  # the channels were taken out of the config: nowhere to send what waits
             state.skip_due(now)

@@ -11,9 +11,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import requests
-
 from ..config import Config
+from ..httpclient import RequestException, Session
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +50,7 @@ class Channel(Protocol):
 class Webhook:
     name = "webhook"
 
-    def __init__(self, url: str, timeout: float, session: requests.Session) -> None:
+    def __init__(self, url: str, timeout: float, session: Session) -> None:
         self.url = url
         self.timeout = timeout
         self.session = session
@@ -59,8 +58,8 @@ class Webhook:
     def send(self, message: Outgoing) -> None:
         try:
             response = self.session.post(self.url, json=message.as_json(), timeout=self.timeout)
-        except requests.RequestException as exc:
-            raise ChannelError(f"webhook unreachable: {type(exc).__name__}") from None
+        except RequestException as exc:
+            raise ChannelError(f"webhook unreachable: {exc}") from None
         if not 200 <= response.status_code < 300:
             raise ChannelError(f"webhook answered HTTP {response.status_code}")
 
@@ -68,7 +67,7 @@ class Webhook:
 class Telegram:
     name = "telegram"
 
-    def __init__(self, api_url: str, token: str, chat_id: str, timeout: float, session: requests.Session) -> None:
+    def __init__(self, api_url: str, token: str, chat_id: str, timeout: float, session: Session) -> None:
         self.url = f"{api_url}/bot{token}/sendMessage"
         self.token = token
         self.chat_id = chat_id
@@ -79,8 +78,8 @@ class Telegram:
         body = {"chat_id": self.chat_id, "text": message.text, "disable_web_page_preview": True}
         try:
             response = self.session.post(self.url, json=body, timeout=self.timeout)
-        except requests.RequestException as exc:
-            raise ChannelError(f"Telegram unreachable: {type(exc).__name__}") from None
+        except RequestException as exc:  # its text never holds the URL, so never the token
+            raise ChannelError(f"Telegram unreachable: {exc}") from None
         try:
             answer = response.json()
         except ValueError:
@@ -92,7 +91,7 @@ class Telegram:
                            .replace(self.token, "***")[:300])
 
 
-def configured(config: Config, session: requests.Session) -> list[Channel]:
+def configured(config: Config, session: Session) -> list[Channel]:
     """The channels the config turns on (none: alerts are recorded, not sent)."""
     a = config.alerts
     found: list[Channel] = []

@@ -16,9 +16,9 @@ from datetime import datetime
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-import requests
 
 from ..errors import InvalidInput, UpstreamError
+from ..httpclient import RequestException, Response, Session, Timeout
 from ..phone import mask
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ class DarajaClient:
         self._consumer_secret = consumer_secret
         self._passkey = passkey
         self._clock = clock
-        self._session = requests.Session()
+        self._session = Session()
         self._lock = threading.Lock()
         self._token: str | None = None
         self._token_renew_at = 0.0
@@ -268,16 +268,16 @@ class DarajaClient:
             if self._token == token:
                 self._token = None
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+    def _send(self, method: str, path: str, **kwargs: Any) -> Response:
         url = self.base_url + path
         try:
             return self._session.request(method, url, timeout=self.timeout, **kwargs)
-        except requests.Timeout:
+        except Timeout:
             log.warning("Daraja did not answer %s %s within %s s", method, path, self.timeout)
             raise UpstreamError("M-Pesa did not answer in time, try again in a minute",
                                 code=None, retryable=True) from None
-        except requests.RequestException as exc:
-            log.warning("Could not reach Daraja for %s %s: %s", method, path, type(exc).__name__)
+        except RequestException as exc:
+            log.warning("Could not reach Daraja for %s %s: %s", method, path, exc)
             raise UpstreamError(UNREACHABLE, code=None, retryable=True) from None
 
     def _error(
@@ -339,7 +339,7 @@ def _is_pending(data: dict[str, Any]) -> bool:
             and "being processed" in str(data.get("errorMessage", "")).lower())
 
 
-def _json_object(response: requests.Response) -> dict[str, Any] | None:
+def _json_object(response: Response) -> dict[str, Any] | None:
     try:
         data = response.json()
     except ValueError:

@@ -10,9 +10,8 @@ import json
 import time
 from typing import Any, Callable
 
-import requests
-
 from ..errors import UpstreamError
+from ..httpclient import RequestException, Session, Timeout
 from . import protocol
 
 
@@ -24,7 +23,7 @@ class CentralClient:
         self.site_key = site_key
         self.timeout = timeout
         self.clock = clock
-        self._session = requests.Session()
+        self._session = Session()
 
     def _send(self, method: str, path: str, body: bytes = b"", extra: dict[str, str] | None = None) -> dict[str, Any]:
         headers = protocol.signed_headers(self.site_key, self.site_id, method, path, body, self.clock())
@@ -32,10 +31,10 @@ class CentralClient:
         try:
             response = self._session.request(method, self.url + path, data=body or None, headers=headers,
                                              timeout=(min(10.0, self.timeout), self.timeout))
-        except requests.Timeout:
+        except Timeout:
             raise UpstreamError(f"central server did not answer within {self.timeout:.0f} s") from None
-        except requests.RequestException as exc:
-            raise UpstreamError(f"central server unreachable: {type(exc).__name__}") from None
+        except RequestException as exc:
+            raise UpstreamError(f"central server unreachable: {exc}") from None
         try:
             answer = response.json()
         except ValueError:
