@@ -119,6 +119,22 @@ def register_paybill(config) -> None:
         runtime.close()
 
 
+def deploy_router(config) -> str:
+    """Configure the simulated router through its API, as a technician's `router deploy`
+    does at a new site: after it the router asks hotspotd over RADIUS, and a paying device
+    is logged in without typing anything. The simulator starts empty on every run."""
+    from ..router import operations
+    from ..runtime import Runtime
+
+    runtime = Runtime(config)
+    lines: list[str] = []
+    try:
+        ok = operations.deploy(runtime, "demo-router", report=lines.append)
+    finally:
+        runtime.close()
+    return "configured through its API" if ok else f"not configured: {lines[-1].strip() if lines else 'no answer'}"
+
+
 def prepare_state(state: Path, fresh: bool) -> str:
     """Make the state folder; say whether an earlier demo's data is kept."""
     if fresh and state.exists():
@@ -147,6 +163,7 @@ def run_demo(*, state_dir: str | None, fresh: bool = False, portal_port: int, ad
         config = config_mod.load(path)
         password = seed(config, router_secret, routeros.port)
         register_paybill(config)
+        deployed = deploy_router(config)
         central = prepare_central(state, central_port, password)
         with path.open("a") as ini:
             ini.write(central.box_section)
@@ -163,10 +180,10 @@ hotspotd demo is running (Ctrl-C stops it). State and config: {state}
   Paybill         pay the account number the portal shows (business number 174379) by hand:
                   curl -d '{{"amount":10,"phone":"254712345678","account":"ACCOUNT"}}' {daraja.url}/__sim__/paybill
   RADIUS          127.0.0.1:{radius_port} (accounting {radius_port + 1}), client 127.0.0.1, secret {router_secret}
-                  printf 'User-Name = "USER"\nUser-Password = "PASS"\nMessage-Authenticator = 0x00\n' |
+                  printf 'User-Name = "USER"\\nUser-Password = "PASS"\\nMessage-Authenticator = 0x00\\n' |
                     radclient -x 127.0.0.1:{radius_port} auth {router_secret}
-  RouterOS sim    127.0.0.1:{routeros.port} (demo-router, API user admin, no password)
-                  hotspotd --config {path} router deploy demo-router
+  RouterOS sim    127.0.0.1:{routeros.port} (demo-router, API user admin, no password): {deployed}
+                  (again, step by step: hotspotd --config {path} router deploy demo-router)
   vouchers        hotspotd --config {path} voucher make --package 1 --count 5
   central         {central.url}/   login: admin / {password}  (the site syncs every 10 s;
                   hotspotd --config {path} sync status)

@@ -1,4 +1,5 @@
-"""`hotspotd demo` runs a receiver, registers the demo site, and the site syncs to it."""
+"""`hotspotd demo` runs a receiver, registers the demo site, and the site syncs to it; it
+configures its simulated router, so a device that pays is logged in at the router."""
 
 from __future__ import annotations
 
@@ -40,6 +41,17 @@ def test_the_demo_syncs_to_its_own_receiver(tmp_path):
                     and sites[0]["sync_lag_s"] is not None and sites[0]["waiting"] == 0 and sites[0])
         site = wait_for(synced, 90, "the demo site's first sync (events delivered)")
         assert site["name"] == "Demo Hotspot"
+
+        assert "demo-router, API user admin, no password): configured through its API" in log.read_text()
+        portal = f"http://127.0.0.1:{ports['portal']}"
+        status, paid = http("POST", portal + "/api/portal/pay", {"package_id": 1, "phone": "0712345678",
+                                                                  "mac": "AA:BB:CC:DD:EE:01", "ip": "10.5.50.2"})
+        assert status == 202, paid
+        # The simulator pays after 3 s; the worker then logs the device in at the router,
+        # which asks hotspotd's RADIUS (the deploy pointed it there) and is accepted.
+        wait_for(lambda: "auto-login of AA:BB:CC:DD:EE:01 at demo-router: logged in" in log.read_text(), 90,
+                 "the paying device logged in at the demo router")
+        assert "invalid user name or password" not in log.read_text()
     finally:
         demo.send_signal(signal.SIGINT)
         try:
