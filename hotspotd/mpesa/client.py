@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-
 from ..errors import InvalidInput, UpstreamError
 from ..httpclient import RequestException, Response, Session, Timeout
 from ..phone import mask
