@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CALLBACK_WAIT = 30.0  # seconds a callback's answer may wait for its batch to commit
+RECORD_WAIT = 30.0  # seconds a callback's or confirmation's answer may wait for its batch to commit
 
 
 def device_mac(value: str | None) -> str | None:
@@ -65,19 +65,47 @@ def device_mac(value: str | None) -> str | None:
     return mac
 
 
+class PaymentInbox:
+    """Where Daraja's news of money arrives (STK callbacks here, Paybill confirmations in
+    `hotspotd.paybill`): each is recorded durably in a group commit, and the answer goes
+    back only after it; the payments a batch made `received` are applied after the commit,
+    one task for the batch."""
+
+    def __init__(self, runtime: Runtime, record: Callable[[list], list], *, name: str, what: str) -> None:
+        self.rt = runtime
+        self.what = what
+        self._batcher = Batcher(record, after_commit=self._apply_received, name=name)
+
+    def submit(self, item: Any) -> Any:
+        """The item's outcome once committed; StorageUnavailable when it could not be (Daraja retries)."""
+        try:
+            return self._batcher.submit(item, RECORD_WAIT)
+        except Exception as exc:
+            log.critical("%s not recorded: %s", self.what, exc)
+            raise StorageUnavailable("Temporarily unavailable, retry later") from exc
+
+    def _apply_received(self, outcomes: Sequence[Any]) -> None:
+        received = [o.payment_id for o in outcomes if o.apply]
+        if received:
+            self.rt.queue.dispatch(tasks.apply_payments, received)
+
+    def close(self) -> None:
+        self._batcher.close()
+
+
 class Checkout:
     """The use cases the captive portal offers; one per portal process."""
 
     def __init__(self, runtime: Runtime, *, clock: Callable[[], datetime] = utcnow) -> None:
         self.rt = runtime
         self.clock = clock
-        self._recorder = Batcher(callbacks.record_callbacks, after_commit=self._apply_received,
-                                 name="callback-writer")
+        self._inbox = PaymentInbox(runtime, callbacks.record_callbacks, name="callback-writer",
+                                   what="M-Pesa callback")
         # No client may flood a phone with prompts, whatever MAC or address it claims.
         self._prompts = PROMPTS_PER_PHONE.limit(time.monotonic)
 
     def close(self) -> None:
-        self._recorder.close()
+        self._inbox.close()
 
     def ping(self) -> None:
         """The store answers (StorageUnavailable if not): the portal's /healthz."""
@@ -127,16 +155,7 @@ class Checkout:
         Raises StorageUnavailable when it could not be recorded (Daraja, or the
         reconciler's query, will try again). Received payments are applied after the commit.
         """
-        try:
-            return self._recorder.submit(IncomingCallback(body, remote_addr, self.clock()), CALLBACK_WAIT)
-        except Exception as exc:
-            log.critical("M-Pesa callback not recorded: %s", exc)
-            raise StorageUnavailable("Temporarily unavailable, retry later") from exc
-
-    def _apply_received(self, outcomes: Sequence[CallbackOutcome]) -> None:
-        received = [o.payment_id for o in outcomes if o.apply]
-        if received:
-            self.rt.queue.dispatch(tasks.apply_payments, received)
+        return self._inbox.submit(IncomingCallback(body, remote_addr, self.clock()))
 
     def payment_status(self, ref: str, *, mac: str | None, ip: str | None) -> dict[str, Any]:
         """What the portal may show about a payment. Credentials go only to the device that paid."""

@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable
 
-from . import account, devices, tasks
+from . import account, devices
 from .account import NO_DEVICE
 from .billing import c2b, packages
 from .billing.c2b import ConfirmationOutcome, IncomingConfirmation
-from .checkout import device_mac
-from .errors import InvalidInput, MalformedCallback, NotFound, StorageUnavailable
+from .checkout import PaymentInbox, device_mac
+from .errors import InvalidInput, MalformedCallback, NotFound
 from .mpesa import c2b as daraja
-from .store.batching import Batcher
 from .store.db import storage_errors, utcnow
 from .store.models import iso
 
@@ -36,8 +35,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CONFIRMATION_WAIT = 30.0  # seconds a confirmation's answer may wait for its batch to commit
-
 
 class Paybill:
     """The Paybill use cases of one portal process."""
@@ -45,7 +42,8 @@ class Paybill:
     def __init__(self, runtime: Runtime, *, clock: Callable[[], datetime] = utcnow) -> None:
         self.rt = runtime
         self.clock = clock
-        self._recorder = Batcher(c2b.record_confirmations, after_commit=self._apply_received, name="c2b-writer")
+        self._inbox = PaymentInbox(runtime, c2b.record_confirmations, name="c2b-writer",
+                                   what="Paybill confirmation")
 
     @property
     def business_number(self) -> str:
@@ -56,7 +54,7 @@ class Paybill:
         return self.rt.config.mpesa.paybill_valid_for
 
     def close(self) -> None:
-        self._recorder.close()
+        self._inbox.close()
 
     def offer(self, *, package_id: object, mac: str | None, ip: str | None, top_up: bool = False) -> dict[str, Any]:
         """An account number for this device and package: {payment_id, business_number,
@@ -94,13 +92,4 @@ class Paybill:
     def confirm(self, body: bytes, remote_addr: str | None) -> ConfirmationOutcome:
         """Record a confirmation durably; return once it is committed. StorageUnavailable
         when it could not be (Daraja retries)."""
-        try:
-            return self._recorder.submit(IncomingConfirmation(body, remote_addr, self.clock()), CONFIRMATION_WAIT)
-        except Exception as exc:
-            log.critical("Paybill confirmation not recorded: %s", exc)
-            raise StorageUnavailable("Temporarily unavailable, retry later") from exc
-
-    def _apply_received(self, outcomes: Sequence[ConfirmationOutcome]) -> None:
-        received = [o.payment_id for o in outcomes if o.apply]
-        if received:
-            self.rt.queue.dispatch(tasks.apply_payments, received)
+        return self._inbox.submit(IncomingConfirmation(body, remote_addr, self.clock()))
