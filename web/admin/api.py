@@ -18,7 +18,7 @@ from hotspotd.errors import InvalidInput
 from ..jsonapi import api, read_json, text_field
 from . import charts
 from .auth import AUDIT_SELF, actor
-from .lists import date_arg, int_arg, page_args, paged, text_arg
+from .lists import date_arg, int_arg, page_of, text_arg
 
 
 def _id(body: dict[str, Any], key: str) -> int:
@@ -66,12 +66,11 @@ def install(app: bottle.Bottle, console: Console) -> None:
     @app.get("/api/admin/payments")
     @api
     def payment_list() -> dict[str, Any]:
-        page, per_page = page_args()
         tz = console.timezone()
-        items, total = history.search(q=text_arg("q"), status=text_arg("status", 20),
-                                      package_id=int_arg("package"), since=date_arg("since", tz),
-                                      until=date_arg("until", tz, end=True), page=page, per_page=per_page)
-        return paged(items, total, page, per_page)
+        q, status, package_id = text_arg("q"), text_arg("status", 20), int_arg("package")
+        since, until = date_arg("since", tz), date_arg("until", tz, end=True)
+        return page_of(lambda page, per_page: history.search(q=q, status=status, package_id=package_id, since=since,
+                                                             until=until, page=page, per_page=per_page))
 
     @app.get("/api/admin/payments/<payment_id:int>")
     @api
@@ -98,9 +97,7 @@ def install(app: bottle.Bottle, console: Console) -> None:
     @app.get("/api/admin/callbacks")
     @api
     def orphan_list() -> dict[str, Any]:
-        page, per_page = page_args()
-        items, total = history.orphan_callbacks(page, per_page)
-        return paged(items, total, page, per_page)
+        return page_of(history.orphan_callbacks)
 
     @app.post("/api/admin/callbacks/<callback_id:int>/assign", role="operator", audit=AUDIT_SELF)
     @api

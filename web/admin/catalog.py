@@ -21,7 +21,7 @@ from hotspotd.store.db import utcnow
 
 from ..jsonapi import answer, api, read_json, status_for, text_field
 from .auth import AUDIT_SELF, actor
-from .lists import page_args, paged
+from .lists import page_of
 from .login import TEMPLATES
 
 PACKAGE_FIELDS = ("name", "price", "duration", "rate", "data", "devices")
@@ -86,9 +86,7 @@ def install(app: bottle.Bottle, console: Console) -> None:
     @app.get("/api/admin/vouchers")
     @api
     def batch_list() -> dict[str, Any]:
-        page, per_page = page_args()
-        items, total = voucher_batches.batches(page, per_page)
-        return paged(items, total, page, per_page)
+        return page_of(voucher_batches.batches)
 
     @app.post("/api/admin/vouchers", role="operator", audit=AUDIT_SELF)
     @api
@@ -99,9 +97,8 @@ def install(app: bottle.Bottle, console: Console) -> None:
     @app.get("/api/admin/vouchers/<batch>")
     @api
     def batch_codes(batch: str) -> dict[str, Any]:
-        page, per_page = page_args(200)
-        items, total = voucher_batches.codes(batch, page, per_page)
-        return {**paged(items, total, page, per_page), "batch": voucher_batches.batch_summary(batch)}
+        codes = page_of(lambda page, per_page: voucher_batches.codes(batch, page, per_page), 200)
+        return {**codes, "batch": voucher_batches.batch_summary(batch)}
 
     @app.post("/api/admin/vouchers/<batch>/void", role="operator", audit=AUDIT_SELF)
     @api

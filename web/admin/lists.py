@@ -7,7 +7,7 @@ at 1, `?per_page=` is at most 200. Bad values are a clear 400, never a 500.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 import bottle
@@ -40,6 +40,21 @@ def page_args(default_per_page: int = 50) -> tuple[int, int]:
 
 def paged(items: list[dict[str, Any]], total: int, page: int, per_page: int) -> dict[str, Any]:
     return {"items": items, "page": page, "per_page": per_page, "total": total}
+
+
+def page_of(lookup: Callable[[int, int], tuple[list[dict[str, Any]], int]], default_per_page: int = 50
+            ) -> dict[str, Any]:
+    """The asked-for page of a list the core pages itself: `lookup(page, per_page)` gives
+    (items, total)."""
+    page, per_page = page_args(default_per_page)
+    items, total = lookup(page, per_page)
+    return paged(items, total, page, per_page)
+
+
+def page_of_all(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The asked-for page of a short list the core gives whole."""
+    page, per_page = page_args()
+    return paged(items[(page - 1) * per_page:page * per_page], len(items), page, per_page)
 
 
 def date_arg(name: str, tz: ZoneInfo, *, end: bool = False) -> datetime | None:

@@ -17,16 +17,15 @@ from hotspotd.store.db import utcnow
 
 from ..jsonapi import api, read_json, text_field
 from .auth import AUDIT_SELF, actor, current_login
-from .lists import page_args, paged, text_arg
+from .lists import page_of, page_of_all, text_arg
 
 
 def install(app: bottle.Bottle, console: Console) -> None:
     @app.get("/api/admin/customers")
     @api
     def customer_list() -> dict[str, Any]:
-        page, per_page = page_args()
-        items, total = customers.search(text_arg("q", 64), utcnow(), page, per_page)
-        return paged(items, total, page, per_page)
+        q = text_arg("q", 64)
+        return page_of(lambda page, per_page: customers.search(q, utcnow(), page, per_page))
 
     @app.get("/api/admin/customers/<customer_id:int>")
     @api
@@ -66,18 +65,14 @@ def install(app: bottle.Bottle, console: Console) -> None:
     @app.get("/api/admin/sessions")
     @api
     def online() -> dict[str, Any]:
-        page, per_page = page_args(100)
-        items, total = customers.online(page, per_page)
-        return paged(items, total, page, per_page)
+        return page_of(customers.online, 100)
 
     # -- console accounts (admins only)
 
     @app.get("/api/admin/admins", role="admin")
     @api
     def account_list() -> dict[str, Any]:
-        items = admins.list_admins()
-        page, per_page = page_args()
-        return paged(items[(page - 1) * per_page:page * per_page], len(items), page, per_page)
+        return page_of_all(admins.list_admins())
 
     @app.post("/api/admin/admins", audit=AUDIT_SELF)
     @api

@@ -15,7 +15,7 @@ from hotspotd.store.db import utcnow
 
 from ..jsonapi import api, read_json, text_field
 from .auth import AUDIT_SELF, actor
-from .lists import page_args, paged
+from .lists import page_of, page_of_all
 
 def install(app: bottle.Bottle, console: Console) -> None:
     config = console.config
@@ -33,9 +33,7 @@ def install(app: bottle.Bottle, console: Console) -> None:
     @app.get("/api/admin/queue/failed")
     @api
     def failed() -> dict[str, Any]:
-        page, per_page = page_args()
-        items = reports.failed_tasks()
-        return paged(items[(page - 1) * per_page:page * per_page], len(items), page, per_page)
+        return page_of_all(reports.failed_tasks())
 
     @app.post("/api/admin/queue/failed/<failed_id:int>/retry", role="operator", audit=AUDIT_SELF)
     @api
@@ -50,16 +48,12 @@ def install(app: bottle.Bottle, console: Console) -> None:
     @app.get("/api/admin/health")
     @api
     def health() -> dict[str, Any]:
-        page, per_page = page_args()
-        items, total = console.health_log(page, per_page)
-        return paged(items, total, page, per_page)
+        return page_of(console.health_log)
 
     @app.get("/api/admin/alerts")
     @api
     def alert_list() -> dict[str, Any]:
-        page, per_page = page_args()
-        items, total = alerts.listed(page, per_page)
-        return paged(items, total, page, per_page)
+        return page_of(alerts.listed)
 
     @app.get("/api/admin/settings")
     @api
@@ -77,6 +71,4 @@ def install(app: bottle.Bottle, console: Console) -> None:
     @app.get("/api/admin/audit", role="admin")
     @api
     def audit_log() -> dict[str, Any]:
-        page, per_page = page_args()
-        items, total = audit.entries(page, per_page)
-        return paged(items, total, page, per_page)
+        return page_of(audit.entries)
