@@ -17,7 +17,7 @@ from datetime import datetime
 from .access import AccessView, CredentialView, PackageView, SubscriptionView
 from .mac import normalize_mac
 from .router import router_views
-from .store.db import db
+from .store.db import db, rows_for_ids
 
 log = logging.getLogger(__name__)
 
@@ -99,12 +99,8 @@ class ViewLoader:
     def _select(self, sql: str, ids: set[int] | None):
         if ids is None:
             return db.execute_sql(sql).fetchall()
-        found, listed = [], sorted(ids)
-        for start in range(0, len(listed), 500):
-            chunk = listed[start:start + 500]
-            where = " AND " if " WHERE " in sql else " WHERE "
-            found += db.execute_sql(f'{sql}{where}"id" IN ({",".join("?" * len(chunk))})', chunk).fetchall()
-        return found
+        where = " AND " if " WHERE " in sql else " WHERE "
+        return rows_for_ids(f'{sql}{where}"id" IN ({{ids}})', ids)
 
     def _apply(self, changed: dict[str, set[int]] | None) -> None:
         """Reload the changed rows (everything when `changed` is None)."""

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Iterable, NamedTuple
 
 from ..billing.packages import format_duration
-from ..store.db import db
+from ..store.db import db, rows_for_ids
 from ..store.models import from_db_time, to_db_time
 from .hotspot_users import WantedProfile, WantedUser, profile_name
 
@@ -59,15 +59,11 @@ def wanted(now: datetime, customer_ids: Iterable[int] | None = None) -> tuple[di
     """(users by name, profiles they need, username of every customer asked about) for
     `customer_ids` (every customer when None)."""
     at = to_db_time(now)
-    rows: list[_Row] = []
     if customer_ids is None:
-        rows = [_Row(*r) for r in db.execute_sql(_SELECT, (at,)).fetchall()]
+        found = db.execute_sql(_SELECT, (at,)).fetchall()
     else:
-        listed = sorted(set(customer_ids))
-        for start in range(0, len(listed), 500):
-            chunk = listed[start:start + 500]
-            sql = _SELECT + f' AND s."customer_id" IN ({",".join("?" * len(chunk))})'
-            rows += [_Row(*r) for r in db.execute_sql(sql, (at, *chunk)).fetchall()]
+        found = rows_for_ids(_SELECT + ' AND s."customer_id" IN ({ids})', customer_ids, (at,))
+    rows = [_Row(*r) for r in found]
     by_customer: dict[int, list[_Row]] = {}
     for row in rows:
         by_customer.setdefault(row.customer_id, []).append(row)
@@ -85,21 +81,11 @@ def wanted(now: datetime, customer_ids: Iterable[int] | None = None) -> tuple[di
 
 
 def usernames(customer_ids: Iterable[int]) -> dict[int, str]:
-    listed = sorted(set(customer_ids))
-    found: dict[int, str] = {}
-    for start in range(0, len(listed), 500):
-        chunk = listed[start:start + 500]
-        sql = f'SELECT "customer_id", "username" FROM "credential" WHERE "customer_id" IN ({",".join("?" * len(chunk))})'
-        found.update(dict(db.execute_sql(sql, chunk).fetchall()))
-    return found
+    return dict(rows_for_ids('SELECT "customer_id", "username" FROM "credential" WHERE "customer_id" IN ({ids})',
+                             customer_ids))
 
 
 def customers_of(subscription_ids: Iterable[int]) -> dict[int, int]:
     """subscription id -> customer id."""
-    listed = sorted(set(subscription_ids))
-    found: dict[int, int] = {}
-    for start in range(0, len(listed), 500):
-        chunk = listed[start:start + 500]
-        sql = f'SELECT "id", "customer_id" FROM "subscription" WHERE "id" IN ({",".join("?" * len(chunk))})'
-        found.update(dict(db.execute_sql(sql, chunk).fetchall()))
-    return found
+    return dict(rows_for_ids('SELECT "id", "customer_id" FROM "subscription" WHERE "id" IN ({ids})',
+                             subscription_ids))

@@ -10,7 +10,7 @@ import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator, Sequence
 
 import peewee
 
@@ -124,6 +124,19 @@ def storage_errors(what: str) -> Iterator[None]:
     except peewee.OperationalError as exc:
         log.critical("storage unavailable in %s: %s", what, exc)
         raise StorageUnavailable(STORAGE_UNAVAILABLE) from exc
+
+
+IN_LIMIT = 500  # ids in one `IN (...)` list: well under SQLite's limit on bound parameters
+
+
+def rows_for_ids(sql: str, ids: Iterable[int], params: Sequence = ()) -> list[tuple]:
+    """The rows `sql` selects for every id in `ids`, asked IN_LIMIT ids at a time. `{ids}`
+    in `sql` marks where the `IN (...)` list goes; `params` are bound before the ids."""
+    listed, found = sorted(set(ids)), []
+    for start in range(0, len(listed), IN_LIMIT):
+        chunk = listed[start:start + IN_LIMIT]
+        found += db.execute_sql(sql.replace("{ids}", ",".join("?" * len(chunk))), (*params, *chunk)).fetchall()
+    return found
 
 
 def ping() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from ..store.db import db, write_transaction
+from ..store.db import db, rows_for_ids, write_transaction
 from ..store.models import Setting, from_db_time
 from .protocol import BATCH_EVENTS, WITHHELD
 
@@ -48,13 +48,7 @@ def read_batch(after: int, limit: int = BATCH_EVENTS) -> list[tuple[int, str, st
 
 
 def _phones(payment_ids: set[int]) -> dict[int, str]:
-    found: dict[int, str] = {}
-    listed = sorted(payment_ids)
-    for start in range(0, len(listed), 500):
-        chunk = listed[start:start + 500]
-        found.update(db.execute_sql(f'SELECT "id", "phone" FROM "payment" WHERE "id" IN ({",".join("?" * len(chunk))})',
-                                    chunk).fetchall())
-    return found
+    return dict(rows_for_ids('SELECT "id", "phone" FROM "payment" WHERE "id" IN ({ids})', payment_ids))
 
 
 def wire_events(rows: list[tuple[int, str, str, str]], *, full_phones: bool = False) -> list[str]:
