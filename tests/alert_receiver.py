@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from .loopback import QuietHandler, Served
 
 TOKEN = "123456:TEST-telegram-token-abcdef"
 CHAT = "-1001234567890"
 
 
-class Receiver:
+class Receiver(Served):
     def __init__(self, token: str = TOKEN) -> None:
         self.token = token
         self.received: list[tuple[str, dict[str, Any]]] = []
@@ -23,23 +24,14 @@ class Receiver:
         self._lock = threading.Lock()
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                body = json.loads(self.body() or b"{}")
                 channel = "telegram" if self.path.startswith("/bot") else "webhook"
                 status, answer = receiver.answer(channel, self.path, body)
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.reply(answer, status)
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(Handler)
 
     def answer(self, channel: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         with self._lock:
@@ -65,15 +57,3 @@ class Receiver:
     def got(self, channel: str) -> list[dict[str, Any]]:
         with self._lock:
             return [body for name, body in self.received if name == channel]
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self) -> Receiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.server.shutdown()
-        self.server.server_close()

@@ -11,7 +11,7 @@ import ssl
 import subprocess
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,10 @@ import pytest
 
 from hotspotd import httpclient
 from hotspotd.httpclient import RequestException, Session, Timeout
-from tests.loopback import free_port, wait_for
+from tests.loopback import QuietHandler, Served, free_port, wait_for
 
 
-class Server:
+class Server(Served):
     """An HTTP/1.1 server that echoes what it got and counts the connections it accepted."""
 
     def __init__(self, tls: ssl.SSLContext | None = None, idle_close: bool = False) -> None:
@@ -31,7 +31,7 @@ class Server:
         self.requests: list[dict[str, Any]] = []
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
 
             def setup(self) -> None:
@@ -39,19 +39,13 @@ class Server:
                 super().setup()
 
             def answer(self, status: int = 200) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                seen = {"method": self.command, "path": self.path, "body": body.decode(),
+                seen = {"method": self.command, "path": self.path, "body": self.body().decode(),
                         "headers": {k.lower(): v for k, v in self.headers.items()}}
                 server.requests.append(seen)
                 size = int(self.path.partition("size=")[2] or 0)
-                data = b"x" * size if size else json.dumps(seen).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
                 if idle_close:
                     self.close_connection = True  # but without saying so: a kept connection goes stale
-                self.end_headers()
-                self.wfile.write(data)
+                self.reply(b"x" * size if size else seen, status)
 
             def do_GET(self) -> None:
                 self.answer(418 if self.path == "/teapot" else 200)
@@ -59,24 +53,12 @@ class Server:
             def do_POST(self) -> None:
                 self.answer()
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
         class Httpd(ThreadingHTTPServer):
             def shutdown_request(self, request: Any) -> None:
                 super().shutdown_request(request)
                 server.closed += 1  # after the socket is closed
 
-        self.httpd = Httpd(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        if tls is not None:
-            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
-        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler, tls=tls, server_class=Httpd)
 
 
 @pytest.fixture

@@ -15,9 +15,10 @@ import socket
 import threading
 import urllib.parse
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from hotspotd.radius import packet as rp
+
+from ..loopback import QuietHandler, Served
 
 CHAP_CHALLENGE = rp.code_of("CHAP-Challenge")
 CALLED_STATION_ID = rp.code_of("Called-Station-Id")
@@ -39,7 +40,7 @@ class Device:
     online_as: str | None = None
 
 
-class Hotspot:
+class Hotspot(Served):
     """One hotspot router: its login pages on an HTTP port, its RADIUS client towards hotspotd."""
 
     def __init__(self, radius_port: int, acct_port: int, secret: str, *, chap: bool = True) -> None:
@@ -50,10 +51,9 @@ class Hotspot:
         self.lock = threading.Lock()
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True))
+                form = dict(urllib.parse.parse_qsl(self.body().decode(), keep_blank_values=True))
                 owner._login(self.path.rsplit("/", 1)[-1], form)
                 self._page("You are logged in")
 
@@ -63,25 +63,10 @@ class Hotspot:
                 self._page("Hotspot")
 
             def _page(self, text):
-                body = f"<!doctype html><title>{text}</title><p>{text}</p>".encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.reply(f"<!doctype html><title>{text}</title><p>{text}</p>".encode(),
+                           content_type="text/html; charset=utf-8")
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(10)
+        super().__init__(Handler)
 
     def variables(self, mac: str, ip: str) -> dict[str, str]:
         """The login-page variables RouterOS gives this device's browser."""

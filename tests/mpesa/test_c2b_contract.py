@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import threading
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -19,6 +18,8 @@ import requests
 from hotspotd.errors import UpstreamError
 from hotspotd.mpesa.c2b import parse_c2b, payer_matches
 from hotspotd.mpesa.client import SANDBOX_PASSKEY, DarajaClient
+
+from ..loopback import QuietHandler, Served
 
 # protocols.md 4.5, as published
 PUBLISHED_REGISTER = {"ShortCode": "600984", "ResponseType": "Completed",
@@ -33,43 +34,25 @@ PUBLISHED_PAYLOAD = {"TransactionType": "Pay Bill", "TransID": "RKL51ZDR4F", "Tr
 PHONE = "254708374126"
 
 
-class Published:
+class Published(Served):
     """A Daraja that knows only the published examples: OAuth, and the register answer."""
 
     def __init__(self) -> None:
         self.requests: list[dict] = []
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self):
-                self._answer({"access_token": "published-token", "expires_in": "3599"})
+                self.reply({"access_token": "published-token", "expires_in": "3599"})
 
             def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-                owner.requests.append({"path": self.path, "body": body})
-                self._answer(PUBLISHED_REGISTER_ANSWER)
+                owner.requests.append({"path": self.path, "body": json.loads(self.body())})
+                self.reply(PUBLISHED_REGISTER_ANSWER)
 
-            def _answer(self, data):
-                raw = json.dumps(data).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
-class Receiver:
+class Receiver(Served):
     """The site's end: records each validation and confirmation body, accepts it."""
 
     def __init__(self) -> None:
@@ -77,33 +60,21 @@ class Receiver:
         self.changed = threading.Condition()
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+                body = json.loads(self.body())
                 with owner.changed:
                     owner.bodies.append((self.path, body))
                     owner.changed.notify_all()
-                raw = json.dumps({"ResultCode": "0", "ResultDesc": "Accepted"}).encode()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
+                self.reply({"ResultCode": "0", "ResultDesc": "Accepted"})
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/payments"
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+        super().__init__(Handler)
+        self.url += "/api/payments"
 
     def wait(self, n: int) -> list[tuple[str, dict]]:
         with self.changed:
             assert self.changed.wait_for(lambda: len(self.bodies) >= n, 10), self.bodies
             return list(self.bodies)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

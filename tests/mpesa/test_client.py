@@ -7,7 +7,6 @@ import logging
 import threading
 import time
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -15,7 +14,7 @@ from hotspotd.errors import InvalidInput, UpstreamError
 from hotspotd.mpesa.client import SANDBOX_PASSKEY, DarajaClient, password, timestamp
 from hotspotd.sim.daraja import OUTCOMES
 
-from ..loopback import free_port, wait_for
+from ..loopback import QuietHandler, Served, free_port, wait_for
 
 PHONE = "254708374149"
 NOW = datetime(2026, 11, 23, 9, 0, 0, tzinfo=timezone.utc)
@@ -253,7 +252,7 @@ def test_query_for_an_unknown_checkout_id_is_not_retryable(sim):
 
 # -- answers the simulator never gives: a scripted server -------------------------------
 
-class Scripted:
+class Scripted(Served):
     """A stand-in Daraja answering OAuth normally and other calls from a script."""
 
     def __init__(self, script: list[tuple[int, str, bytes]]):
@@ -261,34 +260,18 @@ class Scripted:
         self.seen: list[tuple[str, str]] = []
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self):
                 owner.seen.append(("GET", self.headers.get("Authorization", "")))
-                self._answer(200, "application/json",
-                             json.dumps({"access_token": f"tok{len(owner.seen)}", "expires_in": 3599}).encode())
+                self.reply({"access_token": f"tok{len(owner.seen)}", "expires_in": 3599})
 
             def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.body()
                 owner.seen.append(("POST", self.headers.get("Authorization", "")))
-                self._answer(*owner.script.pop(0))
+                status, content_type, body = owner.script.pop(0)
+                self.reply(body, status, content_type)
 
-            def _answer(self, status, content_type, body):
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 ACCEPTED = json.dumps({"MerchantRequestID": "m-1", "CheckoutRequestID": "ws_CO_1", "ResponseCode": 0,

@@ -4,52 +4,37 @@ confirmation; ResponseType decides when validation is silent; tokens and bad inp
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 
-from ..loopback import wait_for
+from ..loopback import QuietHandler, Served, wait_for
 
 PHONE = "254708374149"
 
 
-class Site:
+class Site(Served):
     """Answers validation with `validation` (or not in time, when `silent`), confirmations with Success."""
 
     def __init__(self, validation: dict | None = None, silent: float = 0.0) -> None:
         self.calls: list[tuple[str, dict]] = []
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+                body = json.loads(self.body())
                 owner.calls.append((self.path.rsplit("/", 1)[-1], body))
                 if self.path.endswith("validate") and silent:
                     time.sleep(silent)
                 answer = (validation or {"ResultCode": "0", "ResultDesc": "Accepted"}) if self.path.endswith(
                     "validate") else {"ResultCode": 0, "ResultDesc": "Success"}
-                raw = json.dumps(answer).encode()
                 try:
-                    self.send_response(200)
-                    self.send_header("Content-Length", str(len(raw)))
-                    self.end_headers()
-                    self.wfile.write(raw)
-                except OSError:
+                    self.reply(answer)
+                except OSError:  # the simulator gave up on a silent validation
                     pass
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import sys
 import threading
 import time
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -22,13 +21,15 @@ from hotspotd.errors import UpstreamError
 from hotspotd.mpesa.client import SANDBOX_PASSKEY, DarajaClient, password, timestamp
 from hotspotd.sim.daraja import RESULT_DESCS, DarajaSimulator
 
+from ..loopback import QuietHandler, Served
+
 PHONE = "254708374149"
 NOW = datetime(2026, 11, 23, 9, 0, 0, tzinfo=timezone.utc)
 PUSH = "/mpesa/stkpush/v1/processrequest"
 QUERY = "/mpesa/stkpushquery/v1/query"
 
 
-class Receiver:
+class Receiver(Served):
     """A tiny callback endpoint: records each POST and answers as integrators do."""
 
     def __init__(self) -> None:
@@ -36,35 +37,22 @@ class Receiver:
         self.changed = threading.Condition()
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                raw = self.body()
                 with owner.changed:
                     owner.posts.append({"path": self.path, "content_type": self.headers.get("Content-Type"),
                                         "raw": raw.decode(), "body": json.loads(raw)})
                     owner.changed.notify_all()
-                answer = b'{"ResultCode":0,"ResultDesc":"Accepted"}'
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
+                self.reply(b'{"ResultCode":0,"ResultDesc":"Accepted"}')
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/payments/stk-callback/tok123"
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+        super().__init__(Handler)
+        self.url += "/api/payments/stk-callback/tok123"
 
     def wait_for(self, n: int, timeout: float = 5.0) -> list[dict]:
         with self.changed:
             assert self.changed.wait_for(lambda: len(self.posts) >= n, timeout), f"{len(self.posts)} of {n} posts"
             return list(self.posts)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

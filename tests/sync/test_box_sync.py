@@ -4,9 +4,7 @@ failing or hanging leaves it where it was."""
 
 from __future__ import annotations
 
-import http.server
 import socket
-import threading
 from datetime import timedelta
 
 import pytest
@@ -20,7 +18,7 @@ from hotspotd.sync import outbox
 from hotspotd.sync.client import CentralClient
 from hotspotd.sync.passes import PassLock, run_pass
 
-from ..loopback import free_port
+from ..loopback import QuietHandler, Served, free_port
 from .outbox_fill import busy_days, fill
 
 
@@ -67,27 +65,17 @@ def _emit(count: int) -> None:
             events.emit("system.critical", {"component": "test", "message": f"event {i}"}, utcnow())
 
 
-class _Failing(http.server.BaseHTTPRequestHandler):
+class _Failing(QuietHandler):
     def do_POST(self):  # noqa: N802 (http.server's name)
-        self.send_response(500)
-        self.send_header("Content-Type", "text/plain")
-        self.end_headers()
-        self.wfile.write(b"boom")
+        self.reply(b"boom", 500, "text/plain")
 
     do_GET = do_POST
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture
 def failing_url():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Failing)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with Served(_Failing) as served:
+        yield served.url
 
 
 @pytest.fixture
