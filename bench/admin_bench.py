@@ -32,12 +32,10 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import psutil
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.callback_bench import MemoryWatch, fire, percentile, seed  # noqa: E402
+from bench.callback_bench import MemoryWatch, exchange, fire, percentile, print_table, seed  # noqa: E402
 from hotspotd import config as config_mod, events  # noqa: E402
 from hotspotd.processes import BACK_OFFICE  # noqa: E402
 from hotspotd.sim.daraja import DarajaSimulator, success_callback  # noqa: E402
@@ -134,13 +132,8 @@ def http_load(port: int, paths: list[str], cookie: str, connections: int, second
             path = paths[turn % len(paths)]
             turn += 1
             start = time.perf_counter()
-            writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n\r\n".encode())
-            status = int((await reader.readline()).split()[1])
-            length = 0
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":")[1])
-            await reader.readexactly(length)
+            status, _ = await exchange(reader, writer,
+                                       f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n\r\n".encode())
             latencies.append(time.perf_counter() - start)
             if status != 200:
                 errors[0] += 1
@@ -247,13 +240,7 @@ def main() -> int:
         (f"{console} RSS idle / peak (PSS after)",
          f"{idle_rss / 2**20:.1f} / {watch.rss[console] / 2**20:.1f} MB ({watch.pss[console] / 2**20:.1f} MB)", ""),
     ]
-    width = max(len(r[0]) for r in rows)
-    value_width = max(len(r[1]) for r in rows)
-    print(f"\nhotspotd console ({datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {psutil.cpu_count()} CPUs)")
-    print(f"{'measure'.ljust(width)}  {'value'.ljust(value_width)}  note")
-    print(f"{'-' * width}  {'-' * value_width}  ----")
-    for name, value, note in rows:
-        print(f"{name.ljust(width)}  {value.ljust(value_width)}  {note}")
+    print_table("console", rows)
     return 0 if lost == doubled == 0 else 1
 
 

@@ -44,6 +44,29 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
+def print_table(title: str, rows: list[tuple[str, str, str]]) -> None:
+    """A benchmark's figures as a table: measure, value, note."""
+    width = max(len(r[0]) for r in rows)
+    value_width = max(len(r[1]) for r in rows)
+    print(f"\nhotspotd {title} ({datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {psutil.cpu_count()} CPUs)")
+    print(f"{'measure'.ljust(width)}  {'value'.ljust(value_width)}  note")
+    print(f"{'-' * width}  {'-' * value_width}  ----")
+    for name, value, note in rows:
+        print(f"{name.ljust(width)}  {value.ljust(value_width)}  {note}")
+
+
+async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> tuple[int, int]:
+    """Send one HTTP/1.1 request on a kept connection and read its whole answer: (status, body length)."""
+    writer.write(request)
+    status_line = await reader.readline()
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    await reader.readexactly(length)
+    return int(status_line.split()[1]), length
+
+
 class MemoryWatch(threading.Thread):
     """Samples RSS of the role processes until stopped and keeps the peaks; PSS (which
     counts shared pages once) is read at the end only, as reading smaps stalls the
@@ -108,15 +131,8 @@ def fire(port: int, bodies: list[bytes], concurrency: int) -> tuple[list[float],
             head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                     f"Content-Length: {len(body)}\r\n\r\n").encode()
             sent_at[index], start = time.time(), time.perf_counter()
-            writer.write(head + body)
-            status_line = await reader.readline()
-            length = 0
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":")[1])
-            await reader.readexactly(length)
+            status, _ = await exchange(reader, writer, head + body)
             latencies.append(time.perf_counter() - start)
-            status = int(status_line.split()[1])
             if status != 200:
                 errors.append(status)
         writer.close()
@@ -196,13 +212,7 @@ def main() -> int:
                      f"{idle[role] / 2**20:.1f} / {watch.rss[role] / 2**20:.1f} MB ({watch.pss[role] / 2**20:.1f} MB)", ""))
     total = sum(watch.rss.values()) / 2**20
     rows.append((f"{' + '.join(watch.rss)} peak RSS", f"{total:.1f} MB", "target (the whole site) < 150 MB"))
-    width = max(len(r[0]) for r in rows)
-    value_width = max(len(r[1]) for r in rows)
-    print(f"\nhotspotd callback burst ({datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {psutil.cpu_count()} CPUs)")
-    print(f"{'measure'.ljust(width)}  {'value'.ljust(value_width)}  note")
-    print(f"{'-' * width}  {'-' * value_width}  ----")
-    for name, value, note in rows:
-        print(f"{name.ljust(width)}  {value.ljust(value_width)}  {note}")
+    print_table("callback burst", rows)
     return 0 if paid == args.count and subscriptions == paid else 1
 
 

@@ -31,7 +31,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.callback_bench import MemoryWatch, percentile  # noqa: E402
+from bench.callback_bench import MemoryWatch, exchange, percentile  # noqa: E402
 from hotspotd.processes import BACK_OFFICE  # noqa: E402
 from hotspotd import config as config_mod  # noqa: E402
 from hotspotd.billing.c2b import new_account  # noqa: E402
@@ -43,17 +43,6 @@ from hotspotd.store.models import (C2BTransaction, Customer, Credential, Package
 from tests.e2e.site import CALLBACK_TOKEN, Site, wait_for  # noqa: E402
 
 SOURCES = [f"127.0.0.{i}" for i in range(11, 19)]  # 8 client addresses
-
-
-async def _exchange(reader, writer, request: bytes) -> tuple[int, int]:
-    writer.write(request)
-    status_line = await reader.readline()
-    length = 0
-    while (line := await reader.readline()) not in (b"\r\n", b""):
-        if line.lower().startswith(b"content-length:"):
-            length = int(line.split(b":")[1])
-    await reader.readexactly(length)
-    return int(status_line.split()[1]), length
 
 
 def load(port: int, requests: list[bytes], connections: int, *, seconds: float | None = None,
@@ -79,7 +68,7 @@ def load(port: int, requests: list[bytes], connections: int, *, seconds: float |
             else:
                 index = i
             started = time.perf_counter()
-            status, size = await _exchange(reader, writer, requests[index % len(requests)])
+            status, size = await exchange(reader, writer, requests[index % len(requests)])
             latencies.append(time.perf_counter() - started)
             sizes.append(size)
             if status != 200:

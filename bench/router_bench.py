@@ -19,15 +19,12 @@ import argparse
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
-
-import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.callback_bench import MemoryWatch, percentile  # noqa: E402
+from bench.callback_bench import MemoryWatch, percentile, print_table  # noqa: E402
 from hotspotd.processes import BACK_OFFICE  # noqa: E402
 from hotspotd import config as config_mod, tasks  # noqa: E402
 from hotspotd.billing import subscriptions  # noqa: E402
@@ -143,13 +140,7 @@ def main() -> int:
     parser.add_argument("--silent", type=int, default=10)
     args = parser.parse_args()
     rows = provision_bench(args.users, args.delay) + probe_bench(args.routers, args.silent)
-    width = max(len(r[0]) for r in rows)
-    value_width = max(len(r[1]) for r in rows)
-    print(f"\nhotspotd routers ({datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {psutil.cpu_count()} CPUs)")
-    print(f"{'measure'.ljust(width)}  {'value'.ljust(value_width)}  note")
-    print(f"{'-' * width}  {'-' * value_width}  ----")
-    for name, value, note in rows:
-        print(f"{name.ljust(width)}  {value.ljust(value_width)}  {note}")
+    print_table("routers", rows)
     return 0
 
 
