@@ -92,6 +92,12 @@ class Runtime:
                 self._central = CentralClient(c.url, c.site_id, c.site_key, timeout=c.timeout)
             return self._central
 
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         """Close the clients and this thread's database connection."""
         with self._lock:

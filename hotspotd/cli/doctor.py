@@ -131,18 +131,15 @@ def run_checks(config: Config) -> list[Check]:
     checks.append(probe_http("portal", config.portal.listen))
     checks.append(probe_http("admin", config.admin.listen))
     checks.append(probe_radius(config, secret))
-    if config.queue_db_path.exists():
-        runtime = Runtime(config)
-        checks.append(health.check_worker(runtime.queue.last_reconciled(), utcnow(), config.queue.reconcile_interval))
-    else:
-        checks.append(health.Check("role worker", health.FAIL, "no queue database: run `hotspotd init`"))
-    runtime = Runtime(config)
-    try:
+    with Runtime(config) as runtime:
+        if config.queue_db_path.exists():
+            checks.append(health.check_worker(runtime.queue.last_reconciled(), utcnow(),
+                                              config.queue.reconcile_interval))
+        else:
+            checks.append(health.Check("role worker", health.FAIL, "no queue database: run `hotspotd init`"))
         if app_ok:
             checks += health.check_routers(routers, probe=router_probe(runtime))
         checks.append(health.check_daraja(runtime.daraja.access_token))
-    finally:
-        runtime.close()
     checks.append(health.check_callback_url(config))
     if not db.is_closed():
         db.close()

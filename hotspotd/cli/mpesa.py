@@ -24,13 +24,10 @@ def cmd_register_c2b(args: argparse.Namespace) -> int:
     problems = [p for p in config.problems() if "[mpesa]" in p]
     if problems:
         raise ConfigError("; ".join(problems))
-    runtime = Runtime(config)
-    try:
+    with Runtime(config) as runtime:
         done = runtime.daraja.register_c2b(short_code=short_code, confirmation_url=config.c2b_confirmation_url,
                                            validation_url=config.c2b_validation_url,
                                            response_type=args.response_type)
-    finally:
-        runtime.close()
     result = {"short_code": short_code, "response_type": args.response_type,
               "confirmation_url": _shown(config.c2b_confirmation_url, token),
               "validation_url": _shown(config.c2b_validation_url, token),

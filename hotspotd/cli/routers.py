@@ -33,11 +33,8 @@ def cmd_router_list(args: argparse.Namespace) -> int:
 def cmd_router_probe(args: argparse.Namespace) -> int:
     from ..router import operations
 
-    rt = open_runtime(args)
-    try:
+    with open_runtime(args) as rt:
         result = operations.probe(rt, args.name)
-    finally:
-        rt.close()
     if result.resource is None:
         print(f"{result.name}: no answer ({result.error}); shown {result.status}", file=sys.stderr)
         return 1
@@ -67,22 +64,16 @@ def cmd_router_script(args: argparse.Namespace) -> int:
 def cmd_router_deploy(args: argparse.Namespace) -> int:
     from ..router import operations
 
-    rt = open_runtime(args)
-    try:
+    with open_runtime(args) as rt:
         ok = operations.deploy(rt, args.name, report=lambda line: print(line, flush=True))
-    finally:
-        rt.close()
     return 0 if ok else 1
 
 
 def cmd_router_sessions(args: argparse.Namespace) -> int:
     from ..router import operations
 
-    rt = open_runtime(args)
-    try:
+    with open_runtime(args) as rt:
         listed = operations.refresh_sessions(rt, args.name)
-    finally:
-        rt.close()
     print_rows(listed["sessions"], args.json, ("id", "kind", "user", "mac", "ip", "uptime_s", "bytes_in", "bytes_out"))
     return 0
 
@@ -90,11 +81,8 @@ def cmd_router_sessions(args: argparse.Namespace) -> int:
 def cmd_router_kick(args: argparse.Namespace) -> int:
     from ..router import operations
 
-    rt = open_runtime(args)
-    try:
+    with open_runtime(args) as rt:
         kicked = operations.kick_matching(rt, args.name, user=args.user, mac=args.mac, active_id=args.id)
-    finally:
-        rt.close()
     for each in kicked:
         extra = "; Disconnect-Request queued" if each["disconnect_requested"] else ""
         print(f"kicked {each['kind']} session of {each['user']} ({each['mac'] or '-'}) at {each['router']}{extra}")

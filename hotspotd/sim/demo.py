@@ -107,31 +107,21 @@ def seed(config, router_secret: str, api_port: int = 8728) -> str:
     return password
 
 
-def register_paybill(config) -> None:
+def register_paybill(runtime) -> None:
     """Register the portal's Paybill (C2B) URLs with the simulator, as `mpesa register-c2b` does."""
-    from ..runtime import Runtime
-
-    runtime = Runtime(config)
-    try:
-        runtime.daraja.register_c2b(short_code=config.mpesa.paybill, confirmation_url=config.c2b_confirmation_url,
-                                    validation_url=config.c2b_validation_url)
-    finally:
-        runtime.close()
+    config = runtime.config
+    runtime.daraja.register_c2b(short_code=config.mpesa.paybill, confirmation_url=config.c2b_confirmation_url,
+                                validation_url=config.c2b_validation_url)
 
 
-def deploy_router(config) -> str:
+def deploy_router(runtime) -> str:
     """Configure the simulated router through its API, as a technician's `router deploy`
     does at a new site: after it the router asks hotspotd over RADIUS, and a paying device
     is logged in without typing anything. The simulator starts empty on every run."""
     from ..router import operations
-    from ..runtime import Runtime
 
-    runtime = Runtime(config)
     lines: list[str] = []
-    try:
-        ok = operations.deploy(runtime, "demo-router", report=lines.append)
-    finally:
-        runtime.close()
+    ok = operations.deploy(runtime, "demo-router", report=lines.append)
     return "configured through its API" if ok else f"not configured: {lines[-1].strip() if lines else 'no answer'}"
 
 
@@ -152,6 +142,7 @@ def prepare_state(state: Path, fresh: bool) -> str:
 def run_demo(*, state_dir: str | None, fresh: bool = False, portal_port: int, admin_port: int, radius_port: int,
              daraja_port: int, central_port: int = 8090) -> int:
     from .. import config as config_mod
+    from ..runtime import Runtime
 
     state = Path(state_dir) if state_dir else default_state_dir()
     note = prepare_state(state, fresh)
@@ -162,8 +153,9 @@ def run_demo(*, state_dir: str | None, fresh: bool = False, portal_port: int, ad
                             radius_port=radius_port)
         config = config_mod.load(path)
         password = seed(config, router_secret, routeros.port)
-        register_paybill(config)
-        deployed = deploy_router(config)
+        with Runtime(config) as runtime:
+            register_paybill(runtime)
+            deployed = deploy_router(runtime)
         central = prepare_central(state, central_port, password)
         with path.open("a") as ini:
             ini.write(central.box_section)
