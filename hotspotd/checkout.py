@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from . import account, devices, tasks
 from .attempts import PROMPTS_PER_PHONE
 from .billing import callbacks, packages, payments, vouchers
-from .billing.callbacks import CallbackOutcome, IncomingCallback
+from .billing.callbacks import Incoming, Recorded
 from .billing.payments import PaymentStatus
 from .billing.subscriptions import credential_for
 from .errors import InvalidInput, NotFound, RateLimited, StorageUnavailable, UpstreamError
@@ -149,13 +149,13 @@ class Checkout:
                 self.rt.queue.dispatch(tasks.apply_payments, [payment.id])
         return {"payment_id": payment.ref, "status": PaymentStatus.PENDING.value}
 
-    def receive_callback(self, body: bytes, remote_addr: str | None) -> CallbackOutcome:
+    def receive_callback(self, body: bytes, remote_addr: str | None) -> Recorded:
         """Record a Daraja STK callback durably; return only once it is committed.
 
         Raises StorageUnavailable when it could not be recorded (Daraja, or the
         reconciler's query, will try again). Received payments are applied after the commit.
         """
-        return self._inbox.submit(IncomingCallback(body, remote_addr, self.clock()))
+        return self._inbox.submit(Incoming(body, remote_addr, self.clock()))
 
     def payment_status(self, ref: str, *, mac: str | None, ip: str | None) -> dict[str, Any]:
         """What the portal may show about a payment. Credentials go only to the device that paid."""

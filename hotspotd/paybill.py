@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from . import account, devices
 from .account import NO_DEVICE
 from .billing import c2b, packages
-from .billing.c2b import ConfirmationOutcome, IncomingConfirmation
+from .billing.callbacks import Incoming, Recorded
 from .checkout import PaymentInbox, device_mac
 from .errors import InvalidInput, MalformedCallback, NotFound
 from .mpesa import c2b as daraja
@@ -89,7 +89,7 @@ class Paybill:
         log.info("Paybill validation of %s to account %r: %s", payment.trans_id, payment.bill_ref, answer["ResultCode"])
         return answer
 
-    def confirm(self, body: bytes, remote_addr: str | None) -> ConfirmationOutcome:
+    def confirm(self, body: bytes, remote_addr: str | None) -> Recorded:
         """Record a confirmation durably; return once it is committed. StorageUnavailable
         when it could not be (Daraja retries)."""
-        return self._inbox.submit(IncomingConfirmation(body, remote_addr, self.clock()))
+        return self._inbox.submit(Incoming(body, remote_addr, self.clock()))

@@ -7,6 +7,7 @@ import pytest
 
 from hotspotd import cli
 from hotspotd.billing import c2b
+from hotspotd.billing.callbacks import Incoming
 from hotspotd.sim.daraja import SANDBOX_PASSKEY
 from hotspotd.sim.daraja.wire import c2b_body, masked_msisdn
 
@@ -53,7 +54,7 @@ def test_unmatched_lists_paybill_money_for_the_operator(ini, capsys):
     now = datetime.now(timezone.utc)
     body = json.dumps(c2b_body(trans_id="RKL51ZDR4F", when=now, amount=30, short_code="600984", bill_ref="9999999",
                                msisdn=masked_msisdn("254712345126"))).encode()
-    c2b.record_confirmations([c2b.IncomingConfirmation(body, None, now)])
+    c2b.record_confirmations([Incoming(body, None, now)])
     assert cli.main(["--config", path, "mpesa", "unmatched", "--json"]) == 0
     [row] = json.loads(capsys.readouterr().out)
     assert (row["receipt"], row["account"], row["amount"], row["reason"]) == ("RKL51ZDR4F", "9999999", 30,

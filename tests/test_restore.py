@@ -138,7 +138,7 @@ def test_a_paybill_payment_is_restored_with_its_transaction_id_and_the_payer_num
     offer = c2b.make_offer(package, mac=PAYER, ip=None, now=now, customer_id=None)
     body = json.dumps(c2b_body(trans_id="RKL51ZDR4F", when=now, amount=10, short_code="600984",
                                bill_ref=offer.account, msisdn=masked_msisdn(PHONE), balance="10.00")).encode()
-    c2b.record_confirmations([c2b.IncomingConfirmation(body, None, now)])
+    c2b.record_confirmations([callbacks.Incoming(body, None, now)])
     payments.apply(offer.id, now)
     assert restore.restore(receipt="RKL51ZDR4F", phone=TYPED, mac=OTHER, ip=None)["username"]
     with pytest.raises(NotFound):

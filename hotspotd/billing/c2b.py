@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Sequence
@@ -28,6 +27,7 @@ from ..mpesa.c2b import C2BPayment, parse_c2b
 from ..store.db import db, write_transaction
 from ..store.models import C2BTransaction, Package, Payment, iso, to_db_time
 from . import payments
+from .callbacks import Incoming, Recorded, record_batch
 from .payments import PaymentStatus
 
 log = logging.getLogger(__name__)
@@ -103,21 +103,6 @@ def validate(payment: C2BPayment, *, short_code: str, now: datetime, valid_for: 
     return dict(daraja.ACCEPT)
 
 
-@dataclass(frozen=True)
-class IncomingConfirmation:
-    body: bytes
-    remote_addr: str | None
-    received_at: datetime
-
-
-@dataclass(frozen=True)
-class ConfirmationOutcome:
-    outcome: str  # matched | unmatched | duplicate | malformed
-    payment_id: int | None = None
-    apply: bool = False  # the payment is now `received`: apply it after the commit
-    error: str | None = None
-
-
 _KEEP = ('INSERT INTO "c2b_transaction" ("trans_id", "received_at", "body", "short_code", "bill_ref", "amount", '
          '"msisdn", "outcome", "error", "payment_id", "remote_addr") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
 _KNOWN = 'SELECT 1 FROM "c2b_transaction" WHERE "trans_id" = ?'
@@ -125,29 +110,22 @@ _RECEIPT = 'SELECT 1 FROM "payment" WHERE "receipt" = ?'
 _OFFER = ('SELECT "id", "status", "amount" FROM "payment" WHERE "account" = ? AND "method" = \'c2b\'')
 
 
-def record_confirmations(batch: Sequence[IncomingConfirmation]) -> list[ConfirmationOutcome]:
+def record_confirmations(batch: Sequence[Incoming]) -> list[Recorded]:
     """Record a batch of confirmations in one transaction; one outcome per confirmation.
     Never raises for bad input: what cannot be read is kept as `malformed`."""
-    parsed: list[C2BPayment | Exception] = []
-    for incoming in batch:
-        try:
-            parsed.append(parse_c2b(incoming.body))
-        except Exception as exc:  # MalformedCallback, or whatever a hostile body provokes
-            parsed.append(exc)
-    with write_transaction():
-        return [_record(incoming, payment) for incoming, payment in zip(batch, parsed, strict=True)]
+    return record_batch(batch, parse_c2b, _record)
 
 
-def _record(incoming: IncomingConfirmation, payment: C2BPayment | Exception) -> ConfirmationOutcome:
+def _record(incoming: Incoming, payment: C2BPayment | Exception) -> Recorded:
     text = incoming.body.decode("utf-8", errors="replace")
     at = to_db_time(incoming.received_at)
     if isinstance(payment, Exception):
         db.execute_sql(_KEEP, (None, at, text, None, None, None, None, "malformed", str(payment)[:300], None,
                                incoming.remote_addr))
         log.warning("malformed C2B confirmation from %s: %s", incoming.remote_addr, payment)
-        return ConfirmationOutcome("malformed", error=str(payment))
+        return Recorded("malformed", error=str(payment))
     if db.execute_sql(_KNOWN, (payment.trans_id,)).fetchone():
-        return ConfirmationOutcome("duplicate")  # a replay: kept once already
+        return Recorded("duplicate")  # a replay: kept once already
 
     def keep(outcome: str, payment_id: int | None = None, error: str | None = None) -> None:
         db.execute_sql(_KEEP, (payment.trans_id, at, text, payment.short_code, payment.bill_ref[:40],
@@ -156,7 +134,7 @@ def _record(incoming: IncomingConfirmation, payment: C2BPayment | Exception) -> 
 
     if db.execute_sql(_RECEIPT, (payment.trans_id,)).fetchone():  # receipts are unique across STK and C2B
         keep("duplicate", error="receipt already recorded for another payment")
-        return ConfirmationOutcome("duplicate")
+        return Recorded("duplicate")
     offer = db.execute_sql(_OFFER, (payment.account,)).fetchone() if payment.account else None
     if offer is None or offer[1] in (PaymentStatus.RECEIVED, PaymentStatus.PAID):
         reason = "unknown account number" if offer is None else "account number already paid"
@@ -166,12 +144,12 @@ def _record(incoming: IncomingConfirmation, payment: C2BPayment | Exception) -> 
                                           "source": "paybill", "reason": reason}, incoming.received_at)
         log.warning("Paybill payment %s (KES %s) to account %r matches no open account: kept for the operator",
                     payment.trans_id, payment.amount, payment.bill_ref[:40])
-        return ConfirmationOutcome("unmatched")
+        return Recorded("unmatched")
     # A confirmation after the offer expired is honoured all the same: the money was taken.
     payments.mark_received(offer[0], receipt=payment.trans_id, amount_paid=payment.amount,
                            result_desc="Paybill payment confirmed", now=incoming.received_at)
     keep("matched", offer[0])
-    return ConfirmationOutcome("matched", offer[0], apply=True)
+    return Recorded("matched", offer[0], apply=True)
 
 
 def expire_offers(now: datetime, valid_for: float, limit: int = 500) -> list[int]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Sequence
+from typing import Callable, Sequence, TypeVar
 
 from .. import audit
 from ..errors import Conflict, NotFound
@@ -25,18 +25,37 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class IncomingCallback:
+class Incoming:
+    """A body Daraja POSTed (an STK callback, a Paybill confirmation), as it arrived."""
+
     body: bytes
     remote_addr: str | None
     received_at: datetime
 
 
 @dataclass(frozen=True)
-class CallbackOutcome:
-    outcome: str  # recorded | duplicate | orphan | malformed
+class Recorded:
+    outcome: str  # STK: recorded | duplicate | orphan | malformed; Paybill: matched | unmatched | duplicate | malformed
     payment_id: int | None = None
     apply: bool = False  # the payment is now `received`: apply it after the commit
     error: str | None = None
+
+
+Parsed = TypeVar("Parsed")
+
+
+def record_batch(batch: Sequence[Incoming], parse: Callable[[bytes], Parsed],
+                 record: Callable[[Incoming, Parsed | Exception], Recorded]) -> list[Recorded]:
+    """Parse every body first (what cannot be read is passed on as its exception), then
+    record them all in one transaction: one outcome each."""
+    parsed: list[Parsed | Exception] = []
+    for incoming in batch:
+        try:
+            parsed.append(parse(incoming.body))
+        except Exception as exc:  # MalformedCallback, or whatever a hostile body provokes
+            parsed.append(exc)
+    with write_transaction():
+        return [record(incoming, each) for incoming, each in zip(batch, parsed, strict=True)]
 
 
 _KEEP = ('INSERT INTO "mpesa_callback" ("received_at", "body", "checkout_request_id", "outcome", "error", '
@@ -46,47 +65,37 @@ _ORPHANS = ('SELECT "id", "body" FROM "mpesa_callback" WHERE "checkout_request_i
 _ADOPT = 'UPDATE "mpesa_callback" SET "outcome" = \'recorded\' WHERE "id" = ?'
 
 
-def record_callbacks(batch: Sequence[IncomingCallback]) -> list[CallbackOutcome]:
+def record_callbacks(batch: Sequence[Incoming]) -> list[Recorded]:
     """Record a batch of callbacks in one transaction; one outcome per callback.
 
     Never raises for bad input: a body that cannot be parsed is `malformed` (kept for
     inspection), an unknown CheckoutRequestID is an `orphan` (kept for the operator), a
     result that was known already is a `duplicate` (a replay changes nothing).
     """
-    parsed: list[StkCallback | Exception] = []
-    for incoming in batch:
-        try:
-            parsed.append(parse_stk_callback(incoming.body))
-        except Exception as exc:  # MalformedCallback, or whatever a hostile body provokes
-            parsed.append(exc)
-    outcomes = []
-    with write_transaction():
-        for incoming, callback in zip(batch, parsed, strict=True):
-            outcomes.append(_record(incoming, callback))
-    return outcomes
+    return record_batch(batch, parse_stk_callback, _record)
 
 
-def _record(incoming: IncomingCallback, callback: StkCallback | Exception) -> CallbackOutcome:
+def _record(incoming: Incoming, callback: StkCallback | Exception) -> Recorded:
     text = incoming.body.decode("utf-8", errors="replace")
     at = to_db_time(incoming.received_at)
     if isinstance(callback, Exception):
         db.execute_sql(_KEEP, (at, text, None, "malformed", str(callback)[:300], incoming.remote_addr))
         log.warning("malformed M-Pesa callback from %s: %s", incoming.remote_addr, callback)
-        return CallbackOutcome("malformed", error=str(callback))
+        return Recorded("malformed", error=str(callback))
     payment = payments.find_by_checkout(callback.checkout_request_id)
     if payment is None:
         db.execute_sql(_KEEP, (at, text, callback.checkout_request_id, "orphan", None, incoming.remote_addr))
         log.warning("M-Pesa callback for unknown CheckoutRequestID %s kept as orphan", callback.checkout_request_id)
-        return CallbackOutcome("orphan")
+        return Recorded("orphan")
     result = payments.take_result(payment, callback, incoming.received_at)
     kept = "recorded" if result == "apply" else result
     db.execute_sql(_KEEP, (at, text, callback.checkout_request_id, kept, None, incoming.remote_addr))
-    return CallbackOutcome(kept, payment.id, apply=result == "apply")
+    return Recorded(kept, payment.id, apply=result == "apply")
 
 
-def record_callback(body: bytes, *, remote_addr: str | None, now: datetime) -> CallbackOutcome:
+def record_callback(body: bytes, *, remote_addr: str | None, now: datetime) -> Recorded:
     """One callback in a batch of its own (tests, and the command line)."""
-    return record_callbacks([IncomingCallback(body, remote_addr, now)])[0]
+    return record_callbacks([Incoming(body, remote_addr, now)])[0]
 
 
 def adopt_orphans(checkout_request_id: str, now: datetime) -> bool:

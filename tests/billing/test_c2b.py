@@ -11,7 +11,7 @@ import pytest
 
 from hotspotd import reconcile
 from hotspotd.billing import c2b, payments
-from hotspotd.billing.c2b import IncomingConfirmation
+from hotspotd.billing.callbacks import Incoming
 from hotspotd.billing.packages import add_package
 from hotspotd.mpesa.c2b import parse_c2b, payer_matches
 from hotspotd.paybill import Paybill
@@ -40,7 +40,7 @@ def body(account: str, now, *, amount: int = 20, trans_id: str = "RKL51ZDR4F", s
 
 
 def record(*bodies: bytes, now) -> list:
-    return c2b.record_confirmations([IncomingConfirmation(b, "127.0.0.1", now) for b in bodies])
+    return c2b.record_confirmations([Incoming(b, "127.0.0.1", now) for b in bodies])
 
 
 def test_account_numbers_are_seven_digits_whose_check_digit_catches_any_one_typo(offer):

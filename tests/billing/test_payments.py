@@ -165,10 +165,10 @@ def test_a_batch_applies_each_payment_once_and_isolates_a_broken_one(pending, no
 
 
 def test_callbacks_in_one_batch(pending, now):
-    from hotspotd.billing.callbacks import IncomingCallback, record_callbacks
-    outcomes = record_callbacks([IncomingCallback(success("ws_CO_1"), None, now),
-                                 IncomingCallback(b"junk", None, now),
-                                 IncomingCallback(success("ws_CO_1"), None, now),
-                                 IncomingCallback(success("ws_CO_x", receipt="RCPT000009"), None, now)])
+    from hotspotd.billing.callbacks import Incoming, record_callbacks
+    outcomes = record_callbacks([Incoming(success("ws_CO_1"), None, now),
+                                 Incoming(b"junk", None, now),
+                                 Incoming(success("ws_CO_1"), None, now),
+                                 Incoming(success("ws_CO_x", receipt="RCPT000009"), None, now)])
     assert [o.outcome for o in outcomes] == ["recorded", "malformed", "duplicate", "orphan"]
     assert [o.apply for o in outcomes] == [True, False, False, False]
