@@ -9,6 +9,7 @@ import json
 import sys
 
 from . import add_list, load, print_rows
+from .sales import add_package_arguments
 
 
 def _store(args: argparse.Namespace):
@@ -154,12 +155,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     package = groups.add_parser("package", help="packages sold at every site").add_subparsers(dest="action",
                                                                                               required=True)
     p_add = package.add_parser("add")
-    p_add.add_argument("--name", required=True)
-    p_add.add_argument("--price", type=int, required=True, help="whole shillings")
-    p_add.add_argument("--duration", required=True, help="e.g. 30m, 1h, 1d, 1w")
-    p_add.add_argument("--rate", default="", help="upload/download as MikroTik writes it, e.g. 2M/5M")
-    p_add.add_argument("--data", default=None, help="data cap, e.g. 1GB (default: none)")
-    p_add.add_argument("--devices", type=int, default=1)
+    add_package_arguments(p_add)
     p_add.set_defaults(func=cmd_package_add)
     p_set = package.add_parser("set", help="change a package's price, name or sale, everywhere or at --site")
     p_set.add_argument("id", type=int)

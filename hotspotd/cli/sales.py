@@ -56,15 +56,20 @@ def cmd_subscription_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(commands: argparse._SubParsersAction) -> None:
-    package = commands.add_parser("package", help="packages for sale").add_subparsers(dest="action", required=True)
-    add = package.add_parser("add")
+def add_package_arguments(add: argparse.ArgumentParser) -> None:
+    """What a new package is made of (`package add`, and `central package add`)."""
     add.add_argument("--name", required=True)
     add.add_argument("--price", type=int, required=True, help="whole shillings")
     add.add_argument("--duration", required=True, help="e.g. 30m, 1h, 1d, 1w")
     add.add_argument("--rate", default="", help="upload/download as MikroTik writes it, e.g. 2M/5M")
     add.add_argument("--data", default=None, help="data cap, e.g. 1GB (default: none)")
     add.add_argument("--devices", type=int, default=1)
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    package = commands.add_parser("package", help="packages for sale").add_subparsers(dest="action", required=True)
+    add = package.add_parser("add")
+    add_package_arguments(add)
     add.set_defaults(func=cmd_package_add)
     add_list(package, "list", cmd_package_list)
 
