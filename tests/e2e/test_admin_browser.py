@@ -242,3 +242,46 @@ def test_the_console_at_360_px_has_no_sideways_scroll(shop, phone, artifacts):
         if path == "/routers":  # no router yet: the page says so (test_admin_routers_browser.py has one)
             wait_for(lambda: phone.find_elements(By.CSS_SELECTOR, "#routers .empty, #routers table"), WAIT,
                      "the routers page to say what it has")
+
+
+def test_the_payments_filters_the_pager_and_the_customer_search(shop, laptop, artifacts):
+    """Runs last in this module: the 55 failed payments it adds change no figure the others check."""
+    from hotspotd.store.db import utcnow, write_transaction
+    from hotspotd.store.models import Package
+
+    paid = pay(shop, "AA:BB:CC:DD:EE:25", "0712 345 625")
+    pay(shop, "AA:BB:CC:DD:EE:26", "0712 345 626")  # a second customer the search must leave out
+    now = utcnow()
+    with write_transaction():
+        hour = Package.get(Package.name == "Hour")
+        for n in range(55):
+            Payment.create(ref=f"pager-{n:02d}", package=hour, phone=f"2547000000{n:02d}", amount=10, status="failed",
+                           reason="cancelled by the customer", created_at=now, updated_at=now, resolved_at=now)
+    db.close()
+
+    log_in(laptop, shop, "/payments")
+    Select(laptop.find_element(By.ID, "payment-status")).select_by_value("failed")
+    laptop.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
+    pager = lambda: laptop.find_elements(By.CSS_SELECTOR, "#payments-list .pager span")  # noqa: E731
+    wait_for(lambda: pager() and pager()[0].text == "page 1 of 2 (55)", WAIT, "two pages of failed payments")
+    assert len(laptop.find_elements(By.CSS_SELECTOR, "#payments-list tr[data-id]")) == 50
+    laptop.find_element(By.XPATH, "//div[@id='payments-list']//button[contains(., 'Older')]").click()
+    wait_for(lambda: pager() and pager()[0].text == "page 2 of 2 (55)", WAIT, "the second page")
+    assert len(laptop.find_elements(By.CSS_SELECTOR, "#payments-list tr[data-id]")) == 5
+    laptop.save_screenshot(str(artifacts / "console-payments-page-2-laptop.png"))
+
+    search = laptop.find_element(By.ID, "payment-q")
+    search.send_keys("254700000007")
+    laptop.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
+    wait_for(lambda: laptop.find_elements(By.CSS_SELECTOR, "#payments-list p.count")
+             and len(laptop.find_elements(By.CSS_SELECTOR, "#payments-list tr[data-id]")) == 1, WAIT,
+             "the search back on page 1 with the one payment from that phone")
+    assert "2547*****007" in laptop.find_element(By.ID, "payments-list").text
+
+    laptop.get(shop.admin + "/customers")
+    found = lambda: laptop.find_elements(By.CSS_SELECTOR, "#customers-list tr[data-id]")  # noqa: E731
+    wait_for(lambda: loaded(laptop) and len(found()) >= 2, WAIT, "the customers list")
+    laptop.find_element(By.CSS_SELECTOR, "form.filters input").send_keys("0712 345 625")
+    laptop.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
+    wait_for(lambda: len(found()) == 1 and found()[0].get_attribute("data-id") == str(paid.customer_id), WAIT,
+             "the one customer with that phone")

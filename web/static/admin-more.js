@@ -80,7 +80,7 @@
   // -- vouchers
 
   C.pages.vouchers = function () {
-    var main = C.clear(C.main()), list = h("div", {id: "batches"}), page = 1;
+    var main = C.clear(C.main()), list = h("div", {id: "batches"});
     var pkg = h("select", {id: "voucher-package", name: "package_id"});
     var count = h("input", {id: "voucher-count", type: "number", min: 1, max: 1000, value: 10});
     main.appendChild(C.title("Vouchers"));
@@ -96,21 +96,16 @@
         pkg.appendChild(h("option", {value: p.id}, p.name + " · " + C.kes(p.price)));
       });
     });
-    function load() {
-      C.get("/api/admin/vouchers" + C.query({page: page})).then(function (data) {
-        C.clear(list).appendChild(C.table([
-          ["Made", function (b) { return C.link("/vouchers/" + encodeURIComponent(b.batch), C.time(b.created_at)); }],
-          ["Package", function (b) { return b.package + " · " + C.kes(b.price); }],
-          ["Codes", function (b) { return b.count; }],
-          ["Used", function (b) { return b.used; }],
-          ["Unused", function (b) { return b.unused; }],
-          ["Voided", function (b) { return b.voided; }]
-        ], data.items, "No vouchers made yet."));
-        list.appendChild(C.pager(data, function (n) { page = n; load(); }));
-      }).catch(C.failed);
-    }
-    load();
-    return {onEvent: function (e) { if (e.type === "voucher.redeemed") load(); }};
+    var batches = C.pagedTable(list, "/api/admin/vouchers", [
+      ["Made", function (b) { return C.link("/vouchers/" + encodeURIComponent(b.batch), C.time(b.created_at)); }],
+      ["Package", function (b) { return b.package + " · " + C.kes(b.price); }],
+      ["Codes", function (b) { return b.count; }],
+      ["Used", function (b) { return b.used; }],
+      ["Unused", function (b) { return b.unused; }],
+      ["Voided", function (b) { return b.voided; }]
+    ], "No vouchers made yet.");
+    batches.load();
+    return {onEvent: function (e) { if (e.type === "voucher.redeemed") batches.load(); }};
   };
 
   C.pages.batch = function (batch) {
@@ -322,21 +317,16 @@
   };
 
   C.pages.audit = function () {
-    var main = C.clear(C.main()), list = h("div", {id: "audit-list"}), page = 1;
+    var main = C.clear(C.main()), list = h("div", {id: "audit-list"});
     main.appendChild(C.title("Audit log"));
     main.appendChild(list);
-    function load() {
-      C.get("/api/admin/audit" + C.query({page: page})).then(function (data) {
-        C.clear(list).appendChild(C.table([
-          ["Time", function (e) { return C.time(e.at, true); }], ["Who", function (e) { return e.data.by + " (" + e.data.role + ")"; }],
-          ["From", function (e) { return e.data.from || ""; }], ["Action", function (e) { return e.data.action; }],
-          ["On", function (e) { return e.data.target; }],
-          ["Details", function (e) { return e.data.details ? JSON.stringify(e.data.details) : ""; }]
-        ], data.items, "Nothing yet."));
-        list.appendChild(C.pager(data, function (n) { page = n; load(); }));
-      }).catch(C.failed);
-    }
-    load();
-    return {onEvent: function (e) { if (e.type === "admin.action" && page === 1) load(); }};
+    var entries = C.pagedTable(list, "/api/admin/audit", [
+      ["Time", function (e) { return C.time(e.at, true); }], ["Who", function (e) { return e.data.by + " (" + e.data.role + ")"; }],
+      ["From", function (e) { return e.data.from || ""; }], ["Action", function (e) { return e.data.action; }],
+      ["On", function (e) { return e.data.target; }],
+      ["Details", function (e) { return e.data.details ? JSON.stringify(e.data.details) : ""; }]
+    ], "Nothing yet.");
+    entries.load();
+    return {onEvent: function (e) { if (e.type === "admin.action" && entries.page === 1) entries.load(); }};
   };
 })();

@@ -82,7 +82,7 @@
     var main = C.clear(C.main());
     var params = new URLSearchParams(location.search);
     var state = {q: params.get("q") || "", status: params.get("status") || "", package: params.get("package") || "",
-                 since: params.get("since") || "", until: params.get("until") || "", page: 1};
+                 since: params.get("since") || "", until: params.get("until") || ""};
     var q = h("input", {type: "search", name: "q", id: "payment-q", value: state.q,
                         placeholder: "receipt, phone or reference"});
     var status = h("select", {name: "status", id: "payment-status"}, STATUSES.map(function (s) {
@@ -94,7 +94,7 @@
     var list = h("div", {id: "payments-list"});
     var orphans = h("div", {id: "orphans"});
     main.appendChild(C.title("Payments"));
-    main.appendChild(h("form", {cls: "filters", on: {submit: function (ev) { ev.preventDefault(); state.page = 1; load(); }}},
+    main.appendChild(h("form", {cls: "filters", on: {submit: function (ev) { ev.preventDefault(); found.page = 1; found.load(); }}},
       q, status, pkg, C.field("From", since), C.field("Until", until), h("button", {type: "submit"}, "Search")));
     main.appendChild(list);
     main.appendChild(h("h2", {text: "Unmatched M-Pesa money"}));
@@ -104,26 +104,23 @@
       list.forEach(function (p) { pkg.appendChild(h("option", {value: p.id, selected: String(p.id) === state.package}, p.name)); });
     });
 
-    function load() {
+    var found = C.pagedTable(list, "/api/admin/payments", [
+      ["Time", function (p) { return C.link("/payments/" + p.id, C.time(p.created_at)); }],
+      ["Phone", function (p) { return p.phone; }],
+      ["Package", function (p) { return p.package; }],
+      ["Amount", function (p) { return C.kes(p.amount_paid === null ? p.amount : p.amount_paid); }],
+      ["Status", function (p) { return C.status(p.status); }],
+      ["Receipt", function (p) { return p.receipt || ""; }]
+    ], "No payments match.", function () {
       state.q = q.value; state.status = status.value; state.package = pkg.value;
       state.since = since.value; state.until = until.value;
-      return C.get("/api/admin/payments" + C.query(state)).then(function (data) {
-        C.clear(list).appendChild(C.table([
-          ["Time", function (p) { return C.link("/payments/" + p.id, C.time(p.created_at)); }],
-          ["Phone", function (p) { return p.phone; }],
-          ["Package", function (p) { return p.package; }],
-          ["Amount", function (p) { return C.kes(p.amount_paid === null ? p.amount : p.amount_paid); }],
-          ["Status", function (p) { return C.status(p.status); }],
-          ["Receipt", function (p) { return p.receipt || ""; }]
-        ], data.items, "No payments match."));
-        list.appendChild(C.pager(data, function (n) { state.page = n; load(); }));
-      }).catch(C.failed);
-    }
+      return {q: state.q, status: state.status, package: state.package, since: state.since, until: state.until};
+    });
     function loadOrphans() {
       C.get("/api/admin/callbacks?per_page=20").then(function (data) { C.clear(orphans).appendChild(orphanTable(data.items)); });
     }
-    load(); loadOrphans();
-    var reload = C.debounce(load, 200);
+    found.load(); loadOrphans();
+    var reload = C.debounce(found.load, 200);
     return {onEvent: function (e) { if (/^payment\./.test(e.type)) { reload(); loadOrphans(); } }};
   };
 
@@ -226,23 +223,18 @@
     var main = C.clear(C.main());
     var q = h("input", {type: "search", id: "customer-q", placeholder: "phone, username or MAC",
                         value: new URLSearchParams(location.search).get("q") || ""});
-    var list = h("div", {id: "customers-list"}), page = 1;
+    var list = h("div", {id: "customers-list"});
+    var found = C.pagedTable(list, "/api/admin/customers", [
+      ["Customer", function (c) { return C.link("/customers/" + c.id, c.username || ("#" + c.id)); }],
+      ["Phone", function (c) { return c.phone || "voucher"; }],
+      ["On", function (c) { return c.package ? c.package + " until " + C.time(c.ends_at) : "—"; }],
+      ["Online", function (c) { return c.suspended ? C.status("suspended") : c.online ? c.online + " device(s)" : ""; }]
+    ], "No customers match.", function () { return {q: q.value}; });
     main.appendChild(C.title("Customers"));
-    main.appendChild(h("form", {cls: "filters", on: {submit: function (ev) { ev.preventDefault(); page = 1; load(); }}},
+    main.appendChild(h("form", {cls: "filters", on: {submit: function (ev) { ev.preventDefault(); found.page = 1; found.load(); }}},
       q, h("button", {type: "submit"}, "Search")));
     main.appendChild(list);
-    function load() {
-      C.get("/api/admin/customers" + C.query({q: q.value, page: page})).then(function (data) {
-        C.clear(list).appendChild(C.table([
-          ["Customer", function (c) { return C.link("/customers/" + c.id, c.username || ("#" + c.id)); }],
-          ["Phone", function (c) { return c.phone || "voucher"; }],
-          ["On", function (c) { return c.package ? c.package + " until " + C.time(c.ends_at) : "—"; }],
-          ["Online", function (c) { return c.suspended ? C.status("suspended") : c.online ? c.online + " device(s)" : ""; }]
-        ], data.items, "No customers match."));
-        list.appendChild(C.pager(data, function (n) { page = n; load(); }));
-      }).catch(C.failed);
-    }
-    load();
+    found.load();
     return {};
   };
 
@@ -271,17 +263,12 @@
   };
 
   C.pages.online = function () {
-    var main = C.clear(C.main()), list = h("div", {id: "online-list"}), page = 1;
+    var main = C.clear(C.main()), list = h("div", {id: "online-list"});
     main.appendChild(C.title("Online now"));
     main.appendChild(list);
-    function load() {
-      C.get("/api/admin/sessions" + C.query({page: page})).then(function (data) {
-        C.clear(list).appendChild(C.table(C.sessionColumns(true), data.items, "Nobody is online."));
-        list.appendChild(C.pager(data, function (n) { page = n; load(); }));
-      }).catch(C.failed);
-    }
-    load();
-    var reload = C.debounce(load, 200);
+    var online = C.pagedTable(list, "/api/admin/sessions", C.sessionColumns(true), "Nobody is online.");
+    online.load();
+    var reload = C.debounce(online.load, 200);
     return {onEvent: function (e) { if (/^session\./.test(e.type)) reload(); }};
   };
 })();

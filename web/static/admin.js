@@ -121,6 +121,20 @@
       h("span", {text: "page " + data.page + " of " + pages + " (" + data.total + ")"}),
       h("button", {type: "button", disabled: data.page >= pages, on: {click: function () { go(data.page + 1); }}}, "Older ›"));
   };
+  // A paged table in `list`: load() asks `url` for its page (with params(), when given),
+  // draws the rows and a pager that turns the page.
+  C.pagedTable = function (list, url, columns, empty, params) {
+    var paged = {page: 1};
+    paged.load = function () {
+      var query = params ? params() : {};
+      query.page = paged.page;
+      return C.get(url + C.query(query)).then(function (data) {
+        C.clear(list).appendChild(C.table(columns, data.items, empty));
+        list.appendChild(C.pager(data, function (n) { paged.page = n; paged.load(); }));
+      }).catch(C.failed);
+    };
+    return paged;
+  };
   C.status = function (text) { return h("span", {cls: "status s-" + String(text).replace(/[^a-z_]/g, ""), text: text}); };
   C.link = function (href, text) { return h("a", {href: href, text: text}); };
   C.button = function (text, onClick, cls) {
