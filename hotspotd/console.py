@@ -139,6 +139,15 @@ class Console:
         self.rt.queue.dispatch(tasks.provision_subscriptions, [subscription_id])
         return result
 
+    def extend_payment(self, payment_id: int, seconds: object, *, by: Actor, reason: str = "") -> dict[str, Any]:
+        """Extend the subscription a payment bought (from the payment's own page)."""
+        payment = Payment.get_or_none(Payment.id == payment_id)
+        if payment is None:
+            raise NotFound(f"no payment {payment_id}")
+        if payment.subscription_id is None:
+            raise InvalidInput("this payment bought no subscription to extend")
+        return self.extend(payment.subscription_id, seconds, by=by, reason=reason, payment_id=payment_id)
+
     def suspend(self, customer_id: int, *, by: Actor, reason: str = "") -> int:
         open_sessions = adjustments.suspend(customer_id, self.clock(), by=by, reason=reason)
         for session_id in open_sessions:

@@ -63,6 +63,7 @@ def test_payment_detail_and_resend(clerk, hour):
     assert status == 400
     status, body = clerk.json("POST", f"/api/admin/payments/{payment.id}/extend", {"seconds": 3600, "reason": "goodwill"})
     assert status == 200 and body["subscription_id"] == payment.subscription_id
+    assert clerk.json("POST", "/api/admin/payments/999999/extend", {"seconds": 3600})[0] == 404
 
 
 def test_vouchers_made_by_an_operator_print_and_export(clerk, hour, config):

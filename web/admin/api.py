@@ -86,11 +86,8 @@ def install(app: bottle.Bottle, console: Console) -> None:
     @api
     def extend_payment(payment_id: int) -> dict[str, Any]:
         body = read_json()
-        payment = history.timeline(payment_id)["payment"]
-        if payment["subscription_id"] is None:
-            raise InvalidInput("this payment bought no subscription to extend")
-        return console.extend(payment["subscription_id"], body.get("seconds"), by=actor(),
-                              reason=text_field(body, "reason", 200) or "", payment_id=payment_id)
+        return console.extend_payment(payment_id, body.get("seconds"), by=actor(),
+                                      reason=text_field(body, "reason", 200) or "")
 
     # -- money that matched no payment
 
