@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import os
 import re
-import shutil
 import subprocess
 from datetime import datetime
 from pathlib import Path
@@ -23,22 +22,18 @@ from hotspotd.sim.daraja import DarajaSimulator
 from hotspotd.store.db import db, open_database
 from hotspotd.store.models import Payment
 
+from .browser import WAIT, chromium
 from .site import ROOT, Site, http, wait_for
 
 try:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.print_page_options import PrintOptions
     from selenium.webdriver.support.ui import Select
-except ImportError:  # reported by the `browser` fixture as a failure, not a skip
-    webdriver = None
+except ImportError:  # reported by `chromium` as a failure, not a skip
+    pass
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-WAIT = 60
 NAIROBI = ZoneInfo("Africa/Nairobi")
 PASSWORD = "correct horse battery"
 ARTIFACTS = Path(os.environ.get("HOTSPOTD_ARTIFACTS") or ROOT / "tests" / "artifacts")
@@ -66,39 +61,16 @@ def shop(tmp_path_factory):
         db.close()
 
 
-def make_browser(tmp_path: Path, width: int, height: int, mobile: bool):
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not shutil.which(p)]
-    if webdriver is None or missing:
-        pytest.fail("the console browser test needs selenium (pip install -e '.[test]') and Debian's chromium and "
-                    f"chromium-driver (scripts/test installs them); missing: {', '.join(missing) or 'selenium'}")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--no-default-browser-check", "--disable-quic", "--no-proxy-server",
-                "--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication",
-                f"--window-size={width},{height}", "--lang=en-GB",
-                f"--user-data-dir={tmp_path / f'chromium-{width}'}"):
-        options.add_argument(arg)
-    if mobile:  # a desktop window cannot be narrower than 500 px
-        options.add_experimental_option("mobileEmulation", {"deviceMetrics": {"width": width, "height": height,
-                                                                              "pixelRatio": 1.0, "touch": True}})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER, log_output=str(tmp_path / f"chromedriver-{width}.log")),
-                              options=options)
-    driver.set_page_load_timeout(WAIT)
-    return driver
-
-
 @pytest.fixture
 def laptop(tmp_path):
-    driver = make_browser(tmp_path, 1366, 900, mobile=False)
+    driver = chromium(tmp_path, width=1366, height=900, mobile=False)
     yield driver
     driver.quit()
 
 
 @pytest.fixture
 def phone(tmp_path):
-    driver = make_browser(tmp_path, 360, 740, mobile=True)
+    driver = chromium(tmp_path, width=360, height=740, mobile=True)
     yield driver
     driver.quit()
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
 import socket
 import urllib.parse
 from pathlib import Path
@@ -25,21 +24,17 @@ from hotspotd.store.db import db, open_database, utcnow
 from hotspotd.store.models import Event, Payment
 from hotspotd.web.language import catalogue
 
+from .browser import WAIT, chromium
 from .hotspot import Hotspot
 from .site import Site, free_port, http, wait_for
 
 try:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
-except ImportError:  # reported by the `browser` fixture as a failure, not a skip
-    webdriver = None
+except ImportError:  # reported by `chromium` as a failure, not a skip
+    pass
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-WAIT = 60  # seconds; the machine is small and shared
 SECRET = "browser-test-secret"
 PAYBILL = "174379"  # the simulator's short code
 ARTIFACTS = Path(os.environ.get("HOTSPOTD_ARTIFACTS") or Path(__file__).resolve().parents[1] / "artifacts" / "portal")
@@ -139,30 +134,10 @@ class Phone:
 
 
 def make_driver(tmp_path: Path, lang: str, *, phone: bool = True):
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not shutil.which(p)]
-    if webdriver is None or missing:
-        pytest.fail("the portal browser test needs selenium (pip install -e '.[test]') and Debian's chromium "
-                    f"and chromium-driver (apt-get install chromium chromium-driver; scripts/test does this); "
-                    f"missing: {', '.join(missing) or 'selenium'}")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--no-default-browser-check", "--disable-quic", "--no-proxy-server",
-                "--disable-domain-reliability", "--disable-client-side-phishing-detection",
-                "--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication",
-                f"--lang={lang}", f"--user-data-dir={tmp_path / f'chromium-{lang}-{phone}'}"):
-        options.add_argument(arg)
-    options.add_experimental_option("prefs", {"intl.accept_languages": "sw-KE,sw" if lang == "sw" else "en-KE,en"})
-    if phone:  # a 360 px phone (a desktop window cannot be narrower than 500 px)
-        options.add_experimental_option("mobileEmulation", {"deviceMetrics": {"width": 360, "height": 740,
-                                                                              "pixelRatio": 1.0, "touch": True}})
-    else:
-        options.add_argument("--window-size=1280,900")
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER, log_output=str(tmp_path / "chromedriver.log")),
-                              options=options)
-    driver.set_page_load_timeout(WAIT)
-    return driver
+    """A 360 px phone (or a 1280 px laptop) whose browser asks for `lang` first."""
+    width, height = (360, 740) if phone else (1280, 900)
+    return chromium(tmp_path, width=width, height=height, mobile=phone, lang=lang,
+                    accept_languages="sw-KE,sw" if lang == "sw" else "en-KE,en")
 
 
 @pytest.fixture
