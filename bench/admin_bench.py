@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.callback_bench import MemoryWatch, exchange, fire, percentile, print_table, seed  # noqa: E402
 from hotspotd import config as config_mod, events  # noqa: E402
-from hotspotd.processes import BACK_OFFICE  # noqa: E402
+from hotspotd.plumbing.processes import BACK_OFFICE  # noqa: E402
 from hotspotd.sim.daraja import DarajaSimulator, success_callback  # noqa: E402
 from hotspotd.store.db import open_database, utcnow, write_transaction  # noqa: E402
 from hotspotd.store.models import Event, Payment  # noqa: E402

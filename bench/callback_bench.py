@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from hotspotd import config as config_mod  # noqa: E402
-from hotspotd.processes import BACK_OFFICE  # noqa: E402
+from hotspotd.plumbing.processes import BACK_OFFICE  # noqa: E402
 from hotspotd.sim.daraja import DarajaSimulator, success_callback  # noqa: E402
 from hotspotd.store.db import open_database, write_transaction  # noqa: E402
 from hotspotd.store.models import Package, Payment, Subscription  # noqa: E402

@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from bench.callback_bench import fire, seed  # noqa: E402
 from bench.radius_bench import SECRET, load as radius_load  # noqa: E402
 from hotspotd import config as config_mod  # noqa: E402
-from hotspotd.processes import PROCESSES, ROLES  # noqa: E402
+from hotspotd.plumbing.processes import PROCESSES, ROLES  # noqa: E402
 from hotspotd.sim.daraja import DarajaSimulator, success_callback  # noqa: E402
 from hotspotd.store.db import db, open_database, write_transaction  # noqa: E402
 from tests.e2e.site import Site, admin_login, free_port, http, wait_for  # noqa: E402

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.callback_bench import MemoryWatch, exchange, percentile  # noqa: E402
-from hotspotd.processes import BACK_OFFICE  # noqa: E402
+from hotspotd.plumbing.processes import BACK_OFFICE  # noqa: E402
 from hotspotd import config as config_mod  # noqa: E402
 from hotspotd.billing.c2b import new_account  # noqa: E402
 from hotspotd.sim.daraja import DarajaSimulator  # noqa: E402

@@ -25,12 +25,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.callback_bench import MemoryWatch, percentile, print_table  # noqa: E402
-from hotspotd.processes import BACK_OFFICE  # noqa: E402
-from hotspotd import config as config_mod, tasks  # noqa: E402
+from hotspotd.plumbing.processes import BACK_OFFICE  # noqa: E402
+from hotspotd import config as config_mod
+from hotspotd.plumbing import tasks  # noqa: E402
 from hotspotd.billing import subscriptions  # noqa: E402
-from hotspotd.queue import Queue  # noqa: E402
+from hotspotd.plumbing.queue import Queue  # noqa: E402
 from hotspotd.router import add_router  # noqa: E402
-from hotspotd.runtime import Runtime  # noqa: E402
+from hotspotd.plumbing.runtime import Runtime  # noqa: E402
 from hotspotd.sim.daraja import DarajaSimulator  # noqa: E402
 from hotspotd.sim.routeros import RouterOSSimulator  # noqa: E402
 from hotspotd.store import init_store  # noqa: E402

@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from . import audit
-from .audit import Actor
+from .console import audit
+from .console.audit import Actor
 from .config import Config
 from .errors import InvalidInput
 from .store.db import write_transaction

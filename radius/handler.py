@@ -114,7 +114,7 @@ class Handler:
         self.status_sources = status_sources
 
     def counts(self) -> list[tuple[str, str, float]]:
-        """Decisions and drops by reason, for `hotspotd.counters` (read from another thread,
+        """Decisions and drops by reason, for `hotspotd.plumbing.counters` (read from another thread,
         which also writes the drop summary a quiet spell would otherwise hold back)."""
         self.drops.flush_due()
         return ([("radius_decision", reason, n) for reason, n in dict(self.decisions).items()]

@@ -3,7 +3,7 @@
 One process serves Access-Requests on its main thread from the in-memory access view,
 accounting on a second thread (group commits), and, in the first process only, the
 enforcement sweep and Disconnect-Requests on a third. `[radius] processes = N` runs N such
-processes under the one supervisor (`hotspotd.supervisor`); they bind the same ports with
+processes under the one supervisor (`hotspotd.plumbing.supervisor`); they bind the same ports with
 SO_REUSEPORT and the kernel spreads routers' source ports across them. SIGTERM or SIGINT
 stops everything within a few seconds.
 
@@ -27,11 +27,11 @@ import time
 
 from hotspotd.access import AccessView
 from hotspotd.access_loader import ViewLoader, status_secret
-from hotspotd.counters import Publisher
-from hotspotd.retention import record_reader
-from hotspotd.role import Role
+from hotspotd.plumbing.counters import Publisher
+from hotspotd.operations.retention import record_reader
+from hotspotd.plumbing.role import Role
 from hotspotd.store.db import utcnow
-from hotspotd.supervisor import role_command, supervise
+from hotspotd.plumbing.supervisor import role_command, supervise
 
 from .accounting import RECV_BUFFER, AccountingLoop, source_ip
 from .handler import STALE, Handler
@@ -127,7 +127,7 @@ class AuthLoop:
 
 
 class ReadPosition:
-    """Tells retention how far this process has read `radius_change` (`hotspotd.retention`):
+    """Tells retention how far this process has read `radius_change` (`hotspotd.operations.retention`):
     soon after the position moves, and once a minute anyway so it is known to be alive.
     The recorded position is never ahead of the view, so nothing unread is deleted."""
 

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from hotspotd import config as config_mod
-from hotspotd.runtime import Runtime
+from hotspotd.plumbing.runtime import Runtime
 from hotspotd.sim.daraja import DarajaSimulator
 from hotspotd.store import init_store
 from hotspotd.store.db import db
@@ -48,7 +48,7 @@ def runtime(store, config):
 @pytest.fixture
 def checkout(runtime):
     """The customer use cases over the test's store (its callback writer is stopped after)."""
-    from hotspotd.checkout import Checkout
+    from hotspotd.customer.checkout import Checkout
 
     checkout = Checkout(runtime)
     yield checkout

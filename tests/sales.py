@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from itertools import count
 
-from hotspotd import provisioning
+from hotspotd.router import provisioning
 from hotspotd.billing import payments
 from hotspotd.billing.callbacks import record_callback
 from hotspotd.billing.packages import get_package

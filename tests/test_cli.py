@@ -72,7 +72,7 @@ def test_admin_add_reads_password_from_stdin(ini, capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("s3cret-pass\n"))
     code, out, _ = run(ini, capsys, "admin", "add", "boss")
     assert code == 0
-    from hotspotd.admins import authenticate
+    from hotspotd.console.admins import authenticate
     assert authenticate("boss", "s3cret-pass") and not authenticate("boss", "wrong")
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
     code, _, err = run(ini, capsys, "admin", "add", "other")

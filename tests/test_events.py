@@ -8,9 +8,9 @@ from hotspotd import events
 from hotspotd.billing import payments
 from hotspotd.billing.callbacks import record_callback
 from hotspotd.billing.packages import add_package
-from hotspotd.checkout import Checkout
+from hotspotd.customer.checkout import Checkout
 from hotspotd.mpesa.client import DarajaClient
-from hotspotd.runtime import Runtime
+from hotspotd.plumbing.runtime import Runtime
 from hotspotd.store.models import Event, Payment
 
 from .billing.test_payments import failure, success

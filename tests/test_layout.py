@@ -60,7 +60,7 @@ def imports(name: str, path: Path, known: set[str]) -> set[str]:
 
 def test_web_calls_the_core_use_cases_not_what_lies_below_them():
     known = set(modules())
-    forbidden = {"hotspotd.tasks", "hotspotd.queue", "hotspotd.store.batching", "hotspotd.runtime"}
+    forbidden = {"hotspotd.plumbing.tasks", "hotspotd.plumbing.queue", "hotspotd.store.batching", "hotspotd.plumbing.runtime"}
     for name, path in modules().items():
         if not name.startswith("hotspotd.web"):
             continue

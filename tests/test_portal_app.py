@@ -8,8 +8,8 @@ import peewee
 import pytest
 
 from hotspotd.billing.packages import add_package
-from hotspotd.checkout import Checkout
-from hotspotd.runtime import Runtime
+from hotspotd.customer.checkout import Checkout
+from hotspotd.plumbing.runtime import Runtime
 from hotspotd.store.db import db
 from hotspotd.store.models import MpesaCallback, Payment
 from hotspotd.web.portal import make_app

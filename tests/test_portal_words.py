@@ -21,8 +21,8 @@ NAIROBI = "Africa/Nairobi"
 
 # Where a customer's errors come from, and which functions of each (None: all of it).
 CUSTOMER_FACING = {
-    "hotspotd/checkout.py": None, "hotspotd/account.py": None, "hotspotd/restore.py": None,
-    "hotspotd/trial.py": None, "hotspotd/paybill.py": {"offer"}, "hotspotd/phone.py": None,
+    "hotspotd/customer/checkout.py": None, "hotspotd/customer/account.py": None, "hotspotd/customer/already_paid.py": None,
+    "hotspotd/customer/trial.py": None, "hotspotd/customer/paybill.py": {"offer"}, "hotspotd/phone.py": None,
     "hotspotd/billing/vouchers.py": {"redeem"}, "hotspotd/billing/packages.py": {"get_package"},
     "hotspotd/store/db.py": None, "hotspotd/mpesa/client.py": {"stk_push", "stk_query", "_fetch_token", "_send",
                                                                "_error", "_customer_message"},

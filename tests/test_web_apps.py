@@ -8,10 +8,10 @@ from wsgiref.util import setup_testing_defaults
 
 import pytest
 
-from hotspotd.checkout import Checkout
+from hotspotd.customer.checkout import Checkout
 from hotspotd.errors import Conflict, HotspotdError, InvalidInput, NotFound, StorageUnavailable, UpstreamError
 from hotspotd.web import admin, portal
-from hotspotd.console import Console
+from hotspotd.console.actions import Console
 from hotspotd.web.jsonapi import status_for
 
 

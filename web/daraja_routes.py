@@ -15,12 +15,12 @@ from typing import Callable
 
 import bottle
 
-from hotspotd.checkout import Checkout
+from hotspotd.customer.checkout import Checkout
 from hotspotd.config import Config
 from hotspotd.errors import StorageUnavailable
 from hotspotd.mpesa.c2b import ACKNOWLEDGED, OTHER_ERROR, refuse
 from hotspotd.mpesa.callback import MAX_BODY
-from hotspotd.paybill import Paybill
+from hotspotd.customer.paybill import Paybill
 
 from .jsonapi import answer, api, install_common_routes
 

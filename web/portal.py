@@ -1,7 +1,7 @@
 """The captive portal role: pages and JSON for hotspot clients, and Daraja's callbacks.
 
 Everything here faces untrusted input (hotspot clients and the internet). The routes only
-translate HTTP into calls on the core's use cases (`hotspotd.checkout`, `.paybill`,
+translate HTTP into calls on the core's use cases (`hotspotd.customer.checkout`, `.paybill`,
 `.restore`, `.trial`, `.account`, `.captive`) and back; what a payment does is decided
 there. The page is in English or Swahili (`language.py`), its numbers and times in the
 customer's words (`wording.py`); the listener keeps one client from shutting everyone
@@ -20,9 +20,9 @@ from urllib.parse import urlencode
 
 import bottle
 
-from hotspotd.checkout import Checkout
+from hotspotd.customer.checkout import Checkout
 from hotspotd.config import Config
-from hotspotd.role import Role
+from hotspotd.plumbing.role import Role
 
 from . import daraja_routes, language, listener, portal_api, portal_forms
 from .assets import Assets

@@ -13,7 +13,7 @@ from typing import Any
 
 import bottle
 
-from hotspotd.captive import MEDIA_TYPE
+from hotspotd.customer.captive import MEDIA_TYPE
 from hotspotd.errors import InvalidInput
 
 from .jsonapi import api, id_field, read_json, text_field

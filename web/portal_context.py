@@ -15,15 +15,15 @@ from typing import Any
 
 import bottle
 
-from hotspotd.account import Account
-from hotspotd.attempts import Attempts
-from hotspotd.captive import Captive
-from hotspotd.checkout import Checkout
+from hotspotd.customer.account import Account
+from hotspotd.customer.attempts import Attempts
+from hotspotd.customer.captive import Captive
+from hotspotd.customer.checkout import Checkout
 from hotspotd.config import Config
-from hotspotd.paybill import Paybill
-from hotspotd.restore import Restore
+from hotspotd.customer.paybill import Paybill
+from hotspotd.customer.already_paid import Restore
 from hotspotd.settings import site_settings
-from hotspotd.trial import Trial
+from hotspotd.customer.trial import Trial
 
 from . import language, wording
 from .jsonapi import text_field

@@ -78,7 +78,7 @@ class SendReport:
 def send_due(now: datetime, config: Config, channels: list[Channel] | None = None) -> SendReport:
     """Deliver the messages due at `now`, within the hourly limit."""
     # Only the worker sends; the admin role, which lists alerts, never loads the HTTP client.
-    from ..httpclient import Session
+    from ..plumbing.httpclient import Session
     from .channels import ChannelError, Outgoing, configured
 
     report = SendReport()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..config import Config
-from ..httpclient import RequestException, Session
+from ..plumbing.httpclient import RequestException, Session
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from ..config import Config
-from ..processes import unit_of
+from ..plumbing.processes import unit_of
 from ..store.db import db
 from ..store.models import from_db_time, to_db_time
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from .. import audit, events
-from ..audit import Actor
+from ..console import audit
+from .. import events
+from ..console.audit import Actor
 from ..errors import Conflict, InvalidInput, NotFound
 from ..store.db import write_transaction
 from ..store.models import Credential, Session, Subscription, iso

@@ -2,7 +2,7 @@
 
 This is the hottest write path (a burst of callbacks after a power cut or an M-Pesa
 backlog), so it takes callbacks in batches: one transaction and one fsync for everything
-that arrived together (`hotspotd.checkout` runs it through `hotspotd.store.batching`).
+that arrived together (`hotspotd.customer.checkout` runs it through `hotspotd.store.batching`).
 Every body is kept in `mpesa_callback` whatever it holds; the result it carries goes to
 the payment state machine (`payments.take_result`).
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Sequence, TypeVar
 
-from .. import audit
+from ..console import audit
 from ..errors import Conflict, NotFound
 from ..mpesa.callback import StkCallback, parse_stk_callback
 from ..store.db import db, write_transaction

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from .. import audit
-from ..audit import Actor
+from ..console import audit
+from ..console.audit import Actor
 from ..errors import InvalidInput, NotFound
 from ..store.db import write_transaction
 from ..store.models import Package

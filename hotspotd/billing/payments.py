@@ -17,7 +17,7 @@ of each transition.
 
 Every writer commits its state change together with its event, and is idempotent. What
 follows a transition (applying, provisioning) is returned to the caller, who enqueues it
-after the commit (see `hotspotd.checkout` and `hotspotd.tasks`); the reconciler finds
+after the commit (see `hotspotd.customer.checkout` and `hotspotd.plumbing.tasks`); the reconciler finds
 whatever was lost between the two.
 """
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from .. import audit
-from ..audit import Actor
+from ..console import audit
+from ..console.audit import Actor
 from ..errors import InvalidInput, NotFound
 from ..store.db import db, write_transaction
 from ..store.models import Package, Voucher, iso

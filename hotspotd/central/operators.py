@@ -7,7 +7,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from ..admins import check_password, hash_password
+from ..console.admins import check_password, hash_password
 from ..errors import Conflict, InvalidInput
 from .store import CentralStore, Operator, OperatorSession
 

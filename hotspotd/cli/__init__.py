@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 if TYPE_CHECKING:
     from ..config import Config
-    from ..runtime import Runtime
+    from ..plumbing.runtime import Runtime
 
 LOG_LEVEL_VAR = "HOTSPOTD_LOG_LEVEL"
 
@@ -43,7 +43,7 @@ def load(args: argparse.Namespace) -> Config:
 
 def open_runtime(args: argparse.Namespace) -> Runtime:
     """The config, the open store and the queue, for a command that reads or changes the site."""
-    from ..runtime import Runtime
+    from ..plumbing.runtime import Runtime
 
     return Runtime.open(load(args))
 

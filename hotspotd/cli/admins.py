@@ -22,7 +22,7 @@ def _read_password() -> str | None:
 
 
 def cmd_admin_add(args: argparse.Namespace) -> int:
-    from ..admins import add_admin
+    from ..console.admins import add_admin
     from ..store.db import utcnow
 
     open_runtime(args)
@@ -35,7 +35,7 @@ def cmd_admin_add(args: argparse.Namespace) -> int:
 
 
 def cmd_admin_passwd(args: argparse.Namespace) -> int:
-    from ..admins import set_password
+    from ..console.admins import set_password
     from ..store.db import utcnow
 
     open_runtime(args)
@@ -48,7 +48,7 @@ def cmd_admin_passwd(args: argparse.Namespace) -> int:
 
 
 def cmd_admin_remove(args: argparse.Namespace) -> int:
-    from ..admins import remove_admin
+    from ..console.admins import remove_admin
     from ..store.db import utcnow
 
     open_runtime(args)
@@ -58,7 +58,7 @@ def cmd_admin_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_admin_list(args: argparse.Namespace) -> int:
-    from ..admins import list_admins
+    from ..console.admins import list_admins
 
     open_runtime(args)
     print_rows(list_admins(), args.json, ("id", "username", "role", "created_at", "password_changed_at", "logins"))

@@ -11,7 +11,7 @@ side. The customers' side (the portal, which a hostile LAN can flood) and the ro
 side (RADIUS, which must answer whatever else happens) stay in processes of their own.
 In here the worker's tasks run as greenlets beside the console's requests: a task waiting
 on a router, Daraja or the central server yields to the console, and the long C calls
-(the nightly backup) go to a real thread (`hotspotd.blocking`). What does not yield (a
+(the nightly backup) go to a real thread (`hotspotd.plumbing.offload`). What does not yield (a
 task's SQLite writes, a lock another process holds) holds up the console for that long:
 measured under a burst of 1,000 payments, events reach the console's websockets at p99
 ~70-140 ms instead of ~50 ms apart (bench/admin_bench.py). The worker half is not niced
@@ -28,9 +28,9 @@ from __future__ import annotations
 import logging
 
 from ..config import Config
-from ..role import STOP_SIGNALS, Role
+from ..plumbing.role import STOP_SIGNALS, Role
 from ..web.admin import AdminRole
-from ..worker import WorkerRole
+from ..plumbing.worker import WorkerRole
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """`hotspotd doctor`: checks a running site, one line per check; exit 1 when one fails.
 
-The core checks are in `hotspotd.health`; this module adds what needs a protocol: each
+The core checks are in `hotspotd.operations.health`; this module adds what needs a protocol: each
 role is asked as its clients ask it (the portal and admin `/healthz` over HTTP, the RADIUS
 server a Status-Server (RFC 5997) signed with the site's status secret, the worker through
 the reconciler's last pass as the queue records it).
@@ -13,13 +13,13 @@ import json
 import os
 from typing import TYPE_CHECKING
 
-from ..processes import unit_of
+from ..plumbing.processes import unit_of
 from . import load
 
 if TYPE_CHECKING:
     from ..config import Config
-    from ..health import Check
-    from ..runtime import Runtime
+    from ..operations.health import Check
+    from ..plumbing.runtime import Runtime
 
 HTTP_TIMEOUT = 5.0
 RADIUS_TIMEOUT = 1.5
@@ -34,7 +34,7 @@ def probe_http(name: str, listen: tuple[str, int]) -> Check:
     import urllib.error
     import urllib.request
 
-    from ..health import FAIL, OK, Check
+    from ..operations.health import FAIL, OK, Check
 
     host, port = _local(listen[0]), listen[1]
     url = f"http://{f'[{host}]' if ':' in host else host}:{port}/healthz"
@@ -56,7 +56,7 @@ def probe_radius(config: Config, secret: bytes | None) -> Check:
     """A Status-Server to the auth port; an Access-Accept signed with the secret means it serves."""
     import socket
 
-    from ..health import FAIL, OK, Check
+    from ..operations.health import FAIL, OK, Check
     from ..radius import packet as rp
 
     if not secret:
@@ -88,7 +88,7 @@ def probe_radius(config: Config, secret: bytes | None) -> Check:
 def router_probe(runtime: Runtime):
     """A look at a router as the worker takes it: log in to its API and read
     /system/resource (nothing is recorded); a plain TCP connect where no API login is set."""
-    from .. import health
+    from ..operations import health
     from ..errors import HotspotdError
     from ..router.probe import read_resource
     from ..router.records import get_router, target
@@ -107,9 +107,9 @@ def router_probe(runtime: Runtime):
 
 
 def run_checks(config: Config) -> list[Check]:
-    from .. import health
+    from ..operations import health
     from ..router import list_routers
-    from ..runtime import Runtime
+    from ..plumbing.runtime import Runtime
     from ..store import open_store
     from ..store.db import db, utcnow
     from ..access_loader import status_secret

@@ -16,7 +16,7 @@ def _shown(url: str, token: str) -> str:
 
 def cmd_register_c2b(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
-    from ..runtime import Runtime
+    from ..plumbing.runtime import Runtime
 
     config = load(args)
     short_code = config.mpesa.paybill or config.mpesa.shortcode

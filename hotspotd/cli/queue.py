@@ -16,7 +16,7 @@ def cmd_queue_status(args: argparse.Namespace) -> int:
 
 
 def cmd_queue_failed(args: argparse.Namespace) -> int:
-    from .. import reports
+    from ..console import reports
 
     open_runtime(args)
     print_rows(reports.failed_tasks(), args.json, ("id", "task", "args", "attempts", "failed_at", "error"))

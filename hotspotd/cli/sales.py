@@ -38,7 +38,7 @@ def cmd_voucher_make(args: argparse.Namespace) -> int:
 
 
 def cmd_payment_list(args: argparse.Namespace) -> int:
-    from .. import reports
+    from ..console import reports
 
     open_runtime(args)
     print_rows(reports.payments(args.limit), args.json,
@@ -47,7 +47,7 @@ def cmd_payment_list(args: argparse.Namespace) -> int:
 
 
 def cmd_subscription_list(args: argparse.Namespace) -> int:
-    from .. import reports
+    from ..console import reports
     from ..store.db import utcnow
 
     open_runtime(args)

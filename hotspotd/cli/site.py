@@ -9,7 +9,7 @@ from . import load
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from ..runtime import Runtime
+    from ..plumbing.runtime import Runtime
     from ..store import init_store
 
     config = load(args)
@@ -20,7 +20,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    from ..health import secret_file_warnings
+    from ..operations.health import secret_file_warnings
 
     config = load(args)
     problems = config.problems()
@@ -42,15 +42,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         from ..errors import ConfigError
 
         raise ConfigError("; ".join(problems))
-    from ..processes import PROCESSES
-    from ..supervisor import supervise_roles
+    from ..plumbing.processes import PROCESSES
+    from ..plumbing.supervisor import supervise_roles
 
     return supervise_roles(PROCESSES, str(config.path) if config.path else None)
 
 
 def run_role(role: str, config, *, instance: int | None = None) -> int:
     """Run one role (or the back office, `admin,worker`) in this process until SIGTERM/SIGINT."""
-    from ..processes import BACK_OFFICE
+    from ..plumbing.processes import BACK_OFFICE
 
     patched = role in ("admin", BACK_OFFICE)
     if not patched:
@@ -73,7 +73,7 @@ def run_role(role: str, config, *, instance: int | None = None) -> int:
     elif role == "portal":
         from ..web.portal import PortalRole as RoleClass
     elif role == "worker":
-        from ..worker import WorkerRole as RoleClass
+        from ..plumbing.worker import WorkerRole as RoleClass
     elif role == "central":
         from ..web.central import CentralRole as RoleClass
     else:
@@ -92,7 +92,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from ..backup import backup
+    from ..operations.backup import backup
 
     config = load(args)
     for path in backup(config, args.path):
@@ -101,8 +101,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from ..backup import restore
-    from ..runtime import Runtime
+    from ..operations.backup import restore
+    from ..plumbing.runtime import Runtime
     from ..store import init_store
 
     config = load(args)
@@ -117,7 +117,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    from ..processes import BACK_OFFICE, ROLES
+    from ..plumbing.processes import BACK_OFFICE, ROLES
 
     commands.add_parser("init", help="create or migrate the databases").set_defaults(func=cmd_init)
     commands.add_parser("check-config", help="validate the config").set_defaults(func=cmd_check_config)

@@ -17,7 +17,7 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from ..errors import InvalidInput, UpstreamError
-from ..httpclient import RequestException, Response, Session, Timeout
+from ..plumbing.httpclient import RequestException, Response, Session, Timeout
 from ..phone import mask
 
 log = logging.getLogger(__name__)

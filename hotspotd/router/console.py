@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import tasks
+from ..plumbing import tasks
 from ..errors import InvalidInput
 from ..store.db import storage_errors
 from . import live, records
@@ -15,7 +15,7 @@ from .operations import script
 
 if TYPE_CHECKING:
     from ..config import Config
-    from ..runtime import Runtime
+    from ..plumbing.runtime import Runtime
 
 FIELDS = {"name": str, "host": str, "secret": str, "nas_ip": str, "api_port": int, "api_user": str,
           "api_password": str, "coa_port": int, "mode": str, "api_tls": bool, "api_fingerprint": str}
@@ -51,7 +51,7 @@ class RouterConsole:
 
     @classmethod
     def for_config(cls, config: Config) -> RouterConsole:
-        from ..runtime import Runtime
+        from ..plumbing.runtime import Runtime
 
         return cls(Runtime(config))
 

@@ -14,7 +14,7 @@ from .records import RouterMode, get_router
 from .script import render
 
 if TYPE_CHECKING:
-    from ..runtime import Runtime
+    from ..plumbing.runtime import Runtime
 
 
 def probe(rt: Runtime, router_ref: int | str) -> probing.ProbeResult:

@@ -21,7 +21,7 @@ from . import live, probe, reconcile
 from .records import RouterMode
 
 if TYPE_CHECKING:
-    from ..runtime import Runtime
+    from ..plumbing.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ import shutil
 from pathlib import Path
 
 from ..store.db import utcnow
-from ..processes import PROCESSES
-from ..supervisor import role_command, supervise
+from ..plumbing.processes import PROCESSES
+from ..plumbing.supervisor import role_command, supervise
 from .daraja import DarajaSimulator
 from .demo_central import prepare_central
 from .routeros import RouterOSSimulator
@@ -82,7 +82,7 @@ paybill = 174379
 
 def seed(config, router_secret: str, api_port: int = 8728) -> str:
     """Sample packages and a demo router once; a fresh admin password every start."""
-    from ..admins import hash_password
+    from ..console.admins import hash_password
     from ..billing import packages
     from ..router import add_router
     from ..store import init_store, write_transaction
@@ -142,7 +142,7 @@ def prepare_state(state: Path, fresh: bool) -> str:
 def run_demo(*, state_dir: str | None, fresh: bool = False, portal_port: int, admin_port: int, radius_port: int,
              daraja_port: int, central_port: int = 8090) -> int:
     from .. import config as config_mod
-    from ..runtime import Runtime
+    from ..plumbing.runtime import Runtime
 
     state = Path(state_dir) if state_dir else default_state_dir()
     note = prepare_state(state, fresh)

@@ -11,7 +11,7 @@ import time
 from typing import Any, Callable
 
 from ..errors import UpstreamError
-from ..httpclient import RequestException, Session, Timeout
+from ..plumbing.httpclient import RequestException, Session, Timeout
 from . import protocol
 
 

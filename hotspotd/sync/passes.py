@@ -70,7 +70,7 @@ class PassLock:
 
 def box_health() -> dict[str, Any]:
     """What central shows about this box besides its events (sessions, routers, queue)."""
-    from ..reports import site_counts
+    from ..console.reports import site_counts
 
     counts = site_counts()
     return {"sessions_open": counts["sessions_open"], "subscriptions_active": counts["subscriptions_active"],

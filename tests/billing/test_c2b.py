@@ -9,12 +9,12 @@ from decimal import Decimal
 
 import pytest
 
-from hotspotd import reconcile
+from hotspotd.plumbing import reconcile
 from hotspotd.billing import c2b, payments
 from hotspotd.billing.callbacks import Incoming
 from hotspotd.billing.packages import add_package
 from hotspotd.mpesa.c2b import parse_c2b, payer_matches
-from hotspotd.paybill import Paybill
+from hotspotd.customer.paybill import Paybill
 from hotspotd.sim.daraja.wire import c2b_body, hashed_msisdn, masked_msisdn
 from hotspotd.store.models import C2BTransaction, Event, Payment, Subscription
 

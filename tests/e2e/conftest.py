@@ -2,7 +2,7 @@ import pytest
 
 from hotspotd import config as config_mod
 from hotspotd.sim.daraja import DarajaSimulator
-from hotspotd.processes import BACK_OFFICE
+from hotspotd.plumbing.processes import BACK_OFFICE
 from hotspotd.store.db import db, open_database
 
 from .site import Site

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from hotspotd import config as config_mod
-from hotspotd.queue import Queue
+from hotspotd.plumbing.queue import Queue
 from hotspotd.sim.daraja import DarajaSimulator
 from hotspotd.store.db import db, open_database, utcnow, write_transaction
 from hotspotd.store.models import FailedTask

@@ -11,7 +11,7 @@ from contextlib import closing
 import pytest
 
 from hotspotd.sim.daraja import DarajaSimulator
-from hotspotd.processes import BACK_OFFICE
+from hotspotd.plumbing.processes import BACK_OFFICE
 
 from .site import Site, admin_login, http, wait_for
 from .wsclient import WebSocket

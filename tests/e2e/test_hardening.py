@@ -16,7 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from hotspotd.processes import PROCESSES
+from hotspotd.plumbing.processes import PROCESSES
 from hotspotd.sim.daraja import DarajaSimulator
 
 from .site import Site, free_port, http, wait_for

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from hotspotd.store.models import Customer, Event, MpesaCallback, Payment, Subscription
-from hotspotd.processes import BACK_OFFICE
+from hotspotd.plumbing.processes import BACK_OFFICE
 
 from .site import http, wait_for
 
@@ -118,8 +118,9 @@ def test_killing_the_worker_between_callback_and_processing_loses_nothing(site, 
     wait_for(lambda: all(Payment.get(Payment.ref == r).status == "received" for r in refs), 30,
              "callbacks recorded while the worker is down")
     # the queue loses its copy too (as if the crash came between commit and enqueue)
-    from hotspotd import config as config_mod, tasks
-    from hotspotd.queue import Queue
+    from hotspotd import config as config_mod
+    from hotspotd.plumbing import tasks
+    from hotspotd.plumbing.queue import Queue
     queue = Queue(config_mod.load(site.config_path).queue_db_path, tasks.ALL, None)
     assert queue.huey.pending_count() >= 3
     queue.huey.flush()

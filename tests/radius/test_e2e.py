@@ -289,7 +289,7 @@ def test_garbage_is_counted_for_metrics_and_logged_as_a_summary(radius_role, sit
     """2,000 random datagrams from a router's address: every one dropped and counted, a line or two in the log."""
     import random
 
-    from hotspotd import counters
+    from hotspotd.plumbing import counters
 
     rng = random.Random(8)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:

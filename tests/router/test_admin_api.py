@@ -12,7 +12,7 @@ from hotspotd.router.console import RouterConsole
 from hotspotd.store.models import Router, RouterSession
 from hotspotd.web import admin, jsonapi
 from hotspotd.web.admin import routers as routes
-from hotspotd.console import Console
+from hotspotd.console.actions import Console
 
 from ..test_web_apps import call as call_path
 from .conftest import PASSWORD
@@ -123,7 +123,7 @@ def test_roles_that_never_talk_to_a_router_do_not_import_librouteros():
     import subprocess
     import sys
 
-    code = ("import sys, hotspotd.web.portal, hotspotd.web.admin, hotspotd.radius.server, hotspotd.tasks, "
-            "hotspotd.worker, hotspotd.router.console; print('librouteros' in sys.modules)")
+    code = ("import sys, hotspotd.web.portal, hotspotd.web.admin, hotspotd.radius.server, hotspotd.plumbing.tasks, "
+            "hotspotd.plumbing.worker, hotspotd.router.console; print('librouteros' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hotspotd.billing import vouchers
-from hotspotd.checkout import Checkout
+from hotspotd.customer.checkout import Checkout
 
 from .conftest import register
 

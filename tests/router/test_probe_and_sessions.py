@@ -80,7 +80,7 @@ def test_live_sessions_are_kept_and_announced_and_a_kick_logs_out(runtime, route
 def test_reconcile_removes_strays_adds_missing_fixes_drift_and_logs_each(runtime, routeros, hour, capped, now):
     router = register(routeros, mode="api", now=now)
     kept, used_up, missing = buy(hour, now, "254712000001"), buy(capped, now, "254712000002"), buy(hour, now, "254712000003")
-    from hotspotd import provisioning
+    from hotspotd.router import provisioning
     provisioning.provision(runtime, [kept.subscription_id, used_up.subscription_id], now)
     users = routeros.router.menus["/ip/hotspot/user"]
     users.add({"name": "stray", "password": "x", "comment": "hotspotd subscription 999"})

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from hotspotd import provisioning
+from hotspotd.router import provisioning
 from hotspotd.billing import subscriptions
 from hotspotd.errors import UpstreamError
 from hotspotd.store.db import write_transaction

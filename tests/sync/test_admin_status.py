@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from hotspotd import events
-from hotspotd.admins import add_admin
+from hotspotd.console.admins import add_admin
 from hotspotd.store.db import utcnow, write_transaction
 from hotspotd.store.models import Event
 from hotspotd.sync import state
-from hotspotd.console import Console
+from hotspotd.console.actions import Console
 from hotspotd.web import admin
 
 from ..web.conftest import Client

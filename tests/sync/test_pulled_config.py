@@ -11,7 +11,7 @@ from hotspotd import access
 from hotspotd.access_loader import ViewLoader
 from hotspotd.billing import packages as box_packages
 from hotspotd.central import configlog
-from hotspotd.checkout import Checkout
+from hotspotd.customer.checkout import Checkout
 from hotspotd.errors import Conflict
 from hotspotd.settings import site_settings
 from hotspotd.store.db import utcnow

@@ -10,8 +10,8 @@ from wsgiref.util import setup_testing_defaults
 
 import pytest
 
-from hotspotd.admins import add_admin
-from hotspotd.console import Console
+from hotspotd.console.admins import add_admin
+from hotspotd.console.actions import Console
 from hotspotd.store.db import utcnow
 from hotspotd.web import admin
 from hotspotd.web.admin.auth import LoginThrottle

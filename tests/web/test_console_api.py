@@ -160,7 +160,7 @@ def test_events_and_metrics_need_a_login_or_the_scrape_token(app, config):
 
 
 def test_metrics_add_up_what_every_process_published(boss):
-    from hotspotd import counters
+    from hotspotd.plumbing import counters
 
     now = utcnow()
     counters.publish("radius-0", [("radius_decision", "ok", 5), ("radius_decision", "expired", 2),

@@ -43,9 +43,9 @@ from typing import Any, Iterable
 import bottle
 
 from hotspotd.config import Config
-from hotspotd.console import Console
-from hotspotd.event_feed import EventFeed
-from hotspotd.role import Role
+from hotspotd.console.actions import Console
+from hotspotd.plumbing.event_feed import EventFeed
+from hotspotd.plumbing.role import Role
 from hotspotd.store import release
 from hotspotd.store.db import ping
 
@@ -157,7 +157,7 @@ class AdminRole(Role):
         from gevent.pywsgi import WSGIServer
         from geventwebsocket.handler import WebSocketHandler
 
-        from hotspotd.counters import Publisher
+        from hotspotd.plumbing.counters import Publisher
 
         admin = self.config.admin
         self.console = Console(self.runtime)

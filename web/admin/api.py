@@ -12,7 +12,7 @@ import bottle
 
 from hotspotd import events
 from hotspotd.billing import history, packages
-from hotspotd.console import Console
+from hotspotd.console.actions import Console
 from hotspotd.errors import InvalidInput
 
 from ..jsonapi import api, read_json, text_field

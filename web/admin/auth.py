@@ -3,7 +3,7 @@
 The guard is a bottle plugin installed on the admin app, so it wraps every route of the
 app, whichever module added it (routes added after it was installed too). Per request:
 
-1. A login: the `hotspotd_admin` cookie names a login (`hotspotd.admins`), which ends
+1. A login: the `hotspotd_admin` cookie names a login (`hotspotd.console.admins`), which ends
    after `[admin] session_idle` seconds unused or `session_max` in all. Without one, an
    API request (and `/ws`) gets 401 JSON; a page gets a redirect to `/login`.
 2. Same origin: a request carrying an `Origin` header from another site is refused (403);
@@ -15,7 +15,7 @@ app, whichever module added it (routes added after it was installed too). Per re
 
 Passwords are checked off the event loop (`Hasher`): scrypt is slow on purpose, and on the
 gevent loop 50 wrong logins at once would stall every page for seconds. Logins are
-throttled per account and per address (`hotspotd.lockout`): slower after failures, locked
+throttled per account and per address (`hotspotd.console.lockout`): slower after failures, locked
 after `[admin] lockout_after` of them for `lockout_seconds`, each lock logged.
 """
 
@@ -28,10 +28,10 @@ from urllib.parse import quote, urlsplit
 
 import bottle
 
-from hotspotd import admins, audit
-from hotspotd.admins import AdminRole, Login
+from hotspotd.console import admins, audit
+from hotspotd.console.admins import AdminRole, Login
 from hotspotd.config import Config
-from hotspotd.lockout import Lockout
+from hotspotd.console.lockout import Lockout
 from hotspotd.store.db import utcnow
 
 from ..jsonapi import answer
@@ -190,7 +190,7 @@ def safe_next(value: str | None) -> str:
 
 
 class LoginThrottle:
-    """Per account and per address (`hotspotd.lockout`), with each lock logged."""
+    """Per account and per address (`hotspotd.console.lockout`), with each lock logged."""
 
     def __init__(self, config: Config, clock: Callable[[], float] | None = None) -> None:
         admin = config.admin

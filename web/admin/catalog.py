@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import bottle
 
 from hotspotd.billing import packages, voucher_batches
-from hotspotd.console import Console
+from hotspotd.console.actions import Console
 from hotspotd.errors import HotspotdError, InvalidInput
 from hotspotd.settings import site_settings
 from hotspotd.store.db import utcnow

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import bottle
 
-from hotspotd.dashboard import local_midnight
+from hotspotd.console.dashboard import local_midnight
 from hotspotd.errors import InvalidInput
 
 MAX_PER_PAGE = 200

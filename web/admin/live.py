@@ -1,7 +1,7 @@
 """/ws: every event reaches every open admin page as soon as it is committed.
 
 One `Hub` per admin process: a single greenlet asks SQLite every few milliseconds whether
-anything was committed (`hotspotd.event_feed`, `PRAGMA data_version`), reads the new
+anything was committed (`hotspotd.plumbing.event_feed`, `PRAGMA data_version`), reads the new
 events once, encodes each into its websocket frame once, and hands the batch to every
 socket's queue; each socket writes whatever batches wait for it in one write (a burst of
 payments commits dozens of events at a time, and 50 pages must not cost 50 x dozens of
@@ -22,8 +22,9 @@ from typing import Any, Callable
 import bottle
 from geventwebsocket.websocket import Header, WebSocket
 
-from hotspotd import admins, events
-from hotspotd.event_feed import EventFeed
+from hotspotd.console import admins
+from hotspotd import events
+from hotspotd.plumbing.event_feed import EventFeed
 from hotspotd.store import release
 from hotspotd.store.db import utcnow
 

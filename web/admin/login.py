@@ -14,7 +14,8 @@ from typing import Any
 
 import bottle
 
-from hotspotd import admins, events
+from hotspotd.console import admins
+from hotspotd import events
 from hotspotd.config import Config
 from hotspotd.errors import InvalidInput
 from hotspotd.settings import site_settings

@@ -2,7 +2,7 @@
 
 Open to a logged-in console user, or to a scraper with `Authorization: Bearer
 <[admin] metrics_token>`. Counts made by other processes (RADIUS decisions and drops,
-task outcomes) are read from what they publish every few seconds (`hotspotd.counters`).
+task outcomes) are read from what they publish every few seconds (`hotspotd.plumbing.counters`).
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from typing import Iterator
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from hotspotd import counters, reports, sync
-from hotspotd.console import Console
+from hotspotd.plumbing import counters
+from hotspotd.console import reports
+from hotspotd import sync
+from hotspotd.console.actions import Console
 
 
 class SiteCollector:

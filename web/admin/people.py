@@ -10,8 +10,8 @@ from typing import Any
 
 import bottle
 
-from hotspotd import admins, customers
-from hotspotd.console import Console
+from hotspotd.console import admins, customers
+from hotspotd.console.actions import Console
 from hotspotd.errors import InvalidInput
 from hotspotd.store.db import utcnow
 

@@ -7,8 +7,9 @@ from typing import Any
 
 import bottle
 
-from hotspotd import alerts, audit, reports
-from hotspotd.console import Console
+from hotspotd import alerts
+from hotspotd.console import audit, reports
+from hotspotd.console.actions import Console
 from hotspotd.errors import InvalidInput
 from hotspotd.settings import site_settings, update_site_settings
 from hotspotd.store.db import utcnow

@@ -19,7 +19,7 @@ import bottle
 from hotspotd.central.receiver import Receiver
 from hotspotd.config import Config
 from hotspotd.errors import InvalidInput
-from hotspotd.role import Role
+from hotspotd.plumbing.role import Role
 from hotspotd.sync import protocol
 from hotspotd.sync.protocol import SignatureRefused
 

@@ -14,7 +14,7 @@ from typing import Any
 import bottle
 
 from hotspotd.central.receiver import Receiver
-from hotspotd.ratelimit import RateLimit
+from hotspotd.plumbing.ratelimit import RateLimit
 
 from .. import jsonapi
 

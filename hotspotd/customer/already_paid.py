@@ -1,0 +1,147 @@
+""""Already paid?": a customer who paid but is not online types the M-Pesa code from the
+SMS (TJK3ABC12X) and the phone number it was paid from; if a paid payment matches, this
+device gets its credentials (within the package's device limit) and the page logs it in.
+
+Which payments match:
+- one whose receipt is that code, paid from that phone (an STK payment's number, or the
+  masked or hashed MSISDN of a Paybill payment);
+- when no payment has that receipt (its callback never arrived): the STK payments from
+  that phone in the last day whose receipt is unknown. Daraja is asked first (STK query)
+  about those still pending or given up on; one it says was paid is applied now. The
+  query does not return the receipt, so for these the phone number is what proves the
+  claim, and the code is only kept in the `payment.restored` event.
+A wrong pair says so without saying which half was wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Callable
+
+import peewee
+
+from .. import devices, events
+from ..plumbing import tasks
+from ..billing import payments
+from ..billing.payments import PaymentStatus
+from ..billing.subscriptions import credential_for
+from .account import NO_DEVICE
+from .checkout import access_view, device_mac
+from ..errors import Conflict, InvalidInput, NotFound, UpstreamError
+from ..mpesa.c2b import payer_matches
+from ..phone import normalise as normalise_phone
+from ..store.db import storage_errors, utcnow, write_transaction
+from ..store.models import C2BTransaction, Payment, PaymentDevice
+
+if TYPE_CHECKING:
+    from ..plumbing.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+RECEIPT = re.compile(r"[A-Z0-9]{10}")
+BAD_CODE = "An M-Pesa code has 10 letters and digits, like TJK3ABC12X"
+NO_MATCH = "No paid M-Pesa payment matches that code and phone number. Check both and try again."
+ALL_DEVICES = "This payment is already in use on as many devices as its package allows"
+ENDED = "The package bought with that payment has ended. Buy a new one to get online."
+WINDOW = timedelta(days=1)  # how far back a payment without a known receipt is looked for
+MAX_QUERIES = 3  # Daraja queries per attempt, newest payments first
+
+
+def clean_receipt(text: str) -> str:
+    """What the customer typed, as M-Pesa prints it: capitals, no spaces."""
+    code = "".join(ch for ch in (text or "").upper() if not ch.isspace())
+    if not RECEIPT.fullmatch(code):
+        raise InvalidInput(BAD_CODE)
+    return code
+
+
+class Restore:
+    """The "already paid?" use case of one portal process."""
+
+    def __init__(self, runtime: Runtime, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.rt = runtime
+        self.clock = clock
+
+    def restore(self, *, receipt: str, phone: str, mac: str | None, ip: str | None) -> dict[str, Any]:
+        """Credentials for this device when a paid payment matches: {username, password,
+        expires_at, package, ...}; NotFound (one message) when none does."""
+        code = clean_receipt(receipt)
+        number = normalise_phone(phone)
+        mac = device_mac(mac)
+        device = mac or ip
+        if not device:
+            raise InvalidInput(NO_DEVICE)
+        now = self.clock()
+        with storage_errors("restore"):
+            devices.refuse_blocked(mac)
+            payment, via = self._find(code, number, now)
+            if payment.status == PaymentStatus.RECEIVED:
+                payments.apply(payment.id, now)  # idempotent: the worker may be applying it too
+                payment = Payment.get_by_id(payment.id)
+                self.rt.queue.dispatch(tasks.provision_subscriptions, [payment.subscription_id])
+            if payment.status != PaymentStatus.PAID:
+                raise NotFound(NO_MATCH)
+            view = access_view(payment.customer_id, now)
+            if view is None:
+                raise Conflict(ENDED)
+            self._admit(payment, device, mac=mac, ip=ip, code=code, via=via, now=now)
+            username, password = credential_for(payment.customer_id, now)
+        self.rt.queue.dispatch(tasks.auto_login_device, payment.subscription_id, mac, ip or None)
+        return {**view, "username": username, "password": password, "payment_id": payment.ref}
+
+    def _find(self, code: str, number: str, now: datetime) -> tuple[Payment, str]:
+        payment = Payment.get_or_none(Payment.receipt == code)
+        if payment is not None:
+            if payment.method == "c2b":
+                sent = C2BTransaction.get_or_none(C2BTransaction.trans_id == code)
+                owner = sent is not None and payer_matches(sent.msisdn or "", number)
+            else:
+                owner = payment.phone == number
+            if not owner:
+                raise NotFound(NO_MATCH)
+            return payment, "receipt"
+        candidates = list(Payment.select().where(
+            (Payment.phone == number) & (Payment.method == "stk") & Payment.receipt.is_null()
+            & Payment.checkout_request_id.is_null(False) & (Payment.created_at > now - WINDOW)
+            & Payment.status.in_([PaymentStatus.PAID, PaymentStatus.RECEIVED, PaymentStatus.PENDING,
+                                  PaymentStatus.EXPIRED])).order_by(Payment.created_at.desc()))
+        for payment in candidates:  # resolved already (by the reconciler's query)
+            if payment.status in (PaymentStatus.PAID, PaymentStatus.RECEIVED):
+                return payment, "phone"
+        for payment in candidates[:MAX_QUERIES]:  # its callback never came: ask Daraja now
+            if self._paid_says_daraja(payment, now):
+                return Payment.get_by_id(payment.id), "query"
+        raise NotFound(NO_MATCH)
+
+    def _paid_says_daraja(self, payment: Payment, now: datetime) -> bool:
+        try:
+            answer = self.rt.daraja.stk_query(payment.checkout_request_id, now=now)
+        except UpstreamError as exc:
+            log.warning("STK query for restore of payment %s failed: %s", payment.id, exc)
+            return False
+        if answer.pending or str(answer.result_code) != "0":
+            return False
+        with write_transaction():
+            fresh = Payment.get_by_id(payment.id)
+            if fresh.status in (PaymentStatus.PENDING, PaymentStatus.EXPIRED):
+                # The query does not say how much was paid; the push asked this much.
+                payments.mark_received(payment.id, receipt=None, amount_paid=payment.amount,
+                                       result_desc=answer.result_desc, now=now)
+        return True
+
+    def _admit(self, payment: Payment, device: str, *, mac: str | None, ip: str | None, code: str, via: str,
+               now: datetime) -> None:
+        """Count this device against the package's limit, with the device that paid."""
+        with write_transaction():
+            known = {payment.mac or payment.ip} | {d.device for d in payment.devices}
+            if device not in known:
+                if len(known - {None}) >= payment.package.devices:
+                    raise Conflict(ALL_DEVICES)
+                try:
+                    PaymentDevice.create(payment=payment.id, device=device, mac=mac, ip=ip, created_at=now)
+                except peewee.IntegrityError:  # the same device, twice at once
+                    pass
+            events.emit("payment.restored", {"payment_id": payment.id, "mac": mac, "ip": ip, "via": via,
+                                             "receipt": payment.receipt or code}, now)

@@ -1,0 +1,60 @@
+"""How often an untrusted client may try what can be abused: paying (each try sends an
+M-Pesa prompt to someone's phone), voucher codes and M-Pesa codes (guessable secrets),
+logins, the free trial.
+
+Each action has a budget per device (its MAC) and per address (the IP the request came
+from, which a client cannot choose): `burst` attempts at once, then one more every
+`every` seconds. Both must allow an attempt. Prompts have a third budget per phone number
+(`hotspotd.customer.checkout`), so no client can flood a stranger's phone with prompts.
+
+Voucher guessing, in numbers: one address gets at most 10 + 3600/60 = 70 voucher
+attempts in its first hour and 60 an hour after that (a device keeping its MAC, 5 + 30 =
+35 and 30); a code is 10 symbols from 31, about 8.2e14 codes, so with 10,000 unused
+vouchers on sale one guess hits with odds of about 1 in 8e10.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from ..errors import RateLimited
+from ..plumbing.ratelimit import RateLimit
+
+
+@dataclass(frozen=True)
+class Budget:
+    burst: int  # attempts at once
+    every: float  # seconds until one more attempt is allowed
+
+    def limit(self, clock: Callable[[], float]) -> RateLimit:
+        return RateLimit(rate=1.0 / self.every, burst=self.burst, clock=clock)
+
+
+# action: (per device MAC, per address)
+BUDGETS: dict[str, tuple[Budget, Budget]] = {
+    "pay": (Budget(6, 60), Budget(20, 15)),
+    "voucher": (Budget(5, 120), Budget(10, 60)),
+    "restore": (Budget(5, 120), Budget(10, 60)),
+    "login": (Budget(10, 30), Budget(30, 10)),
+    "trial": (Budget(3, 300), Budget(10, 60)),
+}
+# M-Pesa prompts to one phone number: 3 at once, then one every 200 s (18 an hour).
+PROMPTS_PER_PHONE = Budget(3, 200)
+
+
+class Attempts:
+    """The budgets of one portal process (in memory: see `hotspotd.plumbing.ratelimit`)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._limits = {action: (by_mac.limit(clock), by_address.limit(clock))
+                        for action, (by_mac, by_address) in BUDGETS.items()}
+
+    def check(self, action: str, *, mac: str | None, address: str | None) -> None:
+        """Take one `action` attempt for this device and address; RateLimited when either
+        has none left."""
+        by_mac, by_address = self._limits[action]
+        for limit, key in ((by_mac, mac and mac.upper()), (by_address, address)):
+            if key and not limit.allow(key):
+                raise RateLimited(limit.retry_after(key))

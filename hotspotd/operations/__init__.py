@@ -1,0 +1,1 @@
+"""Keeping a site running for months: backups and restore, retention, health checks."""

@@ -1,0 +1,191 @@
+"""The checks of a running site that need no protocol server: what `hotspotd doctor` (and
+partly `check-config`) report, one `Check` per line.
+
+Each check is a small function that looks at one thing and says ok, warn (worth a look,
+the site works) or fail (the site does not work as it should). The role probes (HTTP
+/healthz, RADIUS Status-Server) live with the command, which may speak those protocols.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ipaddress
+import socket
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urlsplit
+
+from ..alerts.conditions import disk_free_percent
+from ..config import Config
+from ..errors import HotspotdError
+from ..store import migrations
+from ..store.files import exposed, readable_by_others
+
+OK, WARN, FAIL = "ok", "warn", "fail"
+EARLIEST_SANE = datetime(2025, 1, 1, tzinfo=timezone.utc)  # a box without a clock battery boots in 1970
+ROUTER_TIMEOUT = 3.0
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str  # ok | warn | fail
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"id": self.name, "check": self.name, "status": self.status, "message": self.message}
+
+
+def secret_file_warnings(config: Config) -> list[str]:
+    """Files with secrets that every local user can read, one line each (empty when none)."""
+    found = []
+    if config.path is not None and readable_by_others(config.path):
+        found.append(f"{config.path} can be read by every local user, and it holds the Daraja passkey and "
+                     f"the callback token: chmod 640 {config.path} (owner root, group hotspotd)")
+    if readable_by_others(config.state_dir):
+        found.append(f"the state folder {config.state_dir} can be entered by every local user: chmod 750 it")
+    files = exposed([config.app_db_path, config.queue_db_path, *sorted(config.backup_dir.glob("*.db"))])
+    if files:
+        found.append(f"{len(files)} database file(s) can be read by every local user (router secrets, customer "
+                     f"passwords, phone numbers): chmod 640 {' '.join(str(p) for p in files[:4])}"
+                     f"{' ...' if len(files) > 4 else ''}")
+    return found
+
+
+def check_config(config: Config) -> list[Check]:
+    problems = config.problems()
+    checks = [Check("config", FAIL if problems else OK,
+                    "; ".join(problems) if problems else f"{config.path or '(defaults)'} is valid")]
+    warnings = secret_file_warnings(config)
+    checks.append(Check("secrets on disk", WARN if warnings else OK,
+                        "; ".join(warnings) if warnings else "config, state folder and databases are private (0640/0750)"))
+    return checks
+
+
+def check_callback_url(config: Config) -> Check:
+    url = config.callback_url
+    shown = url.replace(config.mpesa.callback_token, "<token>") if config.mpesa.callback_token else url
+    if any(p.startswith("[mpesa] callback") for p in config.problems()):
+        return Check("callback url", FAIL, f"{shown} is refused: see the config check")
+    host = urlsplit(url).hostname or ""
+    doubts = []
+    if not url.startswith("https://"):
+        doubts.append("Daraja's production system wants https")
+    if host == "localhost" or _private_host(host):
+        doubts.append(f"{host} cannot be reached from the internet (the reconciler's STK queries will find "
+                      "the payments instead)")
+    return Check("callback url", WARN if doubts else OK, shown + (": " + "; ".join(doubts) if doubts else ""))
+
+
+def _private_host(host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_private or address.is_loopback or address.is_link_local
+
+
+def check_databases(config: Config) -> list[Check]:
+    """Each database opens, passes SQLite's integrity_check, and the app one is migrated."""
+    checks = []
+    want = max(migrations.MIGRATIONS)
+    for name, path in (("app database", config.app_db_path), ("queue database", config.queue_db_path)):
+        if not path.exists():
+            checks.append(Check(name, FAIL, f"no database at {path}: run `hotspotd init`"))
+            continue
+        try:
+            with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)) as conn:
+                result = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+                version = None
+                if name == "app database":
+                    version = conn.execute('SELECT MAX("version") FROM "schema_migration"').fetchone()[0] or 0
+        except sqlite3.DatabaseError as exc:
+            checks.append(Check(name, FAIL, f"{path} cannot be read: {exc}"))
+            continue
+        if result != ["ok"]:
+            checks.append(Check(name, FAIL, f"{path} is damaged: {'; '.join(result[:3])}; restore the latest backup"))
+        elif version is not None and version < want:
+            checks.append(Check(name, FAIL, f"{path} is at schema {version}, this hotspotd needs {want}: "
+                                            "run `hotspotd init`"))
+        else:
+            size = path.stat().st_size / 1e6
+            checks.append(Check(name, OK, f"{path} integrity ok{f', schema {version}' if version else ''}, "
+                                          f"{size:.1f} MB"))
+    return checks
+
+
+def check_disk(config: Config) -> Check:
+    free = disk_free_percent(config.state_dir if config.state_dir.exists() else Path("/"))
+    limit = config.alerts.disk_free_percent
+    if free < limit / 2:
+        return Check("disk", FAIL, f"{free:.0f}% free on the state folder's disk: free some space now")
+    if free < limit:
+        return Check("disk", WARN, f"{free:.0f}% free on the state folder's disk (alert under {limit}%)")
+    return Check("disk", OK, f"{free:.0f}% free on the state folder's disk")
+
+
+def kernel_clock_synchronized() -> bool | None:
+    """The kernel's own word (adjtimex) on whether an NTP client keeps the clock in step
+    (chrony, systemd-timesyncd and ntpd all tell it); None when it cannot be asked."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        state = libc.adjtimex(ctypes.create_string_buffer(512))  # modes 0: read only
+    except (OSError, AttributeError):
+        return None
+    return None if state < 0 else state != 5  # TIME_ERROR: not synchronized
+
+
+def check_clock(now: datetime, newest_record: datetime | None, synchronized: bool | None) -> Check:
+    if now < EARLIEST_SANE:
+        return Check("clock", FAIL, f"the clock says {now:%Y-%m-%d %H:%M} UTC: set the time (NTP) before selling")
+    if newest_record is not None and now < newest_record - timedelta(minutes=5):
+        return Check("clock", FAIL, f"the clock ({now:%Y-%m-%d %H:%M} UTC) is behind the newest record "
+                                    f"({newest_record:%Y-%m-%d %H:%M} UTC): it went back; fix NTP")
+    if synchronized is False:
+        return Check("clock", WARN, f"{now:%Y-%m-%d %H:%M} UTC, not synchronized by NTP "
+                                    "(timedatectl set-ntp true, and check the uplink)")
+    return Check("clock", OK, f"{now:%Y-%m-%d %H:%M} UTC" + (", synchronized by NTP" if synchronized else ""))
+
+
+def router_reachable(router: dict) -> tuple[bool, str]:
+    """Does the router's API port answer? A plain TCP connect, for a router with no API
+    login recorded; `router` is a row of `router list` (host, api_port)."""
+    host, port = router["host"], router["api_port"]
+    try:
+        with socket.create_connection((host, port), timeout=ROUTER_TIMEOUT):
+            return True, f"API port {host}:{port} answers"
+    except OSError as exc:
+        return False, f"API port {host}:{port} does not answer ({exc.strerror or type(exc).__name__})"
+
+
+def check_routers(routers: list[dict], probe: Callable[[dict], tuple[bool, str]] = router_reachable) -> list[Check]:
+    if not routers:
+        return [Check("routers", WARN, "no router recorded: `hotspotd router add`")]
+    checks = []
+    for router in routers:
+        ok, detail = probe(router)
+        checks.append(Check(f"router {router['name']}", OK if ok else FAIL, detail))
+    return checks
+
+
+def check_daraja(token: Callable[[], str]) -> Check:
+    """Daraja accepts the consumer key and secret (an OAuth token call)."""
+    try:
+        token()
+    except HotspotdError as exc:
+        return Check("daraja", FAIL, f"the token call failed: {exc}")
+    return Check("daraja", OK, "credentials accepted (OAuth token issued)")
+
+
+def check_worker(last_pass: datetime | None, now: datetime, interval: float) -> Check:
+    if last_pass is None:
+        return Check("role worker", FAIL, "the reconciler has not run: is hotspotd-backoffice running?")
+    age = max(0.0, (now - last_pass).total_seconds())
+    if age > 3 * interval + 30:
+        return Check("role worker", FAIL, f"the reconciler's last pass was {age:.0f} s ago "
+                                          f"(every {interval:.0f} s): the worker is stuck or stopped")
+    return Check("role worker", OK, f"the reconciler's last pass was {age:.0f} s ago")

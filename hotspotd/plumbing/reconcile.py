@@ -1,0 +1,51 @@
+"""The reconciler: the record says what is unfinished; this finds it.
+
+The queue only speeds things up. A crash between a commit and its enqueue, a task lost
+with a killed worker, a callback that never came: each leaves a state in the database
+that this pass turns back into work. Expiry of subscriptions happens here too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from ..billing import c2b, subscriptions
+from ..billing.payments import PaymentStatus
+from ..billing.subscriptions import SubscriptionStatus
+from ..config import Config
+from ..store.db import write_transaction
+from ..store.models import Payment, Subscription
+
+BATCH = 500
+# A subscription whose provisioning was tried this recently still has its task's own
+# retries running (5+15+30+60+120 s); the reconciler sends it again only after them.
+PROVISION_QUIET = timedelta(seconds=300)
+
+
+@dataclass
+class Plan:
+    apply: list[int] = field(default_factory=list)
+    check: list[int] = field(default_factory=list)
+    provision: list[int] = field(default_factory=list)
+    expired: list[int] = field(default_factory=list)
+
+
+def run_once(now: datetime, config: Config) -> Plan:
+    """Expire what is due and return the work to enqueue (every task is idempotent)."""
+    plan = Plan()
+    with write_transaction():
+        plan.expired = subscriptions.expire_due(now)
+        c2b.expire_offers(now, config.mpesa.paybill_valid_for)  # Paybill offers nobody paid
+    plan.apply = [p.id for p in Payment.select(Payment.id).where(Payment.status == PaymentStatus.RECEIVED).limit(BATCH)]
+    query_after = timedelta(seconds=config.mpesa.query_after)
+    cutoff = now - query_after
+    plan.check = [p.id for p in Payment.select(Payment.id).where(
+        (Payment.status == PaymentStatus.PENDING) & (Payment.method == "stk") & (Payment.created_at <= cutoff)
+        & (Payment.queried_at.is_null() | (Payment.queried_at <= cutoff))
+    ).order_by(Payment.created_at).limit(BATCH)]
+    plan.provision = [s.id for s in Subscription.select(Subscription.id).where(
+        (Subscription.status == SubscriptionStatus.ACTIVE) & Subscription.provisioned_at.is_null()
+        & (Subscription.provision_tried_at.is_null() | (Subscription.provision_tried_at <= now - PROVISION_QUIET))
+    ).limit(BATCH)]
+    return plan
