@@ -1,4 +1,8 @@
-"""Small composable fixtures: a config in a temporary folder, a migrated store, a clock."""
+"""Small composable fixtures: a config in a temporary folder, a migrated store, a clock.
+
+`--quick` (what `./scripts/test --quick` passes) keeps only the tests that need no real
+processes or browser (`e2e`), no PostgreSQL server and no system tool: the fast tier.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,27 @@ from hotspotd.store import init_store
 from hotspotd.store.db import db
 
 CALLBACK_TOKEN = "test-token-0123456789abcdef"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--quick", action="store_true",
+                     help="the fast tier: no e2e (real processes, browser, system tools), no PostgreSQL")
+
+
+def _needs_more_than_python(item) -> bool:
+    if item.get_closest_marker("e2e") or item.get_closest_marker("tools"):
+        return True
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return "postgres" in item.fixturenames or params.get("receiver_url") == "postgresql"
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--quick"):
+        return
+    slow = [item for item in items if _needs_more_than_python(item)]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not _needs_more_than_python(item)]
 
 
 @pytest.fixture

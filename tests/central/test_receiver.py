@@ -131,7 +131,7 @@ def test_a_replayed_batch_is_refused(app, site):
                    b'"data": {}}]}'), "id"),
     (gzip.compress(b'{"protocol": 1, "outbox": "x", "events": [{"id": 1, "type": "a", "at": "yesterday", '
                    b'"data": {}}]}'), "ISO-8601"),
-])
+], ids=["not-gzip", "not-an-object", "protocol", "event-id", "event-time"])  # gzip bytes carry a time
 def test_a_malformed_batch_is_refused_clearly(app, site, body, message):
     status, _, answer = push(app, site.site_id, site.site_key, body)
     assert status == 400 and message in answer["error"]
