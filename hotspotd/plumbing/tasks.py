@@ -26,14 +26,16 @@ if TYPE_CHECKING:
 # What the tasks import when they first run. The worker loads them as it starts, so its first
 # tasks do not stop to import (in the back office an import would hold up every greenlet,
 # the console's too).
-WORKER_MODULES = ("provisioning", "router.operations", "reconcile", "alerts", "retention", "backup", "blocking")
+WORKER_MODULES = ("hotspotd.router.provisioning", "hotspotd.router.operations", "hotspotd.plumbing.reconcile",
+                  "hotspotd.alerts", "hotspotd.operations.retention", "hotspotd.operations.backup",
+                  "hotspotd.plumbing.offload")
 
 
 def load_worker_modules(config: Config) -> None:
     import importlib
 
-    for name in WORKER_MODULES + (("sync.passes",) if config.central.url else ()):
-        importlib.import_module(f"{__package__}.{name}")
+    for name in WORKER_MODULES + (("hotspotd.sync.passes",) if config.central.url else ()):
+        importlib.import_module(name)
 
 
 @task(retry=PAYMENT_RETRY, serial=True)

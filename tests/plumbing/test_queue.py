@@ -143,3 +143,14 @@ def test_the_same_work_failing_again_is_one_failed_task_not_one_a_minute(q):
     q.retry_failed()
     q.run(flaky_for_test, 8, _attempt=3)  # failing after a retry is news: a row of its own
     assert FailedTask.select().count() == 3
+
+
+def test_the_worker_loads_every_module_its_tasks_use(config):
+    """The worker imports its tasks' modules as it starts (by name: a moved module must be found)."""
+    import sys
+
+    from hotspotd.plumbing.tasks import WORKER_MODULES, load_worker_modules
+
+    config.central.url = "http://127.0.0.1:9"
+    load_worker_modules(config)
+    assert all(name in sys.modules for name in (*WORKER_MODULES, "hotspotd.sync.passes"))
