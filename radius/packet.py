@@ -263,3 +263,37 @@ def hide_password(password: bytes, secret: bytes, authenticator: bytes) -> bytes
         last = _xor16(padded[pos:pos + 16], hashlib.md5(secret + last).digest())
         out.append(last)
     return b"".join(out)
+
+
+def salt_encrypt(value: bytes, secret: bytes, request_authenticator: bytes, salt: int) -> bytes:
+    """Salt-encrypt a key for an Access-Accept (RFC 2548 §2.4.2, as MS-MPPE-Send-Key and
+    -Recv-Key need): Salt(2) ‖ C, where P = length ‖ value ‖ zeros to 16n octets,
+    c1 = p1 ⊕ MD5(secret ‖ request authenticator ‖ salt), ci = pi ⊕ MD5(secret ‖ c(i-1)).
+    `salt` must have its top bit set and differ from every other salt in the packet."""
+    if not 0x8000 <= salt <= 0xFFFF:
+        raise ValueError(f"salt {salt:#x} must have its most significant bit set")
+    if len(value) > 239:  # one octet of length, padding to 16n, 2 of salt: 256 - 16 - 1
+        raise ValueError("salt-encrypted value longer than 239 octets")
+    plain = bytes((len(value),)) + value
+    plain += bytes(-len(plain) % 16)
+    salted = salt.to_bytes(2, "big")
+    out, last = [], request_authenticator + salted
+    for pos in range(0, len(plain), 16):
+        last = _xor16(plain[pos:pos + 16], hashlib.md5(secret + last).digest())
+        out.append(last)
+    return salted + b"".join(out)
+
+
+def salt_decrypt(data: bytes, secret: bytes, request_authenticator: bytes) -> bytes:
+    """Undo `salt_encrypt` (the chain runs on the ciphertext blocks, not the plaintext)."""
+    if len(data) < 18 or (len(data) - 2) % 16 or not data[0] & 0x80:
+        raise MalformedPacket(f"salt-encrypted value of {len(data)} octets")
+    out, last = [], request_authenticator + data[:2]
+    for pos in range(2, len(data), 16):
+        chunk = data[pos:pos + 16]
+        out.append(_xor16(chunk, hashlib.md5(secret + last).digest()))
+        last = chunk
+    plain = b"".join(out)
+    if plain[0] > len(plain) - 1:
+        raise MalformedPacket("salt-encrypted value shorter than its length octet says")
+    return plain[1:1 + plain[0]]
