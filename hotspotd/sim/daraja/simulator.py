@@ -11,17 +11,20 @@ import logging
 import secrets
 import string
 import threading
-import urllib.error
-import urllib.request
 from collections import deque
 from datetime import datetime, timezone
 from http.server import ThreadingHTTPServer
-from typing import Any
+from functools import partial
+from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
 from ...phone import mask
 from . import c2b
 from .http import Handler
+from .initiator import InitiatorSimulator
+from .ledger import Ledger
+from .outbound import post
+from .pull import PullSimulator
 from .wire import (OUTCOMES, PUSH_RULES, RESULT_DESCS, SANDBOX_PASSKEY, Answer, bad, daraja_time, error,
                    failure_callback, request_id, stk_password, success_callback, whole_number)
 
@@ -67,9 +70,18 @@ class DarajaSimulator:
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        # Callbacks go straight to their URL, whatever proxy the environment names.
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         self.c2b = c2b.C2BSimulator(self)  # Paybill: register, simulate, validation, confirmation
+        self.ledger = Ledger(self._lock)  # every transaction that moved money, by receipt
+        self.pull = PullSimulator(self)  # Pull Transactions over the ledger's C2B payments
+        self.initiator = InitiatorSimulator(self)  # Transaction Status and Reversal
+        stk_token = lambda: error(404, "404.001.03", "Invalid Access Token")  # noqa: E731
+        c2b_token = lambda: error(400, "400.003.01", "Invalid Access Token")  # noqa: E731 (C2B's pages)
+        # path -> (what answers a request, what answers an unknown token)
+        self._apis: dict[str, tuple[Callable[[dict], Answer], Callable[[], Answer]]] = {
+            "/mpesa/stkpush/v1/processrequest": (self._push, stk_token),
+            "/mpesa/stkpushquery/v1/query": (self._query, stk_token),
+            **{path: (partial(self.c2b.handle, path), c2b_token) for path in c2b.PATHS},
+            **self.pull.routes(), **self.initiator.routes()}
 
     def start(self) -> "DarajaSimulator":
         """Bind, serve in a background thread, set `url`; returns self."""
@@ -148,7 +160,9 @@ class DarajaSimulator:
             self._stall = 0.0
             for name, value in self._initial.items():
                 setattr(self, name, value)
-            self.c2b.validation, self.c2b.duplicates = True, 0
+            self.c2b.validation, self.c2b.duplicates, self.c2b.drop_confirmations = True, 0, False
+        self.pull.reset()
+        self.initiator.reset()
 
     def _take_outcome(self, phone: str) -> tuple[str, int | None]:
         """The outcome of an accepted push from `phone` (see set_outcome); under the lock."""
@@ -196,15 +210,15 @@ class DarajaSimulator:
             self._stopping.wait(self._stall)
         if route == ("GET", "/oauth/v1/generate"):
             return self._oauth(parse_qs(parts.query), headers.get("authorization", ""))
-        if route[1] in ("/mpesa/stkpush/v1/processrequest", "/mpesa/stkpushquery/v1/query") or route[1] in c2b.PATHS:
+        api = self._apis.get(parts.path)
+        if api is not None:
             if method != "POST":
                 return error(405, "405.001", "Method Not Allowed")
             auth = headers.get("authorization", "")
             with self._lock:
                 known = auth.startswith("Bearer ") and auth[7:] in self._tokens
-            if not known:  # C2B's pages name another code for the same thing
-                return error(400, "400.003.01", "Invalid Access Token") if route[1] in c2b.PATHS else \
-                    error(404, "404.001.03", "Invalid Access Token")
+            if not known:
+                return api[1]()
             if "json" not in headers.get("content-type", "").lower():
                 return bad("Content-Type")
             try:
@@ -213,11 +227,7 @@ class DarajaSimulator:
                 data = None
             if not isinstance(data, dict):
                 return bad("JSON")
-            if route[1] in c2b.PATHS:
-                return self.c2b.handle(route[1], data)
-            if route[1].endswith("processrequest"):
-                return self._push(data)
-            return self._query(data)
+            return api[0](data)
         return error(404, "404.001.01", "Resource not found")
 
     def _oauth(self, query: dict[str, list[str]], auth: str) -> Answer:
@@ -328,6 +338,12 @@ class DarajaSimulator:
                                       f"optional, \"paid_amount\": optional, \"times\": optional (the next N "
                                       f"pushes only; sticks without it)}}: {exc}"}
             return 200, {"ok": True}
+        if route == ("GET", "/__sim__/ledger"):
+            return 200, self.ledger.public()
+        for part in (self.pull, self.initiator):
+            answer = part.control(route, body)
+            if answer is not None:
+                return answer
         return 404, {"error": "unknown simulator control endpoint"}
 
     def _finish(self, push: dict, paid: int | None) -> None:
@@ -338,8 +354,11 @@ class DarajaSimulator:
         if code == 0:
             with self._lock:
                 receipt = self._new_receipt()
-            body = success_callback(checkout_id, merchant_id, paid if paid is not None else push["amount"],
-                                    receipt, push["phone"], datetime.now(timezone.utc))
+            amount = paid if paid is not None else push["amount"]
+            push["receipt"] = receipt
+            body = success_callback(checkout_id, merchant_id, amount, receipt, push["phone"], datetime.now(timezone.utc))
+            self.ledger.add(receipt, kind="stk", amount=amount, phone=push["phone"], short_code=push["party_b"],
+                            account=push["account_reference"], command=push["transaction_type"])
         else:
             body = failure_callback(checkout_id, merchant_id, code, RESULT_DESCS[code])
         with self._lock:
@@ -351,22 +370,9 @@ class DarajaSimulator:
             self._post_callback(push["callback_url"], body)
 
     def _post_callback(self, url: str, body: dict) -> None:
-        request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                         headers={"Content-Type": "application/json;charset=UTF-8"})
-        record: dict[str, Any] = {"url": url, "status": None, "body": body, "response": ""}
-        try:
-            with self._opener.open(request, timeout=10) as response:
-                record["status"] = response.status
-                record["response"] = response.read().decode("utf-8", "replace")
-        except urllib.error.HTTPError as exc:
-            record["status"] = exc.code
-            record["response"] = exc.read().decode("utf-8", "replace")
-        except Exception as exc:  # the simulator must outlive any receiver
-            record["response"] = f"{type(exc).__name__}: {exc}"
-            # Only the host: the path usually carries the site's secret callback token.
-            log.warning("Simulated callback to %s failed: %s", urlsplit(url).netloc, record["response"])
+        status, response = post(url, body, content_type="application/json;charset=UTF-8")
         with self._lock:
-            self.callbacks.append(record)
+            self.callbacks.append({"url": url, "status": status, "body": body, "response": response})
             self._lock.notify_all()
 
     def _new_checkout_id(self) -> str:
