@@ -258,18 +258,19 @@ class Config(SimpleNamespace):
 
     def _initiator_problems(self) -> list[str]:
         m = self.mpesa
+        found = []
         if m.pull_interval > 48 * 3600:
-            return ["[mpesa] pull_interval: at most 172800 seconds (Daraja keeps 48 hours to pull)"]
+            found.append("[mpesa] pull_interval: at most 172800 seconds (Daraja keeps 48 hours to pull)")
         given = [key for key in ("initiator", "initiator_password", "certificate") if getattr(m, key)]
-        if not given:
-            return []
-        if len(given) < 3:
-            return ["[mpesa] initiator, initiator_password and certificate: give all three (Transaction Status "
-                    "and refunds), or none"]
-        from .mpesa.initiator import certificate_problem  # loads cryptography: only when one is set
+        if 0 < len(given) < 3:
+            found.append("[mpesa] initiator, initiator_password and certificate: give all three (Transaction Status "
+                         "and refunds), or none")
+        elif given:
+            from .mpesa.initiator import certificate_problem  # loads cryptography: only when one is set
 
-        problem = certificate_problem(m.certificate)
-        return [f"[mpesa] certificate: {problem}"] if problem else []
+            problem = certificate_problem(m.certificate)
+            found += [f"[mpesa] certificate: {problem}"] if problem else []
+        return found
 
     def _sms_problems(self) -> list[str]:
         s = self.sms

@@ -298,6 +298,8 @@ class InitiatorSimulator:
         if route == ("POST", "/__sim__/initiator"):
             try:
                 data = json.loads(body)
+                if not isinstance(data, dict) or not {"api", "style"} & set(data):
+                    raise ValueError("nothing to change")
                 if "style" in data:
                     if data["style"] not in ("daraja3", "phpm"):
                         raise ValueError("style is daraja3 or phpm")
