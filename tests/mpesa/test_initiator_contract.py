@@ -24,7 +24,8 @@ from hotspotd.mpesa import results
 from hotspotd.mpesa.client import SANDBOX_PASSKEY, DarajaClient
 from hotspotd.mpesa.initiator import InitiatorClient, certificate_problem, security_credential
 
-from ..loopback import Inbox, QuietHandler, Served
+from ..loopback import Inbox
+from .published import PublishedDaraja
 
 SHORT_CODE = "600000"
 PHONE = "254708374149"
@@ -128,25 +129,9 @@ def test_a_certificate_that_cannot_serve_is_named(tmp_path, keypair):
 
 # -- the requests, against both sides ---------------------------------------------------
 
-class Published(Served):
+def published_daraja() -> PublishedDaraja:
     """A Daraja that answers every request with the published acknowledgement."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict] = []
-        owner = self
-
-        class Handler(QuietHandler):
-            def do_GET(self):
-                self.reply({"access_token": "published-token", "expires_in": "3599"})
-
-            def do_POST(self):
-                owner.requests.append({"path": self.path, "body": json.loads(self.body())})
-                self.reply(ACK)
-
-        super().__init__(Handler)
-
-    def bodies(self, path_end: str) -> list[dict]:
-        return [r["body"] for r in self.requests if r["path"].endswith(path_end)]
+    return PublishedDaraja(lambda path, body: ACK)
 
 
 @pytest.fixture(params=["simulator", "published"])
@@ -161,7 +146,7 @@ def side(request, make_sim, tmp_path):
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         certificate = tmp_path / "published.cer"
         certificate.write_bytes(self_signed(key).public_bytes(serialization.Encoding.PEM))
-        with Published() as published:
+        with published_daraja() as published:
             yield published.url, certificate, "pw", published.bodies
 
 
@@ -200,7 +185,7 @@ def test_a_reversal_sends_the_published_fields_with_safaricoms_spelling(side):
 def test_bad_input_is_refused_before_anything_is_sent(tmp_path, keypair, receipt, amount, remarks):
     certificate = tmp_path / "c.cer"
     certificate.write_bytes(keypair[1].public_bytes(serialization.Encoding.PEM))
-    with Published() as published:
+    with published_daraja() as published:
         with pytest.raises(InvalidInput):
             initiator(published.url, certificate, "pw").reversal(
                 receipt, amount, result_url="https://x.test/r", timeout_url="https://x.test/t", remarks=remarks)

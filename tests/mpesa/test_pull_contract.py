@@ -20,7 +20,8 @@ from hotspotd.mpesa.c2b import parse_c2b
 from hotspotd.mpesa.client import SANDBOX_PASSKEY, DarajaClient
 from hotspotd.mpesa.pull import NOT_REGISTERED, PullTransactions, parse_page, window_start
 
-from ..loopback import Inbox, QuietHandler, Served
+from ..loopback import Inbox
+from .published import PublishedDaraja
 
 SHORT_CODE = "600000"
 # docs/protocols.md, "Pull Transactions": the register body and both answer spellings, and
@@ -46,27 +47,12 @@ ZONE = ZoneInfo("Africa/Nairobi")
 DATE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 
 
-class Published(Served):
-    """A Daraja that knows only the published samples. `pages` answers each OffSetValue."""
-
-    def __init__(self, register_answer: dict = REGISTERED, pages: dict | None = None, default: dict = NONE) -> None:
-        self.requests: list[dict] = []
-        pages = {"0": PAGE} if pages is None else pages
-        owner = self
-
-        class Handler(QuietHandler):
-            def do_GET(self):
-                self.reply({"access_token": "published-token", "expires_in": "3599"})
-
-            def do_POST(self):
-                body = json.loads(self.body())
-                owner.requests.append({"path": self.path, "body": body})
-                if self.path.endswith("/register"):
-                    self.reply(register_answer)
-                else:
-                    self.reply(pages.get(body.get("OffSetValue"), default))
-
-        super().__init__(Handler)
+def published_daraja(register_answer: dict = REGISTERED, pages: dict | None = None,
+                     default: dict = NONE) -> PublishedDaraja:
+    """A Daraja that knows only the published samples; `pages` answers each OffSetValue."""
+    pages = {"0": PAGE} if pages is None else pages
+    return PublishedDaraja(lambda path, body: register_answer if path.endswith("/register")
+                           else pages.get(body.get("OffSetValue"), default))
 
 
 def client(url: str) -> DarajaClient:
@@ -110,13 +96,13 @@ def daraja(request, paying_sim):
         paying_sim.pull.page_size = 2
         yield paying_sim, lambda: list(paying_sim.pull.queries)
     else:
-        with Published() as published:
+        with published_daraja() as published:
             yield published, lambda: [r["body"] for r in published.requests if r["path"].endswith("/query")]
 
 
 @pytest.mark.parametrize("answer", [REGISTERED, ALREADY])
 def test_registering_sends_the_published_fields_and_reads_either_spelling(answer):
-    with Published(register_answer=answer) as published:
+    with published_daraja(register_answer=answer) as published:
         done = PullTransactions(client(published.url), SHORT_CODE).register(
             nominated_number="254722000000", callback_url="https://wifi.example.test/api/payments/c2b-confirmation/t")
     [sent] = [r["body"] for r in published.requests]
@@ -235,7 +221,7 @@ def test_a_refused_token_is_renewed_once(paying_sim):
 
 
 def test_a_daraja_that_ignores_the_offset_is_stopped_not_followed_forever():
-    with Published(default=PAGE) as published:
+    with published_daraja(default=PAGE) as published:
         now = datetime.now(timezone.utc)
         with pytest.raises(UpstreamError, match="same page twice"):
             PullTransactions(client(published.url), SHORT_CODE).pull(now - timedelta(hours=1), now, now=now)
@@ -243,7 +229,7 @@ def test_a_daraja_that_ignores_the_offset_is_stopped_not_followed_forever():
 
 
 def test_none_found_in_any_published_form_is_an_empty_page():
-    with Published(pages={"0": {**NONE, "Response": None, "Transaction": "[[]]"}}) as published:
+    with published_daraja(pages={"0": {**NONE, "Response": None, "Transaction": "[[]]"}}) as published:
         now = datetime.now(timezone.utc)
         result = PullTransactions(client(published.url), SHORT_CODE).pull(now - timedelta(hours=1), now, now=now)
     assert result.transactions == () and result.pages == 1
@@ -279,7 +265,7 @@ def test_an_answer_without_a_row_list_is_a_clear_error(answer):
 
 
 def test_an_error_page_midway_fails_the_whole_pull_for_a_later_retry():
-    with Published(pages={"0": PAGE, "5": {"requestId": "x", "errorCode": "500.003.02", "errorMessage": "busy"}},
+    with published_daraja(pages={"0": PAGE, "5": {"requestId": "x", "errorCode": "500.003.02", "errorMessage": "busy"}},
                    default=NONE) as published:
         now = datetime.now(timezone.utc)
         with pytest.raises(UpstreamError) as failed:
@@ -291,7 +277,7 @@ def test_an_error_page_midway_fails_the_whole_pull_for_a_later_retry():
 def test_the_next_page_starts_after_every_row_the_last_one_held_read_or_not():
     page = {**PAGE, "Response": [[ROW, {**ROW, "transactionId": None}, {**ROW, "transactionId": "SECOND0001"}]]}
     busy = {"requestId": "x", "errorCode": "500.003.02", "errorMessage": "busy"}
-    with Published(pages={"0": page, "3": NONE}, default=busy) as published:
+    with published_daraja(pages={"0": page, "3": NONE}, default=busy) as published:
         now = datetime.now(timezone.utc)
         result = PullTransactions(client(published.url), SHORT_CODE).pull(now - timedelta(hours=1), now, now=now)
     assert [t.trans_id for t in result.transactions] == ["YZLYRESRG1", "SECOND0001"] and result.unreadable == 1

@@ -53,9 +53,8 @@ def test_initiator_outcomes_and_style_over_http(make_sim):
 
 
 @pytest.fixture
-def sms():
-    with SmsSimulator() as sim:
-        yield sim
+def sms(make_sms):
+    return make_sms()
 
 
 def send(sim: SmsSimulator, to: str = "+254711000111", key: str = "sim-api-key") -> requests.Response:

@@ -13,7 +13,6 @@ from urllib.parse import parse_qs, urlencode
 import pytest
 
 from hotspotd.errors import InvalidInput, UpstreamError
-from hotspotd.sim.sms import SmsSimulator
 from hotspotd.sms.africastalking import (NOT_SET_UP, AfricasTalkingClient, parse_delivery_report,
                                          parse_send_answer)
 
@@ -41,20 +40,6 @@ class Published(Served):
                 self.reply(answer, status=status, content_type=content_type)
 
         super().__init__(Handler)
-
-
-@pytest.fixture
-def make_sms():
-    started = []
-
-    def make(**kwargs) -> SmsSimulator:
-        sim = SmsSimulator(**kwargs).start()
-        started.append(sim)
-        return sim
-
-    yield make
-    for sim in started:
-        sim.stop()
 
 
 def client(url: str, *, key: str = "sim-api-key", sender: str = "HOTSPOT", timeout: float = 5.0):

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import uuid
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -201,11 +200,7 @@ class InitiatorSimulator:
                    "conversation_id": f"AG_{daraja_time(now)[:8]}_{uuid.uuid4().hex[:20]}",
                    "originator_conversation_id": f"{uuid.uuid4().hex[:4]}-{uuid.uuid4().hex[:4]}-"
                                                  f"{uuid.uuid4().int % 10**12}"}
-        timer = threading.Timer(self.result_delay, self._finish, args=(request,))
-        timer.daemon = True
-        with self.sim._lock:
-            self.sim._timers = [t for t in self.sim._timers if t.is_alive()] + [timer]
-        timer.start()
+        self.sim._later(self.result_delay, self._finish, request)
         return 200, {"OriginatorConversationID": request["originator_conversation_id"],
                      "ConversationID": request["conversation_id"], "ResponseCode": "0",
                      "ResponseDescription": "Accept the service request successfully."}

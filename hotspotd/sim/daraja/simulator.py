@@ -10,16 +10,15 @@ import json
 import logging
 import secrets
 import string
-import threading
 from collections import deque
 from datetime import datetime, timezone
-from http.server import ThreadingHTTPServer
 from functools import partial
-from typing import Any, Callable
+from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
 from ...phone import mask
 from . import c2b
+from ..served import ServedSimulator
 from .http import Handler
 from .initiator import InitiatorSimulator
 from .ledger import Ledger
@@ -31,13 +30,16 @@ from .wire import (OUTCOMES, PUSH_RULES, RESULT_DESCS, SANDBOX_PASSKEY, Answer, 
 log = logging.getLogger(__name__)
 
 
-class DarajaSimulator:
+class DarajaSimulator(ServedSimulator):
     """An in-process Daraja on 127.0.0.1; `start()` it, point a client at `url`.
 
     PartyB is checked (protocols.md 4.2): a CustomerPayBillOnline push pays
     the BusinessShortCode itself; a CustomerBuyGoodsOnline push pays a till, which must be
     `till` when one is given (any number otherwise). Each push is kept in `pushes`.
     """
+
+    handler = Handler
+    name = "Daraja simulator"
 
     def __init__(self, *, consumer_key: str = "sim-key", consumer_secret: str = "sim-secret",
                  shortcode: str = "174379", passkey: str = SANDBOX_PASSKEY, till: str | None = None,
@@ -51,11 +53,10 @@ class DarajaSimulator:
                          "expires_in_as_string": expires_in_as_string, "till": self.till}
         self.callback_delay, self.duplicate_count = callback_delay, duplicate_count
         self.expires_in_as_string = expires_in_as_string
-        self.host, self.port, self.url = host, port, ""
+        self._serve_on(host, port)
         self.pushes: list[dict] = []
         self.callbacks: list[dict] = []
         self.tokens_issued = 0  # OAuth answers given, for caching tests
-        self._lock = threading.Condition()
         self._tokens: set[str] = set()
         self._outcome: tuple[str, int | None] = ("success", None)
         self._phone_outcomes: dict[str, tuple[str, int | None]] = {}
@@ -66,10 +67,6 @@ class DarajaSimulator:
         self._results: dict[str, tuple[int, str] | None] = {}  # checkout id -> decided result
         self._by_id: dict[str, dict] = {}
         self._receipts: set[str] = set()
-        self._timers: list[threading.Timer] = []
-        self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self.c2b = c2b.C2BSimulator(self)  # Paybill: register, simulate, validation, confirmation
         self.ledger = Ledger(self._lock)  # every transaction that moved money, by receipt
         self.pull = PullSimulator(self)  # Pull Transactions over the ledger's C2B payments
@@ -82,40 +79,6 @@ class DarajaSimulator:
             "/mpesa/stkpushquery/v1/query": (self._query, stk_token),
             **{path: (partial(self.c2b.handle, path), c2b_token) for path in c2b.PATHS},
             **self.pull.routes(), **self.initiator.routes()}
-
-    def start(self) -> "DarajaSimulator":
-        """Bind, serve in a background thread, set `url`; returns self."""
-        self._stopping.clear()
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
-        self._server.sim = self  # type: ignore[attr-defined]
-        self.port = self._server.server_address[1]
-        self.url = f"http://{self.host}:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        name="daraja-sim", daemon=True)
-        self._thread.start()
-        log.info("Daraja simulator listening on %s", self.url)
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and cancel callbacks not yet sent; safe to call twice."""
-        self._stopping.set()
-        with self._lock:
-            for timer in self._timers:
-                timer.cancel()
-            self._timers.clear()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> "DarajaSimulator":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def set_outcome(self, outcome: str, phone: str | None = None, *, paid_amount: int | None = None,
                     times: int | None = None) -> None:
@@ -286,10 +249,7 @@ class DarajaSimulator:
             self.pushes.append(push)
             self._results[checkout_id] = None
             self._by_id[checkout_id] = push
-            timer = threading.Timer(self.callback_delay, self._finish, args=(push, paid))
-            timer.daemon = True
-            self._timers = [t for t in self._timers if t.is_alive()] + [timer]
-        timer.start()
+            self._later(self.callback_delay, self._finish, push, paid)
         log.info("Simulated STK push %s for %s: %s", checkout_id, mask(phone), outcome)
         return 200, {"MerchantRequestID": push["merchant_request_id"], "CheckoutRequestID": checkout_id,
                      "ResponseCode": "0", "ResponseDescription": "Success. Request accepted for processing",
@@ -356,7 +316,8 @@ class DarajaSimulator:
                 receipt = self._new_receipt()
             amount = paid if paid is not None else push["amount"]
             push["receipt"] = receipt
-            body = success_callback(checkout_id, merchant_id, amount, receipt, push["phone"], datetime.now(timezone.utc))
+            body = success_callback(checkout_id, merchant_id, amount, receipt, push["phone"],
+                                    datetime.now(timezone.utc))
             self.ledger.add(receipt, kind="stk", amount=amount, phone=push["phone"], short_code=push["party_b"],
                             account=push["account_reference"], command=push["transaction_type"])
         else:

@@ -23,16 +23,16 @@ import json
 import logging
 import re
 import secrets
-import threading
 import urllib.request
 from collections import deque
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from ...phone import mask
 from ..daraja.outbound import OPENER
+from ..served import ServedSimulator
 
 log = logging.getLogger(__name__)
 
@@ -47,59 +47,56 @@ PART = 160
 Answer = tuple[int, Any]  # status, a JSON-able body (a str is sent as text)
 
 
-class SmsSimulator:
+class _Handler(BaseHTTPRequestHandler):
+    """Reads the request, asks the simulator, writes the answer; never lets an error escape."""
+
+    server_version = "SmsSimulator/1"
+
+    def _serve(self) -> None:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if 0 <= length <= 1 << 20 else b""
+            headers = {key.lower(): value for key, value in self.headers.items()}
+            sim = self.server.sim  # type: ignore[attr-defined]
+            status, answer = sim.handle(self.command, self.path, headers, body)
+        except Exception:
+            log.exception("SMS simulator failed on %s %s", self.command, self.path)
+            status, answer = 500, "Internal Server Error"
+        text = isinstance(answer, str)
+        data = answer.encode() if text else json.dumps(answer).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain; charset=utf-8" if text else "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:
+            pass  # the client gave up (after its own timeout, say)
+
+    do_GET = do_POST = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+
+class SmsSimulator(ServedSimulator):
     """An in-process gateway on 127.0.0.1; `start()` it, point a client's base_url at `url`."""
+
+    handler = _Handler
+    name = "SMS simulator"
 
     def __init__(self, *, username: str = "sim-user", api_key: str = "sim-api-key", report_url: str = "",
                  report_delay: float = 0.2, host: str = "127.0.0.1", port: int = 0) -> None:
         self.username, self.api_key = username, api_key
         self.report_url, self.report_delay = report_url, report_delay
         self._initial = {"report_url": report_url, "report_delay": report_delay}
-        self.host, self.port, self.url = host, port, ""
+        self._serve_on(host, port)
         self.messages: list[dict[str, Any]] = []  # every accepted send
         self.reports: list[dict[str, Any]] = []  # every delivery report POSTed: fields, status, answer
-        self._lock = threading.Condition()
         self._failures: deque[tuple[str, float, int]] = deque()  # one-shots: kind, seconds, status
         self._failure: tuple[str, float, int] = ("none", 0.0, 0)
         self._refused: dict[str, int] = {}  # +number -> statusCode
         self._delivery: dict[str | None, tuple[str, str]] = {}  # +number or None -> (status, failureReason)
-        self._timers: list[threading.Timer] = []
-        self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> "SmsSimulator":
-        """Bind, serve in a background thread, set `url`; returns self."""
-        self._stopping.clear()
-        self._server = ThreadingHTTPServer((self.host, self.port), _Handler)
-        self._server.sim = self  # type: ignore[attr-defined]
-        self.port = self._server.server_address[1]
-        self.url = f"http://{self.host}:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="sms-sim", daemon=True)
-        self._thread.start()
-        log.info("SMS simulator listening on %s", self.url)
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and cancel reports not yet sent; safe to call twice."""
-        self._stopping.set()
-        with self._lock:
-            for timer in self._timers:
-                timer.cancel()
-            self._timers.clear()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> "SmsSimulator":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- switches --------------------------------------------------------------------
 
@@ -195,10 +192,7 @@ class SmsSimulator:
             self.messages.append(record)
             for recipient in recipients:
                 if recipient["statusCode"] == 101 and self.report_url:
-                    timer = threading.Timer(self.report_delay, self._report, args=(recipient,))
-                    timer.daemon = True
-                    self._timers = [t for t in self._timers if t.is_alive()] + [timer]
-                    timer.start()
+                    self._later(self.report_delay, self._report, recipient)
         log.info("Simulated SMS to %s", ", ".join(f"{mask(r['number'])}: {r['status']}" for r in recipients))
         return 201, {"SMSMessageData": {"Message": f"Sent to {sent}/{len(recipients)} Total Cost: KES {total:.4f}",
                                         "Recipients": recipients}}
@@ -259,34 +253,3 @@ def _plus(phone: str) -> str:
 def _form_request(url: str, fields: dict[str, str]) -> urllib.request.Request:
     return urllib.request.Request(url, data=urlencode(fields).encode(), method="POST",
                                   headers={"Content-Type": "application/x-www-form-urlencoded"})
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """Reads the request, asks the simulator, writes the answer; never lets an error escape."""
-
-    server_version = "SmsSimulator/1"
-
-    def _serve(self) -> None:
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if 0 <= length <= 1 << 20 else b""
-            headers = {key.lower(): value for key, value in self.headers.items()}
-            status, answer = self.server.sim.handle(self.command, self.path, headers, body)  # type: ignore[attr-defined]
-        except Exception:
-            log.exception("SMS simulator failed on %s %s", self.command, self.path)
-            status, answer = 500, "Internal Server Error"
-        text = isinstance(answer, str)
-        data = answer.encode() if text else json.dumps(answer).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "text/plain; charset=utf-8" if text else "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except OSError:
-            pass  # the client gave up (after its own timeout, say)
-
-    do_GET = do_POST = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s " + format, self.address_string(), *args)
