@@ -99,6 +99,23 @@ SETTINGS: tuple[Setting, ...] = (
             "empty hides Pay by Paybill."),
     Setting("mpesa", "paybill_valid_for", "3600", seconds,
             "Seconds a Paybill account number shown on the portal stays valid."),
+    Setting("mpesa", "pull_interval", "300", seconds,
+            "Seconds between Pull Transactions passes that find Paybill payments whose confirmation never came "
+            "(`hotspotd mpesa register-pull` first; Daraja keeps 48 hours); 0 turns them off."),
+    Setting("mpesa", "initiator", "", text,
+            "M-Pesa API user (initiator) for Transaction Status and refunds (Reversal); empty turns both off."),
+    Setting("mpesa", "initiator_password", "", text,
+            "Password of that API user (a secret, like the passkey; sent encrypted with the certificate)."),
+    Setting("mpesa", "certificate", "", text,
+            "Path of Daraja's public certificate (PEM or DER, from the Daraja portal) that encrypts the initiator "
+            "password."),
+    Setting("sms", "provider", "", choice("africastalking", ""),
+            "SMS gateway for the customers' receipts: africastalking, or empty for none."),
+    Setting("sms", "username", "", text, "Africa's Talking username (sandbox for the sandbox)."),
+    Setting("sms", "api_key", "", text, "Africa's Talking API key (a secret, like the passkey)."),
+    Setting("sms", "sender_id", "", text, "Sender id or short code the texts come from; empty: the gateway's default."),
+    Setting("sms", "base_url", "https://api.africastalking.com", url,
+            "The gateway's root (sandbox: https://api.sandbox.africastalking.com); /version1/messaging is appended."),
     Setting("routers", "probe_interval", "60", seconds, "Seconds between probes of every router (/system/resource)."),
     Setting("routers", "offline_after", "3", positive_int,
             "Consecutive failed probes before a router is shown offline (one success shows it online)."),
@@ -199,6 +216,18 @@ class Config(SimpleNamespace):
         return f"{base}/api/payments/c2b-validation/{self.mpesa.callback_token}"
 
     @property
+    def result_url(self) -> str:
+        """Where Daraja POSTs the results of Transaction Status and Reversal requests."""
+        base = self.mpesa.callback_url or self.portal.public_url
+        return f"{base}/api/payments/result/{self.mpesa.callback_token}"
+
+    @property
+    def result_timeout_url(self) -> str:
+        """Daraja's QueueTimeOutURL for those requests."""
+        base = self.mpesa.callback_url or self.portal.public_url
+        return f"{base}/api/payments/timeout/{self.mpesa.callback_token}"
+
+    @property
     def mpesa_party_b(self) -> str:
         return self.mpesa.party_b or self.mpesa.shortcode
 
@@ -225,6 +254,33 @@ class Config(SimpleNamespace):
                          "(`hotspotd central site add NAME` at the receiver prints them)")
         if bool(self.alerts.telegram_bot_token) != bool(self.alerts.telegram_chat_id):
             found.append("[alerts] telegram_bot_token and telegram_chat_id: give both, or neither")
+        return found + self._initiator_problems() + self._sms_problems()
+
+    def _initiator_problems(self) -> list[str]:
+        m = self.mpesa
+        found = []
+        if m.pull_interval > 48 * 3600:
+            found.append("[mpesa] pull_interval: at most 172800 seconds (Daraja keeps 48 hours to pull)")
+        given = [key for key in ("initiator", "initiator_password", "certificate") if getattr(m, key)]
+        if 0 < len(given) < 3:
+            found.append("[mpesa] initiator, initiator_password and certificate: give all three (Transaction Status "
+                         "and refunds), or none")
+        elif given:
+            from .mpesa.initiator import certificate_problem  # loads cryptography: only when one is set
+
+            problem = certificate_problem(m.certificate)
+            found += [f"[mpesa] certificate: {problem}"] if problem else []
+        return found
+
+    def _sms_problems(self) -> list[str]:
+        s = self.sms
+        if not s.provider:
+            return []
+        found = [f"[sms] {key}: required when [sms] provider is set" for key in ("username", "api_key")
+                 if not getattr(s, key)]
+        if "africastalking.com" in s.base_url and (s.username == "sandbox") != ("sandbox." in s.base_url):
+            found.append("[sms] username sandbox goes with base_url https://api.sandbox.africastalking.com "
+                         "(and only with it)")
         return found
 
 

@@ -111,7 +111,7 @@ def choice(*choices: str) -> Callable[[str], str]:
     def parse(value: str) -> str:
         lowered = value.strip().lower()
         if lowered not in choices:
-            raise ValueError(f"must be one of {', '.join(choices)} (got {value!r})")
+            raise ValueError(f"must be one of {', '.join(c or '(empty)' for c in choices)} (got {value!r})")
         return lowered
 
     return parse

@@ -13,6 +13,7 @@ import pytest
 from hotspotd import config as config_mod
 from hotspotd.plumbing.runtime import Runtime
 from hotspotd.sim.daraja import DarajaSimulator
+from hotspotd.sim.sms import SmsSimulator
 from hotspotd.store import init_store
 from hotspotd.store.db import db
 
@@ -92,6 +93,21 @@ def make_sim():
 
     def make(**kwargs) -> DarajaSimulator:
         sim = DarajaSimulator(**kwargs).start()
+        started.append(sim)
+        return sim
+
+    yield make
+    for sim in started:
+        sim.stop()
+
+
+@pytest.fixture
+def make_sms():
+    """Start Africa's Talking simulators with the given settings; all are stopped afterwards."""
+    started = []
+
+    def make(**kwargs) -> SmsSimulator:
+        sim = SmsSimulator(**kwargs).start()
         started.append(sim)
         return sim
 

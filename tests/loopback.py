@@ -79,3 +79,30 @@ class Served:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+class Inbox(Served):
+    """A receiver for what a simulator POSTs (confirmations, results, delivery reports):
+    records each request as (path, headers, body bytes) and answers `answer` as JSON."""
+
+    def __init__(self, answer: Any = None) -> None:
+        self.requests: list[tuple[str, dict[str, str], bytes]] = []
+        self.changed = threading.Condition()
+        owner = self
+
+        class Handler(QuietHandler):
+            def do_POST(self):
+                body = self.body()
+                with owner.changed:
+                    owner.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                    owner.changed.notify_all()
+                self.reply(answer if answer is not None else {"ResultCode": 0, "ResultDesc": "Accepted"})
+
+        super().__init__(Handler)
+
+    def wait(self, n: int, timeout: float = 10.0) -> list[tuple[str, dict[str, str], bytes]]:
+        """At least `n` requests (all of them), waiting up to `timeout` seconds."""
+        with self.changed:
+            assert self.changed.wait_for(lambda: len(self.requests) >= n, timeout), \
+                f"{len(self.requests)} request(s) within {timeout} s, expected {n}"
+            return list(self.requests)

@@ -60,3 +60,22 @@ def test_unmatched_lists_paybill_money_for_the_operator(ini, capsys):
     assert (row["receipt"], row["account"], row["amount"], row["reason"]) == ("RKL51ZDR4F", "9999999", 30,
                                                                             "unknown account number")
     assert row["id"] and "345" not in row["msisdn"]
+
+
+def test_register_pull_registers_the_paybill_once_and_says_so_the_second_time(ini, capsys):
+    path, sim = ini
+    assert cli.main(["--config", path, "mpesa", "register-pull", "--nominated-number", "0722 000 000"]) == 0
+    out = capsys.readouterr().out
+    assert "Paybill 600984 is registered for Pull Transactions" in out and "every 300 s" in out
+    assert sim.pull.registrations["600984"] == {
+        "NominatedNumber": "254722000000",
+        "CallBackURL": f"https://wifi.example.test/api/payments/c2b-confirmation/{TOKEN}"}
+    assert cli.main(["--config", path, "mpesa", "register-pull", "--nominated-number", "0722000000", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["already_registered"] is True and shown["status"] == "1001" and TOKEN not in shown["callback_url"]
+
+
+def test_register_pull_refuses_a_number_that_is_not_a_phone(ini, capsys):
+    path, sim = ini
+    assert cli.main(["--config", path, "mpesa", "register-pull", "--nominated-number", "12"]) == 1
+    assert "Kenyan mobile number" in capsys.readouterr().err and sim.pull.registrations == {}

@@ -1,5 +1,5 @@
-"""M-Pesa commands: register the Paybill (C2B) URLs with Daraja, list Paybill money that
-matched no account."""
+"""M-Pesa commands: register the Paybill (C2B) URLs and Pull Transactions with Daraja, list
+Paybill money that matched no account."""
 
 from __future__ import annotations
 
@@ -14,16 +14,24 @@ def _shown(url: str, token: str) -> str:
     return url.replace(token, token[:4] + "…") if token else url
 
 
-def cmd_register_c2b(args: argparse.Namespace) -> int:
+def _daraja_config(args: argparse.Namespace):
+    """The config, when what talking to Daraja needs is in it (ConfigError otherwise)."""
     from ..errors import ConfigError
-    from ..plumbing.runtime import Runtime
 
     config = load(args)
-    short_code = config.mpesa.paybill or config.mpesa.shortcode
-    token = config.mpesa.callback_token
-    problems = [p for p in config.problems() if "[mpesa]" in p]
+    problems = [p for p in config.problems() if p.startswith("[mpesa]")
+                and not any(key in p for key in ("initiator", "certificate", "pull_interval"))]
     if problems:
         raise ConfigError("; ".join(problems))
+    return config
+
+
+def cmd_register_c2b(args: argparse.Namespace) -> int:
+    from ..plumbing.runtime import Runtime
+
+    config = _daraja_config(args)
+    short_code = config.mpesa.paybill or config.mpesa.shortcode
+    token = config.mpesa.callback_token
     with Runtime(config) as runtime:
         done = runtime.daraja.register_c2b(short_code=short_code, confirmation_url=config.c2b_confirmation_url,
                                            validation_url=config.c2b_validation_url,
@@ -40,6 +48,32 @@ def cmd_register_c2b(args: argparse.Namespace) -> int:
     print(f"  validation    {result['validation_url']}  (used only if Safaricom enabled validation)")
     print(f"  when validation does not answer in time, M-Pesa {'takes' if args.response_type == 'Completed' else 'refuses'} "
           "the payment")
+    return 0
+
+
+def cmd_register_pull(args: argparse.Namespace) -> int:
+    from ..mpesa.pull import PullTransactions
+    from ..phone import normalise
+    from ..plumbing.runtime import Runtime
+
+    config = _daraja_config(args)
+    short_code = config.mpesa.paybill or config.mpesa.shortcode
+    nominated = normalise(args.nominated_number)
+    # The payload Daraja sends to a Pull CallBackURL is not published; the Paybill
+    # confirmation URL records a C2B-shaped one and keeps any other body for a look.
+    callback = config.c2b_confirmation_url
+    with Runtime(config) as runtime:
+        done = PullTransactions(runtime.daraja, short_code).register(nominated_number=nominated, callback_url=callback)
+    result = {"short_code": short_code, "status": done.status, "already_registered": done.already_registered,
+              "description": done.description, "callback_url": _shown(callback, config.mpesa.callback_token),
+              "pull_interval": config.mpesa.pull_interval}
+    if args.json:
+        print(json.dumps(result, indent=1))
+        return 0
+    said = "was already registered" if done.already_registered else "is registered"
+    print(f"Paybill {short_code} {said} for Pull Transactions ({done.description or done.status}).")
+    print(f"  the worker asks for missed payments every {config.mpesa.pull_interval:g} s" if config.mpesa.pull_interval
+          else "  [mpesa] pull_interval is 0: the worker does not pull; set it to pull every few minutes")
     return 0
 
 
@@ -60,5 +94,11 @@ def register(commands: argparse._SubParsersAction) -> None:
                      help="what M-Pesa does when validation does not answer in time (default: Completed)")
     c2b.add_argument("--json", action="store_true", help="print JSON for scripts")
     c2b.set_defaults(func=cmd_register_c2b)
+    pull = mpesa.add_parser("register-pull", help="register the Paybill with Daraja's Pull Transactions "
+                                                  "(finds payments whose confirmation never came)")
+    pull.add_argument("--nominated-number", required=True,
+                      help="the organisation's Safaricom number that Daraja associates with the Paybill (07...)")
+    pull.add_argument("--json", action="store_true", help="print JSON for scripts")
+    pull.set_defaults(func=cmd_register_pull)
     add_list(mpesa, "unmatched", cmd_unmatched, help="Paybill payments that matched no account (newest first)",
              limit=True)

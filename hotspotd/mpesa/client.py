@@ -1,6 +1,8 @@
-"""Daraja (M-Pesa) API client: OAuth token, STK push and STK push query.
+"""Daraja (M-Pesa) API client: OAuth token, STK push and STK push query, C2B registration.
 
-Wire formats follow /work/shared/reference/protocols.md section 4. Every failure leaves
+Wire formats follow docs/protocols.md (Daraja). The other Daraja APIs live beside this
+module and go through `DarajaClient.call()` and `failure()`: Pull Transactions (pull.py),
+Transaction Status and Reversal (initiator.py). Every failure leaves
 this module as UpstreamError whose message can be shown to a customer; the Daraja
 details go to the log (secrets never, phone numbers masked).
 """
@@ -30,7 +32,7 @@ STK_QUERY_PATH = "/mpesa/stkpushquery/v1/query"
 C2B_REGISTER_PATH = "/mpesa/c2b/v2/registerurl"
 C2B_RESPONSE_TYPES = ("Completed", "Cancelled")
 
-INVALID_TOKEN_CODES = ("404.001.03", "400.003.01")
+INVALID_TOKEN_CODES = ("404.001.03", "400.003.01", "401.001")  # 401.001: Pull Transactions
 PENDING_CODE = "500.001.1001"
 TOKEN_MARGIN = 60.0  # seconds before expiry at which a cached token is renewed
 
@@ -171,7 +173,7 @@ class DarajaClient:
             "AccountReference": account_reference[:12],
             "TransactionDesc": description[:13],
         }
-        status, data = self._post(STK_PUSH_PATH, body)
+        status, data = self.call(STK_PUSH_PATH, body)
         if status == 200 and data is not None and str(data.get("ResponseCode")) == "0":
             merchant_id = data.get("MerchantRequestID")
             checkout_id = data.get("CheckoutRequestID")
@@ -195,7 +197,7 @@ class DarajaClient:
             "Timestamp": ts,
             "CheckoutRequestID": checkout_request_id,
         }
-        status, data = self._post(STK_QUERY_PATH, body)
+        status, data = self.call(STK_QUERY_PATH, body)
         if data is not None and _is_pending(data):
             return StkQueryAnswer(pending=True, result_code=None, result_desc=str(data.get("errorMessage")))
         if status == 200 and data is not None and data.get("ResultCode") is not None:
@@ -219,7 +221,7 @@ class DarajaClient:
             raise InvalidInput("The response type is Completed or Cancelled")
         body = {"ShortCode": str(short_code), "ResponseType": response_type,
                 "ConfirmationURL": confirmation_url, "ValidationURL": validation_url}
-        status, data = self._post(C2B_REGISTER_PATH, body)
+        status, data = self.call(C2B_REGISTER_PATH, body)
         if status == 200 and data is not None and str(data.get("ResponseCode")) == "0":
             log.info("C2B URLs registered for short code %s", short_code)
             # Safaricom spells it OriginatorCoversationID; the corrected spelling is taken too.
@@ -245,8 +247,10 @@ class DarajaClient:
             raise UpstreamError(UNREADABLE, code=None, retryable=True)
         return token, expires_in
 
-    def _post(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
-        """POST with a bearer token; a refused token is dropped and the call made once more."""
+    def call(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
+        """POST `body` as JSON to the Daraja API at `path` with a bearer token: (HTTP status,
+        the answer when it is a JSON object, else None). A refused token is dropped and the
+        call made once more; no answer at all raises UpstreamError."""
         for attempt in (1, 2):
             token = self.access_token()
             response = self._send("POST", path, json=body, headers={"Authorization": f"Bearer {token}"})
@@ -278,6 +282,10 @@ class DarajaClient:
         except RequestException as exc:
             log.warning("Could not reach Daraja for %s %s: %s", method, path, exc)
             raise UpstreamError(UNREACHABLE, code=None, retryable=True) from None
+
+    def failure(self, what: str, status: int, data: dict[str, Any] | None) -> UpstreamError:
+        """The UpstreamError for an error answer to `call()` (logged; `what` names the call)."""
+        return self._error(what, status, data)
 
     def _error(
         self,

@@ -44,8 +44,8 @@ def secret_file_warnings(config: Config) -> list[str]:
     """Files with secrets that every local user can read, one line each (empty when none)."""
     found = []
     if config.path is not None and readable_by_others(config.path):
-        found.append(f"{config.path} can be read by every local user, and it holds the Daraja passkey and "
-                     f"the callback token: chmod 640 {config.path} (owner root, group hotspotd)")
+        found.append(f"{config.path} can be read by every local user, and it holds the Daraja passkey, "
+                     f"the callback token and the other secrets: chmod 640 {config.path} (owner root, group hotspotd)")
     if readable_by_others(config.state_dir):
         found.append(f"the state folder {config.state_dir} can be entered by every local user: chmod 750 it")
     files = exposed([config.app_db_path, config.queue_db_path, *sorted(config.backup_dir.glob("*.db"))])

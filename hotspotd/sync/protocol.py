@@ -33,7 +33,8 @@ BATCH_EVENTS = 1000  # events per push
 CONFIG_CHANGES = 500  # changes per pull
 
 # Event data fields that never leave the box, whatever an event carries.
-WITHHELD = frozenset({"password", "secret", "api_password", "site_key", "passkey", "consumer_secret", "key"})
+WITHHELD = frozenset({"password", "secret", "api_password", "site_key", "passkey", "consumer_secret", "key",
+                      "initiator_password", "api_key"})
 
 
 class SignatureRefused(HotspotdError):

@@ -20,6 +20,7 @@ from hotspotd.mpesa.c2b import parse_c2b, payer_matches
 from hotspotd.mpesa.client import SANDBOX_PASSKEY, DarajaClient
 
 from ..loopback import QuietHandler, Served
+from .published import PublishedDaraja
 
 # protocols.md 4.5, as published
 PUBLISHED_REGISTER = {"ShortCode": "600984", "ResponseType": "Completed",
@@ -34,22 +35,9 @@ PUBLISHED_PAYLOAD = {"TransactionType": "Pay Bill", "TransID": "RKL51ZDR4F", "Tr
 PHONE = "254708374126"
 
 
-class Published(Served):
+def published_daraja() -> PublishedDaraja:
     """A Daraja that knows only the published examples: OAuth, and the register answer."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict] = []
-        owner = self
-
-        class Handler(QuietHandler):
-            def do_GET(self):
-                self.reply({"access_token": "published-token", "expires_in": "3599"})
-
-            def do_POST(self):
-                owner.requests.append({"path": self.path, "body": json.loads(self.body())})
-                self.reply(PUBLISHED_REGISTER_ANSWER)
-
-        super().__init__(Handler)
+    return PublishedDaraja(lambda path, body: PUBLISHED_REGISTER_ANSWER)
 
 
 class Receiver(Served):
@@ -91,7 +79,7 @@ def daraja(request, make_sim):
         sim.requests = sim.c2b.requests
         yield sim
     else:
-        published = Published()
+        published = published_daraja()
         yield published
         published.close()
 

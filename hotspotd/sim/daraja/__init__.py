@@ -12,6 +12,12 @@ How pushes end is steered with `set_outcome()`, or over HTTP:
 With "times" the outcome applies to the next N pushes only, then the earlier setting
 returns; without it the outcome sticks for every later push. "phone" limits either to
 one phone number, "paid_amount" makes a success report another amount.
+
+Pull Transactions, Transaction Status and Reversal (`sim.pull`, `sim.initiator`, over
+`sim.ledger`, every transaction that moved money): `GET /__sim__/ledger`, `GET|POST
+/__sim__/pull` (e.g. `{"drop_confirmations": true, "page_size": 2}`), `GET|POST
+/__sim__/initiator` (`{"api": "status"|"reversal", "outcome": "unknown", "receipt": ...}`;
+GET shows the certificate to configure as `[mpesa] certificate`).
 """
 
 from .simulator import DarajaSimulator

@@ -6,21 +6,21 @@ A simulated payment: if validation is on (Safaricom enables it per short code) t
 validation URL is asked first; "0" lets the payment through, a C2B code refuses it (no
 money moves, no confirmation); no answer within `validation_timeout` leaves it to the
 registered ResponseType (Completed: the payment goes through; Cancelled: it does not).
-Then the confirmation is POSTed. The payer's number is masked ("2547 ***** 126") when the
-URLs were registered with v2, a SHA-256 hash with v1.
+Then the confirmation is POSTed (unless `drop_confirmations` is set: the money still
+moves, and the payment can only be found by Pull Transactions, as after a lost
+confirmation). The payer's number is masked ("2547 ***** 126") when the URLs were
+registered with v2, a SHA-256 hash with v1.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-import urllib.error
-import urllib.request
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from ...phone import mask
+from .outbound import post_json
 from .wire import (C2B_ACCEPTED_RESULT, C2B_COMMANDS, C2B_RESPONSE_TYPES, PHONE_RE, Answer, bad, c2b_body,
                    c2b_url_ok, error, hashed_msisdn, masked_msisdn, originator_id, whole_number)
 
@@ -45,6 +45,7 @@ class C2BSimulator:
         self.registrations: dict[str, dict[str, str]] = {}  # short code -> what was registered
         self.payments: list[dict[str, Any]] = []  # every simulated payment and what became of it
         self.duplicates = 0  # extra copies of each confirmation (Daraja may deliver twice)
+        self.drop_confirmations = False  # money moves, no confirmation is POSTed (pullable only)
         self.requests: list[dict[str, Any]] = []  # every register and simulate body, as it came
         self._balance = 0
 
@@ -115,7 +116,7 @@ class C2BSimulator:
                           short_code=payment["short_code"], bill_ref=payment["account"], msisdn=msisdn,
                           command=payment["command"])
             if self.validation:
-                status, answer = self._post(registered["ValidationURL"], c2b_body(**fields), self.validation_timeout)
+                status, answer = post_json(registered["ValidationURL"], c2b_body(**fields), self.validation_timeout)
                 payment["validation"] = {"status": status, "answer": answer}
                 if status is None:  # no answer in time: the registered ResponseType decides
                     if registered["ResponseType"] != "Completed":
@@ -127,33 +128,18 @@ class C2BSimulator:
             with self.sim._lock:
                 self._balance += payment["amount"]
                 balance = f"{self._balance:.2f}"
+                self.sim.ledger.add(payment["trans_id"], kind="c2b", amount=payment["amount"], phone=number,
+                                    short_code=payment["short_code"], account=payment["account"],
+                                    command=payment["command"], when=fields["when"])
             body = c2b_body(**fields, balance=balance)
-            for _ in range(1 + self.duplicates):
+            for _ in range(0 if self.drop_confirmations else 1 + self.duplicates):
                 if self.sim._stopping.is_set():
                     return
-                payment["confirmations"].append(self._post(registered["ConfirmationURL"], body, 10.0))
+                payment["confirmations"].append(post_json(registered["ConfirmationURL"], body, 10.0))
         finally:
             payment["done"].set()
-
-    def _post(self, url: str, body: dict, timeout: float) -> tuple[int | None, Any]:
-        request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                         headers={"Content-Type": "application/json"})
-        try:
-            with self.sim._opener.open(request, timeout=timeout) as response:
-                return response.status, _json(response.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, _json(exc.read())
-        except Exception as exc:  # the simulator must outlive any receiver
-            log.warning("Simulated C2B call failed: %s", type(exc).__name__)
-            return None, f"{type(exc).__name__}: {exc}"
 
     def public(self) -> list[dict[str, Any]]:
         """The payments without their threading parts (for /__sim__/c2b)."""
         return [{k: v for k, v in p.items() if k != "done"} for p in self.payments]
 
-
-def _json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw.decode("utf-8", "replace")

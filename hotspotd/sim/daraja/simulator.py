@@ -10,31 +10,36 @@ import json
 import logging
 import secrets
 import string
-import threading
-import urllib.error
-import urllib.request
 from collections import deque
 from datetime import datetime, timezone
-from http.server import ThreadingHTTPServer
-from typing import Any
+from functools import partial
+from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
 from ...phone import mask
 from . import c2b
+from ..served import ServedSimulator
 from .http import Handler
+from .initiator import InitiatorSimulator
+from .ledger import Ledger
+from .outbound import post
+from .pull import PullSimulator
 from .wire import (OUTCOMES, PUSH_RULES, RESULT_DESCS, SANDBOX_PASSKEY, Answer, bad, daraja_time, error,
                    failure_callback, request_id, stk_password, success_callback, whole_number)
 
 log = logging.getLogger(__name__)
 
 
-class DarajaSimulator:
+class DarajaSimulator(ServedSimulator):
     """An in-process Daraja on 127.0.0.1; `start()` it, point a client at `url`.
 
     PartyB is checked (protocols.md 4.2): a CustomerPayBillOnline push pays
     the BusinessShortCode itself; a CustomerBuyGoodsOnline push pays a till, which must be
     `till` when one is given (any number otherwise). Each push is kept in `pushes`.
     """
+
+    handler = Handler
+    name = "Daraja simulator"
 
     def __init__(self, *, consumer_key: str = "sim-key", consumer_secret: str = "sim-secret",
                  shortcode: str = "174379", passkey: str = SANDBOX_PASSKEY, till: str | None = None,
@@ -48,11 +53,10 @@ class DarajaSimulator:
                          "expires_in_as_string": expires_in_as_string, "till": self.till}
         self.callback_delay, self.duplicate_count = callback_delay, duplicate_count
         self.expires_in_as_string = expires_in_as_string
-        self.host, self.port, self.url = host, port, ""
+        self._serve_on(host, port)
         self.pushes: list[dict] = []
         self.callbacks: list[dict] = []
         self.tokens_issued = 0  # OAuth answers given, for caching tests
-        self._lock = threading.Condition()
         self._tokens: set[str] = set()
         self._outcome: tuple[str, int | None] = ("success", None)
         self._phone_outcomes: dict[str, tuple[str, int | None]] = {}
@@ -63,47 +67,18 @@ class DarajaSimulator:
         self._results: dict[str, tuple[int, str] | None] = {}  # checkout id -> decided result
         self._by_id: dict[str, dict] = {}
         self._receipts: set[str] = set()
-        self._timers: list[threading.Timer] = []
-        self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        # Callbacks go straight to their URL, whatever proxy the environment names.
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         self.c2b = c2b.C2BSimulator(self)  # Paybill: register, simulate, validation, confirmation
-
-    def start(self) -> "DarajaSimulator":
-        """Bind, serve in a background thread, set `url`; returns self."""
-        self._stopping.clear()
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
-        self._server.sim = self  # type: ignore[attr-defined]
-        self.port = self._server.server_address[1]
-        self.url = f"http://{self.host}:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        name="daraja-sim", daemon=True)
-        self._thread.start()
-        log.info("Daraja simulator listening on %s", self.url)
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and cancel callbacks not yet sent; safe to call twice."""
-        self._stopping.set()
-        with self._lock:
-            for timer in self._timers:
-                timer.cancel()
-            self._timers.clear()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> "DarajaSimulator":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.ledger = Ledger(self._lock)  # every transaction that moved money, by receipt
+        self.pull = PullSimulator(self)  # Pull Transactions over the ledger's C2B payments
+        self.initiator = InitiatorSimulator(self)  # Transaction Status and Reversal
+        stk_token = lambda: error(404, "404.001.03", "Invalid Access Token")  # noqa: E731
+        c2b_token = lambda: error(400, "400.003.01", "Invalid Access Token")  # noqa: E731 (C2B's pages)
+        # path -> (what answers a request, what answers an unknown token)
+        self._apis: dict[str, tuple[Callable[[dict], Answer], Callable[[], Answer]]] = {
+            "/mpesa/stkpush/v1/processrequest": (self._push, stk_token),
+            "/mpesa/stkpushquery/v1/query": (self._query, stk_token),
+            **{path: (partial(self.c2b.handle, path), c2b_token) for path in c2b.PATHS},
+            **self.pull.routes(), **self.initiator.routes()}
 
     def set_outcome(self, outcome: str, phone: str | None = None, *, paid_amount: int | None = None,
                     times: int | None = None) -> None:
@@ -148,7 +123,9 @@ class DarajaSimulator:
             self._stall = 0.0
             for name, value in self._initial.items():
                 setattr(self, name, value)
-            self.c2b.validation, self.c2b.duplicates = True, 0
+            self.c2b.validation, self.c2b.duplicates, self.c2b.drop_confirmations = True, 0, False
+        self.pull.reset()
+        self.initiator.reset()
 
     def _take_outcome(self, phone: str) -> tuple[str, int | None]:
         """The outcome of an accepted push from `phone` (see set_outcome); under the lock."""
@@ -196,15 +173,15 @@ class DarajaSimulator:
             self._stopping.wait(self._stall)
         if route == ("GET", "/oauth/v1/generate"):
             return self._oauth(parse_qs(parts.query), headers.get("authorization", ""))
-        if route[1] in ("/mpesa/stkpush/v1/processrequest", "/mpesa/stkpushquery/v1/query") or route[1] in c2b.PATHS:
+        api = self._apis.get(parts.path)
+        if api is not None:
             if method != "POST":
                 return error(405, "405.001", "Method Not Allowed")
             auth = headers.get("authorization", "")
             with self._lock:
                 known = auth.startswith("Bearer ") and auth[7:] in self._tokens
-            if not known:  # C2B's pages name another code for the same thing
-                return error(400, "400.003.01", "Invalid Access Token") if route[1] in c2b.PATHS else \
-                    error(404, "404.001.03", "Invalid Access Token")
+            if not known:
+                return api[1]()
             if "json" not in headers.get("content-type", "").lower():
                 return bad("Content-Type")
             try:
@@ -213,11 +190,7 @@ class DarajaSimulator:
                 data = None
             if not isinstance(data, dict):
                 return bad("JSON")
-            if route[1] in c2b.PATHS:
-                return self.c2b.handle(route[1], data)
-            if route[1].endswith("processrequest"):
-                return self._push(data)
-            return self._query(data)
+            return api[0](data)
         return error(404, "404.001.01", "Resource not found")
 
     def _oauth(self, query: dict[str, list[str]], auth: str) -> Answer:
@@ -276,10 +249,7 @@ class DarajaSimulator:
             self.pushes.append(push)
             self._results[checkout_id] = None
             self._by_id[checkout_id] = push
-            timer = threading.Timer(self.callback_delay, self._finish, args=(push, paid))
-            timer.daemon = True
-            self._timers = [t for t in self._timers if t.is_alive()] + [timer]
-        timer.start()
+            self._later(self.callback_delay, self._finish, push, paid)
         log.info("Simulated STK push %s for %s: %s", checkout_id, mask(phone), outcome)
         return 200, {"MerchantRequestID": push["merchant_request_id"], "CheckoutRequestID": checkout_id,
                      "ResponseCode": "0", "ResponseDescription": "Success. Request accepted for processing",
@@ -328,6 +298,12 @@ class DarajaSimulator:
                                       f"optional, \"paid_amount\": optional, \"times\": optional (the next N "
                                       f"pushes only; sticks without it)}}: {exc}"}
             return 200, {"ok": True}
+        if route == ("GET", "/__sim__/ledger"):
+            return 200, self.ledger.public()
+        for part in (self.pull, self.initiator):
+            answer = part.control(route, body)
+            if answer is not None:
+                return answer
         return 404, {"error": "unknown simulator control endpoint"}
 
     def _finish(self, push: dict, paid: int | None) -> None:
@@ -338,8 +314,12 @@ class DarajaSimulator:
         if code == 0:
             with self._lock:
                 receipt = self._new_receipt()
-            body = success_callback(checkout_id, merchant_id, paid if paid is not None else push["amount"],
-                                    receipt, push["phone"], datetime.now(timezone.utc))
+            amount = paid if paid is not None else push["amount"]
+            push["receipt"] = receipt
+            body = success_callback(checkout_id, merchant_id, amount, receipt, push["phone"],
+                                    datetime.now(timezone.utc))
+            self.ledger.add(receipt, kind="stk", amount=amount, phone=push["phone"], short_code=push["party_b"],
+                            account=push["account_reference"], command=push["transaction_type"])
         else:
             body = failure_callback(checkout_id, merchant_id, code, RESULT_DESCS[code])
         with self._lock:
@@ -351,22 +331,9 @@ class DarajaSimulator:
             self._post_callback(push["callback_url"], body)
 
     def _post_callback(self, url: str, body: dict) -> None:
-        request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                         headers={"Content-Type": "application/json;charset=UTF-8"})
-        record: dict[str, Any] = {"url": url, "status": None, "body": body, "response": ""}
-        try:
-            with self._opener.open(request, timeout=10) as response:
-                record["status"] = response.status
-                record["response"] = response.read().decode("utf-8", "replace")
-        except urllib.error.HTTPError as exc:
-            record["status"] = exc.code
-            record["response"] = exc.read().decode("utf-8", "replace")
-        except Exception as exc:  # the simulator must outlive any receiver
-            record["response"] = f"{type(exc).__name__}: {exc}"
-            # Only the host: the path usually carries the site's secret callback token.
-            log.warning("Simulated callback to %s failed: %s", urlsplit(url).netloc, record["response"])
+        status, response = post(url, body, content_type="application/json;charset=UTF-8")
         with self._lock:
-            self.callbacks.append(record)
+            self.callbacks.append({"url": url, "status": status, "body": body, "response": response})
             self._lock.notify_all()
 
     def _new_checkout_id(self) -> str:

@@ -1,0 +1,1 @@
+"""Text messages to customers: the gateways hotspotd sends through (Africa's Talking)."""
