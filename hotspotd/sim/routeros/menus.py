@@ -43,6 +43,8 @@ class Menu:
 
     def check(self, attrs: dict[str, str]) -> None:
         for key, value in attrs.items():
+            if key == "place-before" and self.ordered:
+                continue  # write-only, taken by add
             if key != ".id" and key not in self.fields:
                 raise Trap(f"unknown parameter {key}", 1)
             if key in self.choices and value not in self.choices[key]:

@@ -253,6 +253,8 @@ class Router:
             raise Trap("input does not match any value of profile", 1)
 
     def _set(self, menu: Menu, attrs: dict[str, str]) -> None:
+        if "place-before" in attrs:  # only add places; moving a rule is another command
+            raise Trap("unknown parameter place-before", 1)
         menu.check(attrs)
         item = menu.items[0] if menu.single else menu.get(attrs.get(".id", ""))
         changes = {k: v for k, v in attrs.items() if k != ".id"}
