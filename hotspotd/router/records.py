@@ -67,6 +67,8 @@ def _checked(fields: dict[str, Any]) -> dict[str, Any]:
             out[key] = str(out[key] or "").strip()
     if "name" in out and not out["name"]:
         raise InvalidInput("a router needs a name")
+    if "name" in out and re.search(r"[\x00-\x1f\x7f]", out["name"]):
+        raise InvalidInput("a router's name cannot hold control characters (line breaks, tabs)")
     if "host" in out and not out["host"]:
         raise InvalidInput("a router needs a host")
     if "secret" in out and len(out["secret"]) < 8:
