@@ -127,7 +127,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("routers", "reconcile_interval", "300", seconds,
             "Seconds between comparisons of each router with the store (users, profiles, RADIUS entry)."),
     Setting("routers", "radius_address", "", text,
-            "hotspotd's address as the routers reach it (their RADIUS server); empty: the host of [portal] public_url."),
+            "hotspotd's IPv4 address as the routers and their customers reach it (the routers' RADIUS server; "
+            "`router deploy` lets customers reach it past the hotspot); empty: the host of [portal] public_url."),
     Setting("central", "url", "", url, "Central server URL; empty disables sync."),
     Setting("central", "site_id", "", text, "This site's id at the central server."),
     Setting("central", "site_key", "", text, "This site's key at the central server."),

@@ -10,6 +10,7 @@ from . import add_list, open_runtime, print_rows
 
 def cmd_router_add(args: argparse.Namespace) -> int:
     from ..router import add_router
+    from ..router.records import api_warnings
     from ..store.db import utcnow
 
     open_runtime(args)
@@ -18,6 +19,8 @@ def cmd_router_add(args: argparse.Namespace) -> int:
                         coa_port=args.coa_port, mode=args.mode, api_tls=args.tls, api_fingerprint=args.fingerprint,
                         now=utcnow())
     print(f"router {router.id} added: {router.name} ({router.mode} mode, API port {router.api_port})")
+    for warning in api_warnings(router):
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 

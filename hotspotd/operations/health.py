@@ -169,6 +169,8 @@ def check_routers(routers: list[dict], probe: Callable[[dict], tuple[bool, str]]
     for router in routers:
         ok, detail = probe(router)
         checks.append(Check(f"router {router['name']}", OK if ok else FAIL, detail))
+        if router.get("warnings"):  # how the API is reached (records.api_warnings)
+            checks.append(Check(f"router {router['name']} api", WARN, "; ".join(router["warnings"])))
     return checks
 
 

@@ -21,6 +21,14 @@ class RouterUnreachable(UpstreamError):
     """No connection, no answer within the timeout, or the connection dropped."""
 
 
+class RouterReplyTooLarge(RouterUnreachable):
+    """The router's reply ran past the client's limits (client.Limits); the connection
+    was closed. Not retryable: a router that does it once will do it again."""
+
+    def __init__(self, message: str) -> None:
+        UpstreamError.__init__(self, message, retryable=False)
+
+
 class RouterLoginRefused(UpstreamError):
     """The router answered but refused the API user and password."""
 

@@ -3,14 +3,25 @@ by step through the API, and `script` renders it as a RouterOS script (.rsc) to 
 
 Each `Entry` is one step: a menu, how to find hotspotd's item in it, and the values it
 must have. `one`: exactly one item matching `find` (added when missing, corrected when
-different, duplicates removed); `single`: a menu that is one item (`/radius/incoming`);
-`every`: every item of the menu gets the values (every hotspot server uses our profile).
+different, duplicates removed), placed before the first item matching `before` when given
+(a NAT rule before the masquerade); `single`: a menu that is one item
+(`/radius/incoming`); `every`: every item of the menu gets the values (every hotspot
+server uses our profile); `absent`: no item matches `find` (one an earlier version made);
+`require`: the router must already hold the values, or nothing is changed and the
+operator is told what to do (`refusal`): device-mode must allow the hotspot.
+
+How customers reach the box (protocols.md §7.A2-A3): through the IP walled garden (their
+packets are routed, not proxied by the router) and past the hotspot's masquerade (a
+`srcnat` `accept` for the box's address before it), so the portal sees each device's own
+address and can ask the router which device it is. The HTTP walled garden, which goes
+through the router's proxy, is kept only for a portal reached by a name or another address.
 """
 
 from __future__ import annotations
 
 import html
 import ipaddress
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -24,6 +35,15 @@ LOGIN_PAGE = f"{TAG}/login.html"
 CAPTIVE_OPTION = "captive"
 # MikroTik's login-page variables the portal takes (protocols.md §2.5)
 LOGIN_VARIABLES = ("mac", "ip", "link-login-only", "link-orig", "error", "chap-id", "chap-challenge")
+# what the portal URL may hold: it is written into a login page, a DHCP option value (in
+# RouterOS quotes) and a script; anything else is refused rather than escaped three ways
+_PLAIN_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%-]*)?")
+DEVICE_MODE_OFF = (
+    "the router's device-mode does not allow the hotspot (hotspot=no), so nothing was changed. "
+    "On the router run `/system/device-mode/update hotspot=yes`, then within the activation timeout "
+    "(5 minutes unless changed) press its reset or mode button once, or cut the power and turn it on again; "
+    "it restarts with the hotspot allowed (some older models take only the power cut). "
+    "Then deploy (or run this script) again.")
 
 
 @dataclass(frozen=True)
@@ -32,23 +52,35 @@ class Entry:
     path: str
     values: dict[str, str]
     find: dict[str, str] = field(default_factory=dict)
-    scope: str = "one"  # one | single | every
+    scope: str = "one"  # one | single | every | absent | require
+    before: dict[str, str] | None = None  # one: placed before the first item matching this
+    refusal: str = ""  # require: what to tell the operator when the router does not hold the values
 
 
 def radius_address(config: Config) -> str:
-    """hotspotd's address as the routers reach it (their RADIUS server)."""
+    """hotspotd's IPv4 address as the routers and their customers reach it: the routers'
+    RADIUS server, the IP walled garden's and the NAT exemption's destination."""
     address = config.routers.radius_address or (urlsplit(config.portal.public_url).hostname or "")
     try:
-        return str(ipaddress.ip_address(address))
+        return str(ipaddress.IPv4Address(address))
     except ValueError:
-        raise InvalidInput(f"the routers need hotspotd's IP address for RADIUS (got {address!r}); "
-                           "set [routers] radius_address") from None
+        raise InvalidInput(f"the routers need hotspotd's IPv4 address for RADIUS and the walled garden "
+                           f"(got {address!r}); set [routers] radius_address") from None
 
 
-def login_page(portal_url: str) -> str:
-    """A login.html that sends the customer to the portal with MikroTik's variables."""
+def portal_url(config: Config) -> str:
+    """The portal's URL as the router's pages and DHCP option carry it; refused unless plain."""
+    url = config.portal.public_url.rstrip("/")
+    if not _PLAIN_URL.fullmatch(url):
+        raise InvalidInput(f"[portal] public_url {url!r} cannot be written into the router's login page: "
+                           "use a plain http(s)://host[:port][/path] (letters, digits, . - _ ~ / %)")
+    return url
+
+
+def login_page(url: str) -> str:
+    """A login.html that sends the customer to the portal (at `url`) with MikroTik's variables."""
     inputs = "".join(f'<input type="hidden" name="{name}" value="$({name})">' for name in LOGIN_VARIABLES)
-    action = html.escape(portal_url.rstrip("/") + "/", quote=True)
+    action = html.escape(url.rstrip("/") + "/", quote=True)
     return ('<!DOCTYPE html><html><head><meta charset="utf-8"><title>Hotspot</title></head>'
             f'<body><form name="go" action="{action}" method="get">{inputs}'
             '<noscript><button type="submit">Continue</button></noscript></form>'
@@ -58,11 +90,14 @@ def login_page(portal_url: str) -> str:
 def describe(router: Router, config: Config) -> list[Entry]:
     """Every setting hotspotd needs on `router`, in the order they are applied."""
     radius_mode = router.mode == RouterMode.RADIUS
-    portal = config.portal.public_url.rstrip("/")
-    entries = []
+    portal = portal_url(config)
+    box = radius_address(config)
+    portal_host = urlsplit(portal).hostname or ""
+    entries = [Entry("device-mode", "/system/device-mode", {"hotspot": "yes"}, scope="require",
+                     refusal=DEVICE_MODE_OFF)]
     if radius_mode:
         entries += [
-            Entry("radius", "/radius", {"service": "hotspot", "address": radius_address(config),
+            Entry("radius", "/radius", {"service": "hotspot", "address": box,
                                         "secret": router.secret, "authentication-port": str(config.radius.auth_port),
                                         "accounting-port": str(config.radius.acct_port)},
                   find={"comment": TAG}),
@@ -76,8 +111,14 @@ def describe(router: Router, config: Config) -> list[Entry]:
                "html-directory": TAG},
               find={"name": TAG}),
         Entry("hotspot-servers", "/ip/hotspot", {"profile": TAG}, scope="every"),
-        Entry("walled-garden", "/ip/hotspot/walled-garden",
-              {"dst-host": urlsplit(portal).hostname or "", "action": "allow"}, find={"comment": TAG}),
+        Entry("walled-garden-ip", "/ip/hotspot/walled-garden/ip", {"action": "accept", "dst-address": box},
+              find={"comment": TAG}),
+        Entry("nat-exemption", "/ip/firewall/nat", {"chain": "srcnat", "action": "accept", "dst-address": box},
+              find={"comment": TAG}, before={"chain": "srcnat", "action": "masquerade"}),
+        Entry("walled-garden", "/ip/hotspot/walled-garden", {"dst-host": portal_host, "action": "allow"},
+              find={"comment": TAG})
+        if portal_host != box else
+        Entry("walled-garden", "/ip/hotspot/walled-garden", {}, find={"comment": TAG}, scope="absent"),
         Entry("login-page", "/file", {"contents": login_page(portal)}, find={"name": LOGIN_PAGE}),
         Entry("dhcp-option", "/ip/dhcp-server/option",
               {"code": "114", "value": f"'{portal}/api/captive'"}, find={"name": CAPTIVE_OPTION}),

@@ -3,7 +3,9 @@
 The steps are the entries of `configuration.describe`; each is idempotent (a second run
 changes nothing) and reports `router.deploy.progress` with its name and what it did. A
 step that fails ends the run with `router.deploy.failed` naming the step and the router's
-words; the next run resumes at that step (the steps done before are skipped).
+words; the next run resumes at that step (the steps done before are skipped). Checks
+(`require`: device-mode allows the hotspot) come first and run every time: when one
+fails nothing has been changed, and the failure says what the operator must do.
 """
 
 from __future__ import annotations
@@ -17,19 +19,57 @@ from ..config import Config
 from ..errors import HotspotdError
 from ..store.db import utcnow, write_transaction
 from ..store.models import HealthLog, Router
-from .api import RouterApi, same
+from .api import RouterApi, RouterCommandRefused, same
 from .configuration import Entry, describe
 from .records import get_router, target
 
 log = logging.getLogger(__name__)
 
 
+class RouterNotReady(HotspotdError):
+    """The router lacks something deploy cannot change (device-mode); the message says what
+    the operator must do. Nothing was changed."""
+
+
 def _differs(item: dict[str, str], values: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in values.items() if not same(item.get(k, ""), v)}
 
 
+def _check(api: RouterApi, entry: Entry) -> str:
+    try:
+        item = (api.print(entry.path) or [{}])[0]
+    except RouterCommandRefused as exc:
+        if "no such command" in exc.message:  # device-mode came with RouterOS 7.17: all allowed before
+            return f"{entry.path} is not on this RouterOS (before 7.17): nothing to check"
+        raise
+    if _differs(item, entry.values):
+        now = ", ".join(f"{key}={item.get(key, '?')}" for key in ("mode", *entry.values))
+        raise RouterNotReady(f"{entry.refusal} (The router says: {now}.)")
+    allowed = ", ".join(f"{key}={value}" for key, value in entry.values.items())
+    return f"mode {item.get('mode', '?')}: {allowed}" if "mode" in item else f"{allowed}: yes"
+
+
+def _place(api: RouterApi, entry: Entry, found: list[dict[str, str]]) -> tuple[str | None, bool]:
+    """(the .id to place hotspotd's item before, whether the one found is already there)."""
+    rows = api.print(entry.path)
+    first = next((row for row in rows if not _differs(row, entry.before or {})), None)
+    if first is None:
+        return None, True  # nothing to be before: anywhere will do
+    order = [row.get(".id") for row in rows]
+    in_place = bool(found) and order.index(found[0][".id"]) < order.index(first[".id"])
+    return first[".id"], in_place
+
+
 def apply_entry(api: RouterApi, entry: Entry) -> str:
     """Make the router hold `entry`; returns what was done (`unchanged` when nothing)."""
+    if entry.scope == "require":
+        return _check(api, entry)
+    if entry.scope == "absent":
+        found = api.print(entry.path, where=entry.find)
+        if found:
+            api.remove(entry.path, *(item[".id"] for item in found))
+            return f"removed {len(found)}"
+        return "unchanged"
     if entry.scope == "single":
         item = (api.print(entry.path) or [{}])[0]
         diff = _differs(item, entry.values)
@@ -46,10 +86,16 @@ def apply_entry(api: RouterApi, entry: Entry) -> str:
                 changed += 1
         return f"set on {changed} item(s)" if changed else "unchanged"
     found = api.print(entry.path, where=entry.find)
+    done = []
+    if entry.before is not None:
+        before, in_place = _place(api, entry, found)
+        if not in_place:  # an API add places; to move ours, take it out and put it back in place
+            api.remove(entry.path, *(item[".id"] for item in found))
+            api.add(entry.path, {**entry.find, **entry.values, "place-before": before})
+            return f"{'moved' if found else 'added'} before {before}"
     if not found:
         api.add(entry.path, {**entry.find, **entry.values})
         return "added"
-    done = []
     if len(found) > 1:
         api.remove(entry.path, *(item[".id"] for item in found[1:]))
         done.append(f"removed {len(found) - 1} duplicate(s)")
@@ -80,7 +126,8 @@ def run(session: Callable, router_ref: int | str, config: Config, *,
         report(f"failed at configuration: {exc}")
         return False
     state = router.deploy_state or {}
-    skip = set(state.get("done", ())) if state.get("failed") else set()
+    checks = {e.step for e in entries if e.scope == "require"}  # run every time, never skipped
+    skip = set(state.get("done", ())) - checks if state.get("failed") else set()
     base = {"router_id": router.id, "router": router.name}
     started = {**base, "steps": [e.step for e in entries]}
     if skip:
@@ -104,7 +151,7 @@ def run(session: Callable, router_ref: int | str, config: Config, *,
     except HotspotdError as exc:
         at = now()
         with write_transaction():
-            Router.update(deploy_state={"done": done, "failed": current, "error": str(exc)[:500]}).where(
+            Router.update(deploy_state={"done": done, "failed": current, "error": str(exc)[:1000]}).where(
                 Router.id == router.id).execute()
             events.emit("router.deploy.failed", {**base, "step": current, "error": str(exc)}, at)
             HealthLog.create(at=at, component="router", level="error",

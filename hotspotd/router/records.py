@@ -67,6 +67,8 @@ def _checked(fields: dict[str, Any]) -> dict[str, Any]:
             out[key] = str(out[key] or "").strip()
     if "name" in out and not out["name"]:
         raise InvalidInput("a router needs a name")
+    if "name" in out and re.search(r"[\x00-\x1f\x7f]", out["name"]):
+        raise InvalidInput("a router's name cannot hold control characters (line breaks, tabs)")
     if "host" in out and not out["host"]:
         raise InvalidInput("a router needs a host")
     if "secret" in out and len(out["secret"]) < 8:
@@ -165,6 +167,21 @@ def target(router: Router) -> Target:
                   bool(router.api_tls), router.api_fingerprint)
 
 
+def api_warnings(r: Router) -> list[str]:
+    """What is weak in how hotspotd reaches the router's API, one line each (none for a
+    router without an API login): the console's router view and `doctor` show them."""
+    if not r.api_user:
+        return []
+    if not r.api_tls:
+        return [f"the API is plain (port {r.api_port}): the API password crosses the network in clear; use "
+                "api-ssl (port 8729, API over TLS) with the router's certificate fingerprint pinned"]
+    if not r.api_fingerprint:
+        return ["API over TLS without a pinned certificate: any certificate is accepted, anonymous ciphers too, "
+                "so whoever sits between the box and the router can read the API password; pin the router's "
+                "certificate (its SHA-256 fingerprint)"]
+    return []
+
+
 def router_dict(r: Router) -> dict[str, Any]:
     """A router for people and scripts: never its API password or RADIUS secret."""
     def when(value):
@@ -178,6 +195,7 @@ def router_dict(r: Router) -> dict[str, Any]:
         "failures": r.failures, "last_error": r.last_error, "ros_version": r.ros_version, "board": r.board,
         "uptime_s": r.uptime_s, "cpu_load": r.cpu_load, "free_memory": r.free_memory,
         "deployed_at": when(r.deployed_at), "deploy": r.deploy_state, "sessions_at": when(r.sessions_at),
+        "warnings": api_warnings(r),
     }
 
 

@@ -20,6 +20,10 @@ from .daraja import DarajaSimulator
 from .demo_central import prepare_central
 from .routeros import RouterOSSimulator
 
+# the device of the portal link the demo prints: the router sees it at 10.5.50.2, and the
+# box (the browser on this machine) at 127.0.0.1, as a box beside a router sees a device
+DEMO_DEVICE = {"mac": "AA:BB:CC:DD:EE:01", "ip": "10.5.50.2", "seen_as": "127.0.0.1"}
+
 SAMPLE_PACKAGES = (
     {"name": "1 hour", "price": 10, "duration": "1h", "rate": "2M/5M"},
     {"name": "1 day", "price": 50, "duration": "1d", "rate": "3M/6M", "data": "3GB"},
@@ -107,6 +111,14 @@ def seed(config, router_secret: str, api_port: int = 8728) -> str:
     return password
 
 
+def seat_devices(router) -> None:
+    """Fill the simulated router's host table as phones joining its WiFi would, so the portal
+    can ask it who is asking: the printed link's device, and any other browser on a
+    127.x.y.z address as a device of its own (MAC AA:BB:CC and the address's last octets)."""
+    router.connect_device(DEMO_DEVICE["mac"], DEMO_DEVICE["ip"], to_address=DEMO_DEVICE["seen_as"])
+    router.auto_hosts("127.0.0.0/8")
+
+
 def register_paybill(runtime) -> None:
     """Register the portal's Paybill (C2B) URLs with the simulator, as `mpesa register-c2b` does."""
     config = runtime.config
@@ -149,6 +161,7 @@ def run_demo(*, state_dir: str | None, fresh: bool = False, portal_port: int, ad
     print(f"hotspotd demo: {note}", flush=True)
     router_secret = _secret(state / "radius-secret")
     with DarajaSimulator(port=daraja_port, callback_delay=3.0) as daraja, RouterOSSimulator() as routeros:
+        seat_devices(routeros.router)
         path = write_config(state, daraja_url=daraja.url, portal_port=portal_port, admin_port=admin_port,
                             radius_port=radius_port)
         config = config_mod.load(path)
@@ -163,7 +176,9 @@ def run_demo(*, state_dir: str | None, fresh: bool = False, portal_port: int, ad
         def ready(children) -> None:
             print(f"""
 hotspotd demo is running (Ctrl-C stops it). State and config: {state}
-  captive portal  http://127.0.0.1:{portal_port}/?mac=AA:BB:CC:DD:EE:01&ip=10.5.50.2
+  captive portal  http://127.0.0.1:{portal_port}/?mac={DEMO_DEVICE["mac"]}&ip={DEMO_DEVICE["ip"]}
+                  (the simulated router sees this browser as that device; a browser on another
+                  127.x.y.z address is a device of its own)
   admin page      http://127.0.0.1:{admin_port}/   login: admin / {password}
   Daraja sim      {daraja.url}  (every push is paid after 3 s; to make the next one end otherwise:
                   curl -d '{{"outcome":"cancelled","times":1}}' {daraja.url}/__sim__/outcome

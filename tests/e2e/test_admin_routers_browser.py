@@ -66,6 +66,7 @@ def test_an_operator_adds_probes_and_deploys_a_router_and_kicks_a_session(shop, 
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait_for(lambda: "gate" in row_text(laptop, "gate"), WAIT, "the new router in the list")
     assert "not probed yet" in row_text(laptop, "gate")
+    assert "the API password crosses the network in clear" in row_text(laptop, "gate")  # a plain API
 
     row = laptop.find_element(By.CSS_SELECTOR, "#routers tbody tr")
     click(laptop, row, "Probe")

@@ -17,6 +17,24 @@ from .site import ROOT, http, wait_for
 pytestmark = pytest.mark.e2e
 
 
+def device_at(port: int, address: str) -> str | None:
+    """The MAC the demo's router gives for `address`, asked over its API as the portal asks."""
+    from hotspotd.router.api import Target
+    from hotspotd.router.client import connect
+    from hotspotd.router.hosts import HostFinder, SiteRouter
+    from hotspotd.router.pool import RouterClients
+
+    clients = RouterClients(lambda t: connect(t, connect_timeout=2, timeout=2))
+    router = SiteRouter(1, "demo-router", Target(1, "demo-router", "127.0.0.1", port, "admin", ""))
+    finder = HostFinder(clients.session, lambda: [router], wait=2)
+    try:
+        found = finder.lookup(address)
+        return found.device.mac if found.device else None
+    finally:
+        finder.close()
+        clients.close()
+
+
 def test_the_demo_syncs_to_its_own_receiver(tmp_path):
     ports = {name: free_port() for name in ("portal", "admin", "central")}
     radius = free_port(kind=__import__("socket").SOCK_DGRAM)
@@ -43,6 +61,9 @@ def test_the_demo_syncs_to_its_own_receiver(tmp_path):
         assert site["name"] == "Demo Hotspot"
 
         assert "demo-router, API user admin, no password): configured through its API" in log.read_text()
+        # the simulated router knows the device of the printed link, as the portal will ask it
+        port = int(re.search(r"RouterOS sim\s+127\.0\.0\.1:(\d+)", log.read_text()).group(1))
+        assert device_at(port, "127.0.0.1") == "AA:BB:CC:DD:EE:01"
         portal = f"http://127.0.0.1:{ports['portal']}"
         status, paid = http("POST", portal + "/api/portal/pay", {"package_id": 1, "phone": "0712345678",
                                                                   "mac": "AA:BB:CC:DD:EE:01", "ip": "10.5.50.2"})

@@ -53,6 +53,8 @@ def test_doctor_checks_a_running_site_and_fails_on_what_is_wrong(tmp_path, route
             assert found["role radius"] == ("OK", f"Status-Server to 127.0.0.1:{site_port(site)} answered")
             assert found["daraja"] == ("OK", "credentials accepted (OAuth token issued)")
             assert found["router gate"] == ("OK", "API answers: RouterOS 7.18.2 (stable) on hAP ax2")
+            assert found["router gate api"][0] == "WARN" and "password crosses the network in clear" in \
+                found["router gate api"][1]  # the plain API
             assert f"hotspotd.db integrity ok, schema {max(MIGRATIONS)}" in found["app database"][1]
             assert found["secrets on disk"][0] == "WARN" and "hotspotd.ini can be read by every local user" in \
                 found["secrets on disk"][1]  # the test wrote it under umask 022

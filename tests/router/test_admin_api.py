@@ -127,3 +127,16 @@ def test_roles_that_never_talk_to_a_router_do_not_import_librouteros():
             "hotspotd.plumbing.worker, hotspotd.router.console; print('librouteros' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_router_view_warns_about_a_plain_api_and_an_unpinned_certificate(app, routeros):
+    router = new_router(app, routeros)
+    assert len(router["warnings"]) == 1 and "password crosses the network in clear" in router["warnings"][0]
+    path = f"/api/admin/routers/{router['id']}"
+    _, _, tls = send(app, "POST", path, {"api_tls": True, "api_port": 8729})
+    assert len(tls["warnings"]) == 1 and "any certificate is accepted, anonymous ciphers too" in tls["warnings"][0]
+    _, _, pinned = send(app, "POST", path, {"api_fingerprint": "ab" * 32})
+    assert pinned["warnings"] == []
+    _, _, radius_only = send(app, "POST", path, {"api_user": ""})
+    assert radius_only["warnings"] == []  # no API login: nothing is sent to the API
+    assert send(app, "GET", "/api/admin/routers")[2][0]["warnings"] == []

@@ -14,8 +14,9 @@ def add(ini, capsys, sim, *extra):
 
 
 def test_add_probe_list_sessions_kick_script_remove(ini, capsys, routeros):  # noqa: F811
-    code, out, _ = add(ini, capsys, routeros, "--mode", "api")
+    code, out, err = add(ini, capsys, routeros, "--mode", "api")
     assert code == 0 and "api mode" in out
+    assert "warning: the API is plain (port" in err and "in clear" in err
     code, out, _ = run(ini, capsys, "router", "probe", "gate")
     assert code == 0 and "online, RouterOS 7.18.2" in out and "hAP ax2" in out
     code, out, _ = run(ini, capsys, "router", "list", "--json")

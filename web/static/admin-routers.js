@@ -83,7 +83,10 @@
         C.clear(box).appendChild(C.table([  // (#routers td: no wrapping but for Health, admin.css)
           ["Name", function (r) { return h("strong", {text: r.name}); }],
           ["Mode", function (r) { return r.mode; }],
-          ["API", function (r) { return r.host + ":" + r.api_port + (r.api_tls ? " (TLS)" : ""); }],
+          ["API", function (r) {  // and what is weak in how hotspotd reaches it (plain, or TLS unpinned)
+            return h("span", {}, r.host + ":" + r.api_port + (r.api_tls ? " (TLS)" : ""),
+              (r.warnings || []).map(function (w) { return h("div", {cls: "api-warning", text: w}); }));
+          }],
           ["Status", function (r) {
             return h("span", {}, C.status(r.status || "unknown"),
               r.last_error && r.status !== "online" ? h("div", {cls: "muted", text: r.last_error}) : null);

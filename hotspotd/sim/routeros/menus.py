@@ -1,8 +1,11 @@
 """The simulated router's configuration: menus of items with `.id`s, and `?` queries.
 
 Each menu knows the properties RouterOS accepts in it (anything else is `unknown
-parameter`), its defaults, and whether it is a list or a single item (`/radius/incoming`,
-`/system/resource`). Written from protocols.md §1.3 (queries) and §2 (fields).
+parameter`), the values a few of them take (`action`), its defaults, the commands it has
+(the host table is read-only but for `remove`), whether it is a list or a single item
+(`/radius/incoming`, `/system/device-mode`), and whether its order matters (firewall and
+walled-garden rules: `add` takes `place-before`). Written from protocols.md §1.3
+(queries), §2 (fields) and §7.A (host table, walled garden, NAT, device-mode).
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ class Menu:
     readonly: frozenset[str] = frozenset()
     items: list[dict[str, str]] = field(default_factory=list)
     next_id: int = 1
+    verbs: frozenset[str] = frozenset({"print", "getall", "add", "set", "remove"})
+    choices: dict[str, frozenset[str]] = field(default_factory=dict)
+    ordered: bool = False  # rules: `add` takes `place-before` (an .id or a position)
 
     def new_id(self) -> str:
         value = f"*{self.next_id:X}"
@@ -36,15 +42,37 @@ class Menu:
         return value
 
     def check(self, attrs: dict[str, str]) -> None:
-        for key in attrs:
+        for key, value in attrs.items():
+            if key == "place-before" and self.ordered:
+                continue  # write-only, taken by add
             if key != ".id" and key not in self.fields:
                 raise Trap(f"unknown parameter {key}", 1)
+            if key in self.choices and value not in self.choices[key]:
+                raise Trap(f"input does not match any value of {key}", 1)
 
     def add(self, attrs: dict[str, str]) -> dict[str, str]:
+        attrs = dict(attrs)
+        before = attrs.pop("place-before", None)
         self.check(attrs)
+        if before is not None and not self.ordered:
+            raise Trap("unknown parameter place-before", 1)
+        index = len(self.items) if before is None else self.position(before)
         item = {".id": self.new_id(), **self.defaults, **attrs}
-        self.items.append(item)
+        self.items.insert(index, item)
         return item
+
+    def position(self, ref: str) -> int:
+        """Where `place-before` points: an item's `.id`, or its number in print order.
+        Either must name an existing item; `0` on an empty list is `no such item` too
+        (protocols.md §7.A3, observed)."""
+        if ref.isdigit():
+            if int(ref) < len(self.items):
+                return int(ref)
+            raise Trap("no such item", 0)
+        for index, item in enumerate(self.items):
+            if item[".id"] == ref:
+                return index
+        raise Trap("no such item", 0)
 
     def get(self, item_id: str) -> dict[str, str]:
         for item in self.items:
@@ -113,10 +141,22 @@ def matches(item: dict[str, Any], queries: list[str]) -> bool:
     return all(stack)
 
 
+# `/system/device-mode print` on an `advanced` device (everything allowed); `home` and
+# `basic` devices come with hotspot and proxy off (protocols.md §7.A4)
+DEVICE_MODE = {"mode": "advanced", "allowed-versions": "7.13+,6.49.8+", "flagged": "false",
+               "flagging-enabled": "true", "attempt-count": "0", "hotspot": "true", "proxy": "true",
+               "fetch": "true", "scheduler": "true", "socks": "true", "bandwidth-test": "true", "email": "true",
+               "sniffer": "true", "traffic-gen": "true", "romon": "true", "ipsec": "true", "pptp": "true",
+               "l2tp": "true", "smb": "true", "zerotier": "true", "container": "false"}
+
+
 def menus() -> dict[str, Menu]:
     """A fresh router: one hotspot server on `bridge`, a default profile, a DHCP network."""
     def m(path: str, fields: str, defaults: dict | None = None, **kw) -> Menu:
         return Menu(path, frozenset(fields.split()), dict(defaults or {}), **kw)
+
+    def one_of(words: str) -> frozenset[str]:
+        return frozenset(words.split())
 
     table = [
         m("/ip/hotspot/user", "name password profile server limit-uptime limit-bytes-in limit-bytes-out "
@@ -129,7 +169,9 @@ def menus() -> dict[str, Menu]:
           "on-login on-logout parent-queue",
           {"shared-users": "1", "rate-limit": "", "add-mac-cookie": "true", "mac-cookie-timeout": "3d"}),
         m("/ip/hotspot/active", "user address mac-address server", {}),
-        m("/ip/hotspot/host", "mac-address address to-address server", {}),
+        # the devices the hotspot sees: read-only (protocols.md §7.A1); see Router.connect_device
+        m("/ip/hotspot/host", "mac-address address to-address server bridge-port comment", {},
+          verbs=frozenset({"print", "getall", "remove"})),
         m("/ip/hotspot", "name interface address-pool profile idle-timeout addresses-per-mac disabled",
           {"idle-timeout": "5m", "addresses-per-mac": "2", "disabled": "false"}),
         m("/ip/hotspot/profile", "name hotspot-address dns-name html-directory login-by use-radius "
@@ -138,9 +180,20 @@ def menus() -> dict[str, Menu]:
           {"use-radius": "false", "radius-accounting": "true", "radius-interim-update": "received",
            "login-by": "cookie,http-chap", "html-directory": "hotspot"}),
         m("/ip/hotspot/walled-garden", "dst-host dst-port path action server method comment src-address "
-          "dst-address disabled", {"action": "allow", "disabled": "false"}),
-        m("/ip/hotspot/walled-garden/ip", "dst-address dst-host protocol dst-port action server comment "
-          "disabled", {"action": "accept", "disabled": "false"}),
+          "dst-address disabled", {"action": "allow", "disabled": "false"}, choices={"action": one_of("allow deny")},
+          ordered=True),
+        m("/ip/hotspot/walled-garden/ip", "dst-address dst-address-list dst-host protocol dst-port src-address "
+          "src-address-list action server comment disabled", {"action": "accept", "disabled": "false"},
+          choices={"action": one_of("accept drop reject")}, ordered=True),
+        m("/ip/firewall/nat", "chain action src-address dst-address src-address-list dst-address-list protocol "
+          "src-port dst-port in-interface out-interface in-interface-list out-interface-list to-addresses "
+          "to-ports ipsec-policy log log-prefix comment disabled",
+          {"action": "accept", "disabled": "false", "dynamic": "false", "invalid": "false", "bytes": "0",
+           "packets": "0"},
+          choices={"action": one_of("accept masquerade src-nat dst-nat redirect netmap same return jump passthrough "
+                                     "log add-src-to-address-list add-dst-to-address-list "
+                                     "endpoint-independent-nat")},
+          readonly=frozenset({"dynamic", "invalid", "bytes", "packets"}), ordered=True),
         m("/radius", "service address secret authentication-port accounting-port timeout src-address "
           "protocol require-message-auth realm domain called-id accounting-backup comment disabled",
           {"authentication-port": "1812", "accounting-port": "1813", "timeout": "1100ms", "protocol": "udp",
@@ -151,6 +204,9 @@ def menus() -> dict[str, Menu]:
         m("/ppp/active", "name service caller-id address", {}),
         m("/file", "name contents", {}),
         m("/system/identity", "name", {"name": "MikroTik"}, single=True),
+        # RouterOS 7.17+ (protocols.md §7.A4); changed only with `update` and a button press,
+        # so over this API it is read-only: tests switch it with Router.set_device_mode
+        m("/system/device-mode", " ".join(DEVICE_MODE), single=True, verbs=frozenset({"print", "getall"})),
     ]
     found = {menu.path: menu for menu in table}
     found["/ip/hotspot/user/profile"].add({"name": "default"})
@@ -160,4 +216,12 @@ def menus() -> dict[str, Menu]:
     found["/ip/dhcp-server/network"].add({"address": "10.5.50.0/24", "gateway": "10.5.50.1"})
     found["/radius/incoming"].items.append({".id": "*0", "accept": "false", "port": "1700"})
     found["/system/identity"].items.append({".id": "*0", "name": "MikroTik"})
+    found["/system/device-mode"].items.append({".id": "*0", **DEVICE_MODE})
+    nat = found["/ip/firewall/nat"]
+    # the default configuration's masquerade, then the one the hotspot setup wizard adds
+    # (`masquerade network: yes`: no out-interface, protocols.md §7.A3)
+    nat.add({"chain": "srcnat", "action": "masquerade", "out-interface-list": "WAN", "ipsec-policy": "out,none",
+             "comment": "defconf: masquerade"})
+    nat.add({"chain": "srcnat", "action": "masquerade", "src-address": "10.5.50.0/24",
+             "comment": "masquerade hotspot network"})
     return found

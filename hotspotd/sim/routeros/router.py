@@ -1,12 +1,21 @@
-"""What the simulated RouterOS does with each command (protocols.md §1.4, §1.7, §2).
+"""What the simulated RouterOS does with each command (protocols.md §1.4, §1.7, §2, §7.A).
 
 `Router.execute(words)` takes one request sentence and returns the reply sentences:
 `!re` per item, `!done` (with `=ret=` after an add), `!trap` + `!done` when refused, and on
 RouterOS 7 (7.18+) `!empty` before `!done` when a print finds nothing. No sockets here.
+
+The hotspot host table (`/ip/hotspot/host`) is what the router has seen: tests and the
+demo put devices in it (`connect_device`, or `auto_hosts` for a whole range), and a host is
+`authorized` while a session of its MAC is active. `/system/device-mode` exists on
+RouterOS 7 only; with `hotspot` off (`set_device_mode(hotspot=False)`) the hotspot menus
+refuse every change with `not allowed by device-mode` and the host table is empty. How a
+real router answers there is not published (protocols.md §7.A4 marks it unconfirmed):
+this is one plausible answer, enough to test that deploy looks before it changes anything.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import time
 from typing import Callable
@@ -18,6 +27,26 @@ Sentence = list[str]
 
 VERSIONS = {6: "6.49.10 (long-term)", 7: "7.18.2 (stable)"}
 ALREADY = "failure: already have user with this name for this server"
+HOSTS = "/ip/hotspot/host"
+DEVICE_MODE = "/system/device-mode"
+BLOCKED = "not allowed by device-mode"
+
+
+def mac_for_address(address: str) -> str:
+    """A MAC for a simulated device at `address`, the same every time: AA:BB:CC and the
+    address's last three octets (127.0.3.7 -> AA:BB:CC:00:03:07)."""
+    octets = ipaddress.ip_address(address).packed[-3:]
+    return "AA:BB:CC:" + ":".join(f"{b:02X}" for b in octets)
+
+
+def _asked_addresses(queries: list[str]) -> list[str]:
+    """The addresses a print asks about (`?address=X`, `?=to-address=X`)."""
+    found = []
+    for word in queries:
+        key, sep, value = word.lstrip("=").partition("=")
+        if sep and key in ("address", "to-address"):
+            found.append(value)
+    return found
 
 
 def _uptime(seconds: int, version: int) -> str:
@@ -44,6 +73,7 @@ class Router:
         self.lock = threading.RLock()
         self.log: list[tuple[str, dict[str, str]]] = []  # every command after login: (command, attributes)
         self.radius_login = radius_login  # (router, user, password, mac, ip) -> (accepted, message)
+        self._auto_hosts: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, Callable[[str], str]] | None = None
 
     # -- helpers for tests and the demo
 
@@ -51,11 +81,50 @@ class Router:
         with self.lock:
             return [dict(item) for item in self.menus[path].items]
 
-    def connect_device(self, mac: str, ip: str, server: str = "hotspot1") -> None:
-        """A phone joins the WiFi: the hotspot sees it as a host (not yet logged in)."""
+    def connect_device(self, mac: str, ip: str, server: str = "hotspot1", *, to_address: str | None = None,
+                       bypassed: bool = False) -> str:
+        """A phone joins the WiFi: the hotspot sees it as a host (not yet logged in).
+        `to_address` is its address after the hotspot's translation (default: `ip`)."""
         with self.lock:
-            self.menus["/ip/hotspot/host"].add({"mac-address": mac.upper(), "address": ip, "to-address": ip,
-                                                "server": server})
+            item = self.menus[HOSTS].add({"mac-address": mac.upper(), "address": ip,
+                                          "to-address": to_address or ip, "server": server, "bridge-port": "wlan1"})
+            item.update({"uptime": "0s", "idle-time": "0s", "idle-timeout": "5m", "keepalive-timeout": "none",
+                         "bytes-in": "0", "bytes-out": "0", "packets-in": "0", "packets-out": "0",
+                         "bypassed": "true" if bypassed else "false", "blocked": "false", "dhcp": "true",
+                         "dynamic": "true"})
+            return item[".id"]
+
+    def disconnect_device(self, mac: str | None = None, ip: str | None = None) -> int:
+        """A device leaves: its hosts (by MAC or address) go from the table; how many went."""
+        with self.lock:
+            menu = self.menus[HOSTS]
+            keep = [h for h in menu.items if not ((mac and h.get("mac-address") == mac.upper())
+                                                 or (ip and ip in (h.get("address"), h.get("to-address"))))]
+            gone = len(menu.items) - len(keep)
+            menu.items = keep
+            return gone
+
+    def auto_hosts(self, network: str | None, mac: Callable[[str], str] = mac_for_address) -> None:
+        """Every address of `network` the host table is asked about is a device the hotspot
+        sees (with `mac(address)`): the demo's stand-in for phones joining the WiFi, where the
+        browser on this machine is the phone. None turns it off."""
+        with self.lock:
+            self._auto_hosts = None if network is None else (ipaddress.ip_network(network), mac)
+
+    def set_device_mode(self, **features: str | bool) -> None:
+        """Switch device-mode features as `/system/device-mode/update` and a button press
+        would: `set_device_mode(mode="home", hotspot=False, proxy=False)`."""
+        with self.lock:
+            row = self.menus[DEVICE_MODE].items[0]
+            for key, value in features.items():
+                key = key.replace("_", "-")
+                if key not in row:
+                    raise KeyError(f"device-mode has no {key}")
+                row[key] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+    def hotspot_allowed(self) -> bool:
+        with self.lock:
+            return self.version < 7 or self.menus[DEVICE_MODE].items[0].get("hotspot") == "true"
 
     def add_active(self, user: str, mac: str, ip: str, *, radius: bool = False, **extra: str) -> str:
         with self.lock:
@@ -98,6 +167,12 @@ class Router:
         path, _, verb = command.rpartition("/")
         if command == "/system/resource/print":
             return self._print([{**self.resource()}], attrs, queries)
+        if path == DEVICE_MODE and self.version < 7:  # device-mode came with 7.17
+            raise Trap(f"no such command or directory ({verb})", 0)
+        if path.startswith("/ip/hotspot") and verb not in ("print", "getall") and not self.hotspot_allowed():
+            raise Trap(BLOCKED, 1)
+        if path == HOSTS and verb in ("print", "getall"):
+            return self._print(self._hosts(queries), attrs, queries)
         if command == "/ip/hotspot/active/login":
             return self._login(attrs)
         if command == "/ip/hotspot/user/reset-counters":
@@ -105,7 +180,7 @@ class Router:
             item.update({"uptime": "0s", "bytes-in": "0", "bytes-out": "0"})
             return [["!done"]]
         menu = self.menus.get(path)
-        if menu is None or verb not in ("print", "getall", "add", "set", "remove"):
+        if menu is None or verb not in menu.verbs:
             raise Trap(f"no such command or directory ({verb})", 0)
         if verb in ("print", "getall"):
             return self._print(menu.items, attrs, queries)
@@ -137,6 +212,23 @@ class Router:
             out.append(["!empty"])
         return out + [["!done"]]
 
+    def _hosts(self, queries: list[str]) -> list[dict[str, str]]:
+        """The host table as a print shows it: `authorized` while the MAC has a session."""
+        if not self.hotspot_allowed():
+            return []
+        menu = self.menus[HOSTS]
+        if self._auto_hosts is not None:
+            network, mac = self._auto_hosts
+            for address in _asked_addresses(queries):
+                try:
+                    inside = ipaddress.ip_address(address) in network
+                except ValueError:
+                    continue
+                if inside and not any(address in (h.get("address"), h.get("to-address")) for h in menu.items):
+                    self.connect_device(mac(address), address)
+        online = {a.get("mac-address") for a in self.menus["/ip/hotspot/active"].items}
+        return [{**h, "authorized": "true" if h.get("mac-address") in online else "false"} for h in menu.items]
+
     def _add(self, menu: Menu, attrs: dict[str, str]) -> dict[str, str]:
         menu.check(attrs)
         if menu.path == "/ip/hotspot/user":
@@ -152,6 +244,8 @@ class Router:
                 raise Trap("failure: entry already exists", 1)
         elif menu.path == "/radius" and not attrs.get("address"):
             raise Trap("failure: address is required", 1)
+        elif menu.path == "/ip/firewall/nat" and not attrs.get("chain"):
+            raise Trap("failure: chain not specified", 1)
         return menu.add(attrs)
 
     def _profile_exists(self, name: str | None) -> None:
@@ -159,6 +253,8 @@ class Router:
             raise Trap("input does not match any value of profile", 1)
 
     def _set(self, menu: Menu, attrs: dict[str, str]) -> None:
+        if "place-before" in attrs:  # only add places; moving a rule is another command
+            raise Trap("unknown parameter place-before", 1)
         menu.check(attrs)
         item = menu.items[0] if menu.single else menu.get(attrs.get(".id", ""))
         changes = {k: v for k, v in attrs.items() if k != ".id"}

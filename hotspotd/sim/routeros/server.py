@@ -3,7 +3,9 @@
 It logs in with the post-6.43 plain method (protocols.md §1.5) and can be told to misbehave
 the ways real routers do: refuse connections (nothing listens), accept and stay silent,
 answer slowly, drop the connection in the middle of a reply, refuse the login, and answer
-like RouterOS 6 or 7 (`!empty` only on 7).
+like RouterOS 6 or 7 (`!empty` only on 7); and the way a rogue one could: answer a command
+with a reply that never ends (`flood`: endless sentences, one endless sentence, or one
+word whose announced length is huge), until the client hangs up.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import time
 
 from .radius import RadiusClient
 from .router import Router
-from .wire import Reader, WireError, encode_sentence
+from .wire import Reader, WireError, encode_sentence, encode_word
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,8 @@ class RouterOSSimulator:
         self.delay = 0.0  # seconds added before every reply
         self.silent = False  # accept connections, read, never answer
         self.drop_replies = 0  # the next N replies stop half way and the connection is closed
+        self.flood: str | None = None  # after login: "sentences" | "words" | "word" (see _flood)
+        self.flooded = 0  # bytes sent by floods, for tests
         self.opened = 0  # connections accepted
         self.logins = 0  # successful logins
         self.open_connections = 0
@@ -132,6 +136,9 @@ class RouterOSSimulator:
                 elif words[0] == "/quit":
                     conn.sendall(encode_sentence(["!fatal", "session terminated on request"]))
                     return
+                elif self.flood:
+                    self._flood(conn)
+                    return
                 else:
                     replies = self.router.execute(words)
                 data = b"".join(encode_sentence(s) for s in replies)
@@ -147,6 +154,23 @@ class RouterOSSimulator:
                 self.open_connections -= 1
                 self._clients.discard(conn)
             _close(conn)
+
+    def _flood(self, conn: socket.socket) -> None:
+        """A reply that never ends: `sentences` (endless `!re`), `words` (one `!re` whose
+        words never end), `word` (a word announced as 0xFFFFFFF bytes, then bytes forever)."""
+        if self.flood == "sentences":
+            chunk = b"".join(encode_sentence(["!re", f"=.id=*{n:X}", f"=name=flood{n}", "=comment=" + "x" * 40])
+                             for n in range(1000))
+        elif self.flood == "words":
+            conn.sendall(encode_word("!re"))
+            chunk = b"".join(encode_word(f"=w{n}=" + "y" * 60) for n in range(1000))
+        else:
+            conn.sendall(encode_word("!re") + b"\xef\xff\xff\xff")  # a 268435455-byte word follows
+            chunk = b"z" * 65536
+        while not self._stopping.is_set():
+            conn.sendall(chunk)
+            with self._lock:
+                self.flooded += len(chunk)
 
     def _login(self, words: list[str]) -> tuple[list[list[str]] | None, bool]:
         if words[0] != "/login":
