@@ -210,7 +210,7 @@ class LoginThrottle:
             message = (f"console logins for {kind} {value!r} locked for {self.lockout.lock_for:.0f} s after "
                        f"{self.lockout.lock_after} failures")
             log.warning("%s", message)
-            audit.security_note(message, utcnow())
+            audit.security_note(message, utcnow(), source=address)
 
     def succeeded(self, username: str, address: str) -> None:
         self.lockout.succeeded(self.keys(username, address))
