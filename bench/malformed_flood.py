@@ -13,25 +13,20 @@ Targets (issue 18): growth < 10 MB, every malformed body answered 400, the real 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.callback_bench import MemoryWatch, percentile, print_table  # noqa: E402
-from hotspotd import config as config_mod  # noqa: E402
-from hotspotd.processes import BACK_OFFICE  # noqa: E402
-from hotspotd.sim.daraja import DarajaSimulator, success_callback  # noqa: E402
-from hotspotd.store.db import open_database, write_transaction  # noqa: E402
-from hotspotd.store.models import C2BTransaction, MpesaCallback, Package, Payment  # noqa: E402
-from tests.e2e.flood import checkpoint, flood, folder_bytes, malformed_bodies  # noqa: E402
-from tests.e2e.site import CALLBACK_TOKEN, Site, wait_for  # noqa: E402
+from hotspotd.sim.daraja import DarajaSimulator  # noqa: E402
+from hotspotd.store.models import C2BTransaction, MpesaCallback, Payment  # noqa: E402
+from tests.e2e.flood import flood, flooded_site  # noqa: E402
+from tests.e2e.site import wait_for  # noqa: E402
 
 
 def main() -> int:
@@ -43,29 +38,11 @@ def main() -> int:
     sources = [f"127.0.{n}.{n * 7 % 250 + 1}" for n in range(1, args.sources + 1)]
 
     with tempfile.TemporaryDirectory() as folder, DarajaSimulator() as sim:
-        site = Site(Path(folder), sim.url, mpesa={"query_after": "600", "pending_timeout": "1200"})
-        config = config_mod.load(site.config_path)
+        flooded = flooded_site(Path(folder), sim.url, args.count)
+        requests, middle, site = flooded.requests, flooded.middle, flooded.site
         try:
-            site.start("portal")
-            site.start(BACK_OFFICE)
-            open_database(config.app_db_path)
-            now = datetime.now(timezone.utc)
-            with write_transaction():
-                package = Package.create(name="Hour", price=10, duration_s=3600, rate_limit="2M/5M", devices=1,
-                                         created_at=now)
-                payment = Payment.create(ref="bench-ref", package=package, phone="254712345678", amount=10,
-                                         status="pending", checkout_request_id="ws_CO_bench_real",
-                                         merchant_request_id="m-bench", created_at=now, updated_at=now)
-            stk, c2b = (f"/api/payments/stk-callback/{CALLBACK_TOKEN}", f"/api/payments/c2b-confirmation/{CALLBACK_TOKEN}")
-            requests = [(c2b if i % 5 == 4 else stk, body) for i, body in enumerate(malformed_bodies(args.count))]
-            middle = args.count // 2
-            requests.insert(middle, (stk, json.dumps(success_callback(
-                "ws_CO_bench_real", "m-bench", 10.0, "RBN00000001", 254712345678, now)).encode()))
             sent_bytes = sum(len(body) for _, body in requests)
-
-            for path in (config.app_db_path, config.queue_db_path):
-                checkpoint(path)
-            before = folder_bytes(config.state_dir)
+            before = flooded.checkpointed_bytes()
             watch = MemoryWatch({role: proc.pid for role, proc in site.procs.items()})
             watch.sample()
             idle = dict(watch.rss)
@@ -73,13 +50,12 @@ def main() -> int:
             started = time.perf_counter()
             answers = flood(site.portal_port, requests, sources=sources, concurrency=args.concurrency)
             duration = time.perf_counter() - started
-            applied = wait_for(lambda: Payment.get_by_id(payment.id).status == "paid", 60, "the real callback applied")
+            applied = wait_for(lambda: Payment.get_by_id(flooded.payment.id).status == "paid", 60,
+                               "the real callback applied")
             watch.stop.set()
             watch.join()
             watch.sample()
-            for path in (config.app_db_path, config.queue_db_path):
-                checkpoint(path)
-            grown = folder_bytes(config.state_dir) - before
+            grown = flooded.checkpointed_bytes() - before
             kept_stk = MpesaCallback.select().where(MpesaCallback.outcome == "malformed").count()
             kept_c2b = C2BTransaction.select().where(C2BTransaction.outcome == "malformed").count()
         finally:

@@ -14,7 +14,19 @@ import os
 import sqlite3
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
+
+from hotspotd import config as config_mod
+from hotspotd.processes import BACK_OFFICE
+from hotspotd.sim.daraja import success_callback
+from hotspotd.store.db import open_database, write_transaction
+from hotspotd.store.models import Package, Payment
+
+from .site import CALLBACK_TOKEN, Site
+
+STK = f"/api/payments/stk-callback/{CALLBACK_TOKEN}"
+C2B = f"/api/payments/c2b-confirmation/{CALLBACK_TOKEN}"
 
 
 @dataclass(frozen=True)
@@ -106,3 +118,42 @@ def checkpoint(path: Path) -> None:
 def folder_bytes(folder: Path) -> int:
     """Bytes of every file under `folder` (databases, their WAL and shared memory, backups)."""
     return sum(os.path.getsize(os.path.join(root, name)) for root, _, names in os.walk(folder) for name in names)
+
+
+@dataclass
+class FloodedSite:
+    """A site (portal and back office) with one payment waiting for its callback, and the
+    flood to send it: `requests`, the real callback at index `middle`."""
+
+    site: Site
+    config: config_mod.Config
+    payment: Payment
+    requests: list[tuple[str, bytes]]
+    middle: int
+
+    def checkpointed_bytes(self) -> int:
+        """The state folder's bytes with both databases' WAL folded back."""
+        for path in (self.config.app_db_path, self.config.queue_db_path):
+            checkpoint(path)
+        return folder_bytes(self.config.state_dir)
+
+
+def flooded_site(folder: Path, daraja_url: str, count: int) -> FloodedSite:
+    """Start the site; `count` malformed bodies, one in five a Paybill confirmation, and the
+    waiting payment's real callback in the middle. Daraja is not asked about the payment
+    (query_after 600 s): the callback alone must pay it. Stop it with `.site.stop()`."""
+    site = Site(folder, daraja_url, mpesa={"query_after": "600", "pending_timeout": "1200"})
+    config = config_mod.load(site.config_path)
+    site.start("portal")
+    site.start(BACK_OFFICE)
+    open_database(config.app_db_path)
+    now = datetime.now(timezone.utc)
+    with write_transaction():
+        package = Package.create(name="Hour", price=10, duration_s=3600, rate_limit="2M/5M", devices=1, created_at=now)
+        payment = Payment.create(ref="flood-ref", package=package, phone="254712345678", amount=10, status="pending",
+                                 checkout_request_id="ws_CO_in_the_flood", merchant_request_id="m-flood",
+                                 created_at=now, updated_at=now)
+    requests = [(C2B if i % 5 == 4 else STK, body) for i, body in enumerate(malformed_bodies(count))]
+    real = success_callback("ws_CO_in_the_flood", "m-flood", 10.0, "RFL00000001", 254712345678, now)
+    requests.insert(count // 2, (STK, json.dumps(real).encode()))
+    return FloodedSite(site, config, payment, requests, count // 2)
