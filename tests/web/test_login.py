@@ -171,3 +171,19 @@ def test_a_flood_of_lockouts_writes_a_sample_to_the_health_log(config, store, cl
     lines = [h.message for h in HealthLog.select()]
     assert sum("locked for" in line for line in lines) == sum(row["kept"] for row in hours) <= 2 * sampling.PER_HOUR
     assert sum("console lockout notes this hour" in line for line in lines) == len(hours)
+
+
+def test_a_script_logging_in_again_and_again_leaves_bounded_logins_and_audit_entries(app, clock):
+    from hotspotd.admins import LOGINS_PER_ACCOUNT
+    from hotspotd.web.admin.auth import CHANGES_AT_ONCE
+
+    app.config["hotspotd.guard"].changes.clock = clock
+    statuses = [Client(app).login(*ADMIN) for _ in range(150)]  # a fresh client each time: the cookie thrown away
+    assert statuses == [200] * CHANGES_AT_ONCE + [429] * (150 - CHANGES_AT_ONCE)
+    assert AdminSession.select().count() == LOGINS_PER_ACCOUNT
+    logins = [e for e in Event.select().where(Event.type == "admin.action") if e.data["action"] == "login"]
+    assert len(logins) == CHANGES_AT_ONCE
+    newest = Client(app)
+    clock.now += 5
+    assert newest.login(*ADMIN) == 200 and newest.json("GET", "/api/admin/me")[0] == 200  # the newest login works
+    assert AdminSession.select().count() == LOGINS_PER_ACCOUNT
