@@ -15,7 +15,10 @@ all well-formed; when some are not (a format change upstream, a bug), the first 
 dozen of an hour show what is wrong, and the tally shows how much of it there was and
 from where. 60 an hour keeps a steady fault visible every hour, and four floodable kinds
 at 8 KiB each cost at most ~2 MiB an hour, ~330 MiB over the `DAYS` they are kept.
-Nobody tunes this at a site, so it is not a config key.
+Nobody tunes this at a site, so it is not a config key. Even if Daraja changed its
+format and every real callback became unreadable, a body we only counted is not the only
+trace of money: the reconciler's STK query asks Daraja about every payment left pending,
+and a Paybill payment is in the M-Pesa statement.
 
 Runs inside the caller's write transaction: the count and the row it admits commit together.
 """
