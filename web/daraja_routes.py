@@ -4,8 +4,9 @@ confirmation, each behind the secret path segment `[mpesa] callback_token`.
 They are installed on the portal app and, with `[portal] callback_listen`, on an app of
 their own served by a second listener (`callback_app`). Answers follow protocols.md 4.3
 and 4.5: 200 only once a callback or confirmation is committed (duplicates included),
-404 for a wrong token, 400 for a malformed body (kept for inspection), 413 for a body
-over 64 KiB, 503 when it could not be recorded (Daraja, or the reconciler, tries again).
+404 for a wrong token, 400 for a malformed body (a sample of them is kept for inspection:
+`hotspotd.store.sampling`), 413 for a body over 64 KiB, 503 when it could not be recorded
+(Daraja, or the reconciler, tries again).
 """
 
 from __future__ import annotations

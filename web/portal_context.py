@@ -73,7 +73,7 @@ class PortalContext:
     def __init__(self, config: Config, cases: UseCases) -> None:
         self.config = config
         self.cases = cases
-        self.attempts = Attempts()
+        self.attempts = Attempts(payments_per_minute=config.portal.payments_per_minute)
         self._site: tuple[float, Site] | None = None
         self._lock = threading.Lock()
         self._texts_json = {lang: json.dumps(language.catalogue(lang).js()).replace("<", "\\u003c")

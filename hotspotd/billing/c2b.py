@@ -24,10 +24,11 @@ from .. import events
 from ..errors import StorageUnavailable
 from ..mpesa import c2b as daraja
 from ..mpesa.c2b import C2BPayment, parse_c2b
+from ..store import sampling
 from ..store.db import db, write_transaction
 from ..store.models import C2BTransaction, Package, Payment, iso, to_db_time
 from . import payments
-from .callbacks import Incoming, Recorded, record_batch
+from .callbacks import Incoming, Recorded, record_batch, sample
 from .payments import PaymentStatus
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,8 @@ def validate(payment: C2BPayment, *, short_code: str, now: datetime, valid_for: 
 
 
 _KEEP = ('INSERT INTO "c2b_transaction" ("trans_id", "received_at", "body", "short_code", "bill_ref", "amount", '
-         '"msisdn", "outcome", "error", "payment_id", "remote_addr") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+         '"msisdn", "outcome", "error", "payment_id", "remote_addr", "sampled", "truncated") '
+         'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
 _KNOWN = 'SELECT 1 FROM "c2b_transaction" WHERE "trans_id" = ?'
 _RECEIPT = 'SELECT 1 FROM "payment" WHERE "receipt" = ?'
 _OFFER = ('SELECT "id", "status", "amount" FROM "payment" WHERE "account" = ? AND "method" = \'c2b\'')
@@ -112,25 +114,29 @@ _OFFER = ('SELECT "id", "status", "amount" FROM "payment" WHERE "account" = ? AN
 
 def record_confirmations(batch: Sequence[Incoming]) -> list[Recorded]:
     """Record a batch of confirmations in one transaction; one outcome per confirmation.
-    Never raises for bad input: what cannot be read is kept as `malformed`."""
+    Never raises for bad input: what cannot be read is `malformed` (a sample of them is
+    kept, the rest counted: `callbacks.sample`); every readable one is kept whole, once
+    per TransID."""
     return record_batch(batch, parse_c2b, _record)
 
 
 def _record(incoming: Incoming, payment: C2BPayment | Exception) -> Recorded:
-    text = incoming.body.decode("utf-8", errors="replace")
     at = to_db_time(incoming.received_at)
     if isinstance(payment, Exception):
-        db.execute_sql(_KEEP, (None, at, text, None, None, None, None, "malformed", str(payment)[:300], None,
-                               incoming.remote_addr))
-        log.warning("malformed C2B confirmation from %s: %s", incoming.remote_addr, payment)
+        kept = sample(sampling.C2B_MALFORMED, incoming)
+        if kept is not None:
+            db.execute_sql(_KEEP, (None, at, kept[0], None, None, None, None, "malformed", str(payment)[:300], None,
+                                   incoming.remote_addr, 1, int(kept[1])))
+            log.warning("malformed C2B confirmation from %s: %s", incoming.remote_addr, payment)
         return Recorded("malformed", error=str(payment))
+    text = incoming.body.decode("utf-8", errors="replace")
     if db.execute_sql(_KNOWN, (payment.trans_id,)).fetchone():
         return Recorded("duplicate")  # a replay: kept once already
 
     def keep(outcome: str, payment_id: int | None = None, error: str | None = None) -> None:
         db.execute_sql(_KEEP, (payment.trans_id, at, text, payment.short_code, payment.bill_ref[:40],
                                str(payment.amount), payment.msisdn[:100], outcome, error, payment_id,
-                               incoming.remote_addr))
+                               incoming.remote_addr, 0, 0))
 
     if db.execute_sql(_RECEIPT, (payment.trans_id,)).fetchone():  # receipts are unique across STK and C2B
         keep("duplicate", error="receipt already recorded for another payment")

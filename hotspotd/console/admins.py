@@ -177,16 +177,25 @@ class Login:
         return Actor(self.username, self.role.value, address)
 
 
+LOGINS_PER_ACCOUNT = 20  # browsers and phones one person keeps logged in, with room to spare
+_OLDEST_LOGINS = ('DELETE FROM "admin_session" WHERE "admin_user_id" = ? AND "token_hash" NOT IN '
+                  '(SELECT "token_hash" FROM "admin_session" WHERE "admin_user_id" = ? '
+                  'ORDER BY "created_at" DESC, rowid DESC LIMIT ?)')
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def start_login(user: AdminUser, now: datetime, *, remote_addr: str | None, user_agent: str | None) -> tuple[str, Login]:
-    """A new login for `user`: returns the cookie token (shown once) and the login."""
+    """A new login for `user`: returns the cookie token (shown once) and the login. Past
+    `LOGINS_PER_ACCOUNT` at once the account's oldest logins end (a script logging in
+    again and again would otherwise leave a row each, never presented again)."""
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
     with write_transaction():
         AdminSession.create(token_hash=_digest(token), admin_user=user.id, csrf_token=csrf, created_at=now,
                             seen_at=now, remote_addr=remote_addr, user_agent=(user_agent or "")[:200])
+        db.execute_sql(_OLDEST_LOGINS, (user.id, user.id, LOGINS_PER_ACCOUNT))
         audit.record(Actor(user.username, user.role, remote_addr), "login", f"account {user.username}", now)
     return token, Login(user.id, user.username, AdminRole(user.role), csrf, _digest(token))
 

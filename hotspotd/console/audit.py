@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from .. import events
+from ..store import sampling
 from ..store.db import write_transaction
 from ..store.models import Event, HealthLog
 
@@ -58,7 +59,9 @@ def record_request(by: Actor, method: str, rule: str, path: str, status: int, no
         record(by, f"{method} {rule}", path, now, status=status)
 
 
-def security_note(message: str, now: datetime, level: str = "warning") -> None:
-    """A line in the health log about logins (an account or address locked)."""
+def security_note(message: str, now: datetime, level: str = "warning", *, source: str | None = None) -> None:
+    """A line in the health log about logins (an account or address locked). Strangers on
+    the LAN cause these, so only a sample is written: the first of each hour, then a count."""
     with write_transaction():
-        HealthLog.create(at=now, component="admin", level=level, message=message[:500])
+        if sampling.admit(sampling.CONSOLE_LOCKOUT, now, source=source).keep:
+            HealthLog.create(at=now, component="admin", level=level, message=message[:500])

@@ -7,6 +7,15 @@ from, which a client cannot choose): `burst` attempts at once, then one more eve
 `every` seconds. Both must allow an attempt. Prompts have a third budget per phone number
 (`hotspotd.customer.checkout`), so no client can flood a stranger's phone with prompts.
 
+What a flood from many addresses costs: the actions that write records whether they
+succeed or not (each payment started writes a `payment` row and its event; each trial a
+customer and a subscription) also have one budget for the whole site, taken only by
+attempts their address and device allowed: `[portal] payments_per_minute` (120: at once,
+then two a second; ~7,300 payments in an hour, ~6 MiB) and trials 60 at once, then one
+every 10 s. An address with no attempts left is refused before its MAC is looked at, so
+a client rotating made-up MACs from one address cannot fill the MAC map (each map also
+forgets its oldest keys past `MAX_KEYS`).
+
 Voucher guessing, in numbers: one address gets at most 10 + 3600/60 = 70 voucher
 attempts in its first hour and 60 an hour after that (a device keeping its MAC, 5 + 30 =
 35 and 30); a code is 10 symbols from 31, about 8.2e14 codes, so with 10,000 unused
@@ -23,13 +32,17 @@ from ..errors import RateLimited
 from ..plumbing.ratelimit import RateLimit
 
 
+# Keys each map remembers: more devices than a hotspot sees in a day (~300 bytes each).
+MAX_KEYS = 10_000
+
+
 @dataclass(frozen=True)
 class Budget:
     burst: int  # attempts at once
     every: float  # seconds until one more attempt is allowed
 
-    def limit(self, clock: Callable[[], float]) -> RateLimit:
-        return RateLimit(rate=1.0 / self.every, burst=self.burst, clock=clock)
+    def limit(self, clock: Callable[[], float], max_keys: int = MAX_KEYS) -> RateLimit:
+        return RateLimit(rate=1.0 / self.every, burst=self.burst, max_keys=max_keys, clock=clock)
 
 
 # action: (per device MAC, per address)
@@ -42,19 +55,31 @@ BUDGETS: dict[str, tuple[Budget, Budget]] = {
 }
 # M-Pesa prompts to one phone number: 3 at once, then one every 200 s (18 an hour).
 PROMPTS_PER_PHONE = Budget(3, 200)
+TRIALS_PER_SITE = Budget(60, 10)
+_SITE = "site"
+
+
+def payments_per_site(per_minute: int) -> Budget:
+    """`per_minute` payments at once, then `per_minute` a minute."""
+    return Budget(per_minute, 60.0 / per_minute)
 
 
 class Attempts:
     """The budgets of one portal process (in memory: see `hotspotd.plumbing.ratelimit`)."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, *, payments_per_minute: int = 120) -> None:
         self._limits = {action: (by_mac.limit(clock), by_address.limit(clock))
                         for action, (by_mac, by_address) in BUDGETS.items()}
+        self._site = {"pay": payments_per_site(payments_per_minute).limit(clock, 1),
+                      "trial": TRIALS_PER_SITE.limit(clock, 1)}
 
     def check(self, action: str, *, mac: str | None, address: str | None) -> None:
-        """Take one `action` attempt for this device and address; RateLimited when either
-        has none left."""
+        """Take one `action` attempt for this address, device and (for what writes records
+        either way) the whole site; RateLimited when any has none left."""
         by_mac, by_address = self._limits[action]
-        for limit, key in ((by_mac, mac and mac.upper()), (by_address, address)):
+        if address and (wait := by_address.retry_after(address)):  # before a made-up MAC is remembered
+            raise RateLimited(wait)
+        site = self._site.get(action)
+        for limit, key in ((by_mac, mac and mac.upper()), (by_address, address), (site, site and _SITE)):
             if key and not limit.allow(key):
                 raise RateLimited(limit.retry_after(key))

@@ -8,7 +8,9 @@ not:
 - events after `event_days` once central sync has them (at most the id the receiver
   acknowledged: `synced_through`), or all events after `event_days` when sync is off
   (nothing will ever take them);
-- M-Pesa callback bodies after `callback_days` (the payment keeps what they said);
+- M-Pesa callback bodies after `callback_days` (the payment keeps what they said), and
+  the sample of bodies that carried no money (`hotspotd.store.sampling`) after
+  `sampling.DAYS` (7), its hourly tally after `callback_days`;
 - `radius_change` rows once every running RADIUS process has read them (each records how
   far it has read in `radius_reader`); the newest row always stays, so a process that
   was behind sees a gap and reloads its whole view instead of missing a change;
@@ -28,6 +30,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ..config import Config
+from ..store import sampling
 from ..store.db import db, write_transaction
 from ..store.models import from_db_time, to_db_time
 
@@ -57,18 +60,23 @@ def run_once(now: datetime, config: Config, *, synced_upto: int | None = None) -
     def before(days: int) -> str:
         return to_db_time(now - timedelta(days=days))
 
+    samples_days = min(keep.callback_days, sampling.DAYS)
     upto = synced_through(config) if synced_upto is None else synced_upto
     synced = "" if not config.central.url else f' AND "id" <= {int(upto)}'
     removed = {
         "health_log": _delete("health_log", '"at" < ?', (before(keep.health_log_days),)),
         "event": _delete("event", '"at" < ?' + synced, (before(keep.event_days),)),
-        "mpesa_callback": _delete("mpesa_callback", '"received_at" < ?', (before(keep.callback_days),)),
+        "mpesa_callback": _delete("mpesa_callback", '"received_at" < ?', (before(keep.callback_days),))
+        + _delete("mpesa_callback", '"sampled" = 1 AND "received_at" < ?', (before(samples_days),)),
+        "c2b_transaction": _delete("c2b_transaction", '"sampled" = 1 AND "received_at" < ?', (before(samples_days),)),
         "alert": _delete("alert", '"cleared_at" < ?', (before(keep.alert_days),)),
         "session": roll_up_sessions(now - timedelta(days=keep.session_days), config.site.timezone),
         "radius_change": prune_radius_changes(now),  # last: deleting sessions notes changes too
     }
     with write_transaction():
         db.execute_sql('DELETE FROM "radius_reader" WHERE "seen_at" < ?', (to_db_time(now - READER_FORGOTTEN),))
+        db.execute_sql('DELETE FROM "sample_tally" WHERE "hour" < ?',
+                       (sampling.hour_of(now - timedelta(days=keep.callback_days)),))
     if any(removed.values()):
         log.info("retention: %s", ", ".join(f"{table} {count}" for table, count in removed.items() if count))
     return removed

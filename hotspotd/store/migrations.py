@@ -226,6 +226,21 @@ _V8_PORTAL = (
     'CREATE INDEX "session_ip_status" ON "session" ("ip", "status")',
 )
 
+# Storage under abuse (hotspotd.store.sampling): bodies that carry no money are kept as a
+# sample (the first few per kind and hour, each clipped) and counted per hour; `sampled`
+# rows go sooner than the rest, `truncated` says a kept body was cut.
+_V9_SAMPLES = (
+    'CREATE TABLE "sample_tally" ("hour" TEXT NOT NULL, "kind" TEXT NOT NULL, "seen" INTEGER NOT NULL, '
+    '"kept" INTEGER NOT NULL, "bytes" INTEGER NOT NULL, "last_at" TEXT NOT NULL, "last_from" TEXT, '
+    'PRIMARY KEY ("hour", "kind"))',
+    'ALTER TABLE "mpesa_callback" ADD COLUMN "sampled" INTEGER NOT NULL DEFAULT 0',
+    'ALTER TABLE "mpesa_callback" ADD COLUMN "truncated" INTEGER NOT NULL DEFAULT 0',
+    'CREATE INDEX "mpesa_callback_sampled" ON "mpesa_callback" ("received_at") WHERE "sampled" = 1',
+    'ALTER TABLE "c2b_transaction" ADD COLUMN "sampled" INTEGER NOT NULL DEFAULT 0',
+    'ALTER TABLE "c2b_transaction" ADD COLUMN "truncated" INTEGER NOT NULL DEFAULT 0',
+    'CREATE INDEX "c2b_transaction_sampled" ON "c2b_transaction" ("received_at") WHERE "sampled" = 1',
+)
+
 MIGRATIONS: dict[int, Migration] = {
     1: _V1_INITIAL,
     2: _V2_INDEXES,
@@ -235,6 +250,7 @@ MIGRATIONS: dict[int, Migration] = {
     6: _V6_CONSOLE,
     7: _V7_OPERATIONS,
     8: _V8_PORTAL,
+    9: _V9_SAMPLES,
 }
 
 

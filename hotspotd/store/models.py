@@ -105,7 +105,9 @@ class Payment(BaseModel):
 
 
 class MpesaCallback(BaseModel):
-    """Every callback body as it arrived, for audit and for the operator.
+    """Callback bodies as they arrived, for audit and for the operator: every one that
+    records a result or money, whole; of the rest (malformed, duplicate, a failed result
+    for no payment of ours) a sample (`sampled`, clipped: `truncated`; hotspotd.store.sampling).
 
     outcome: recorded | duplicate | orphan (no such CheckoutRequestID) | malformed.
     """
@@ -116,6 +118,8 @@ class MpesaCallback(BaseModel):
     outcome = peewee.TextField()
     error = peewee.TextField(null=True)
     remote_addr = peewee.TextField(null=True)
+    sampled = peewee.BooleanField(default=False)
+    truncated = peewee.BooleanField(default=False)
 
 
 class Voucher(BaseModel):
@@ -249,7 +253,7 @@ class C2BTransaction(BaseModel):
 
     outcome: matched (applied to the payment of its account number) | unmatched (kept for
     the operator: unknown account, or one already paid) | duplicate (its receipt was known
-    already) | malformed.
+    already) | malformed (a sample of them).
     """
 
     trans_id = peewee.TextField(null=True, unique=True)
@@ -263,6 +267,8 @@ class C2BTransaction(BaseModel):
     error = peewee.TextField(null=True)
     payment = peewee.ForeignKeyField(Payment, null=True, backref="c2b_transactions")
     remote_addr = peewee.TextField(null=True)
+    sampled = peewee.BooleanField(default=False)  # malformed: one of the hour's sample (hotspotd.store.sampling)
+    truncated = peewee.BooleanField(default=False)
 
     class Meta:
         table_name = "c2b_transaction"

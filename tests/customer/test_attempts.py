@@ -2,7 +2,7 @@
 
 import pytest
 
-from hotspotd.customer.attempts import BUDGETS, Attempts
+from hotspotd.customer.attempts import BUDGETS, MAX_KEYS, Attempts
 from hotspotd.errors import RateLimited
 
 
@@ -56,3 +56,45 @@ def test_a_refusal_says_when_to_come_back():
     with pytest.raises(RateLimited) as caught:
         attempts.check("trial", mac="AA:BB:CC:00:00:01", address="10.5.50.2")
     assert caught.value.retry_after == 300 and "300 seconds" in str(caught.value)
+
+
+def test_a_client_rotating_made_up_macs_from_one_address_fills_no_map():
+    clock = Clock()
+    attempts = Attempts(clock)
+    allowed = 0
+    for n in range(20_000):
+        try:
+            attempts.check("pay", mac=f"02:00:00:{n >> 16 & 255:02X}:{n >> 8 & 255:02X}:{n & 255:02X}",
+                           address="10.5.50.2")
+            allowed += 1
+        except RateLimited:
+            pass
+    by_mac, by_address = attempts._limits["pay"]
+    assert allowed == BUDGETS["pay"][1].burst == len(by_mac._buckets) and len(by_address._buckets) == 1
+
+
+def test_a_flood_from_many_addresses_is_held_by_the_site_budget_and_the_maps_stay_small():
+    import tracemalloc
+
+    clock = Clock()
+    attempts = Attempts(clock, payments_per_minute=120)
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    allowed = {"pay": 0, "trial": 0, "voucher": 0}
+    for n in range(30_000):  # 30 s of 1,000 requests a second, every one from a new address and MAC
+        if n % 1000 == 0:
+            clock.now += 1
+        for action in allowed:
+            try:
+                attempts.check(action, mac=f"02:00:{n >> 24 & 255:02X}:{n >> 16 & 255:02X}:{n >> 8 & 255:02X}:"
+                                           f"{n & 255:02X}", address=f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}")
+                allowed[action] += 1
+            except RateLimited:
+                pass
+    grown = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    assert 120 <= allowed["pay"] <= 120 + 2 * 30 and allowed["trial"] <= 60 + 30 // 10  # the site's records
+    assert allowed["voucher"] == 30_000  # writes nothing unless the code is right: its own budgets only
+    for by_mac, by_address in attempts._limits.values():
+        assert len(by_mac._buckets) <= MAX_KEYS and len(by_address._buckets) <= MAX_KEYS
+    assert grown < 3 * 2 * MAX_KEYS * 400  # three actions, two maps, well under 400 bytes a key

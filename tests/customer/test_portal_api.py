@@ -162,6 +162,26 @@ def test_no_phone_gets_more_than_three_prompts_whoever_asks(app, sim, no_errors)
     assert len(sim.pushes) == 3 and Payment.select().count() == 3
 
 
+def test_a_flood_of_payments_and_trials_from_many_addresses_writes_a_bounded_number_of_records(app, no_errors):
+    """Every request from an address and a MAC of its own: each one's budgets allow it, so
+    only the site's budgets (120 payments at once then two a second; 60 trials at once
+    then one every 10 s) hold the records down."""
+    import time
+
+    from hotspotd.store.models import Event
+
+    started = time.monotonic()
+    paid = [request(app, "POST", "/api/portal/paybill", {"package_id": 1, "mac": f"02:00:00:00:{n >> 8:02X}:{n & 255:02X}"},
+                    remote=f"10.6.{n >> 8}.{n & 255}").status for n in range(1500)]
+    tried = [request(app, "POST", "/api/portal/trial", {"mac": f"02:00:00:01:{n >> 8:02X}:{n & 255:02X}"},
+                     remote=f"10.7.{n >> 8}.{n & 255}").status for n in range(1500)]
+    elapsed = time.monotonic() - started
+    assert set(paid) == {201, 429} and set(tried) == {200, 429}
+    assert 120 <= paid.count(201) == Payment.select().count() <= 120 + 2 * elapsed + 1
+    assert Event.select().where(Event.type == "payment.initiated").count() == paid.count(201)
+    assert 60 <= tried.count(200) == Trial.select().count() <= 60 + elapsed / 10 + 1
+
+
 def test_errors_come_in_the_customers_language(app, no_errors):
     cookie = request(app, "POST", "/api/portal/voucher", {"code": "ABCDEFGHJK", "mac": MAC}, headers={"Cookie": "lang=sw"})
     assert cookie.json == {"error": "Nambari ya vocha haijulikani: iangalie kisha ujaribu tena"}

@@ -85,6 +85,30 @@ def test_unknown_client_and_bad_packets_are_dropped_and_counted(handler, now):
     assert sum(counts.values()) == 4
 
 
+def test_a_flood_of_rejects_and_garbage_stores_nothing_but_a_few_counters(handler, now):
+    """RADIUS rejects are not recorded one by one: 20,000 wrong logins and garbage packets
+    from thousands of addresses leave only the counters, one row per reason."""
+    from hotspotd.plumbing import counters
+    from hotspotd.store.db import db
+
+    def sizes() -> dict[str, int]:
+        tables = [row[0] for row in db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {t: db.execute_sql(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0] for t in tables if t != "counter"}
+
+    before = sizes()
+    for n in range(5000):
+        handler.access(pap(f"guess{n}", b"wrong"), "127.0.0.1", now)  # unknown users
+        handler.access(pap("alice", f"pw{n}".encode()), "127.0.0.1", now)  # wrong passwords
+        handler.access(pap("alice", b"alice-pw"), f"10.{n >> 8 & 255}.{n & 255}.9", now)  # from no router
+        handler.access(bytes([1, n & 255, 0, 20]) + bytes(16), "127.0.0.1", now)  # garbage
+    counters.publish("radius-0", handler.counts(), now)
+    counters.publish("radius-0", handler.counts(), now)  # rewritten in place, every few seconds
+    assert sizes() == before
+    rows = db.execute_sql('SELECT "name", "label", "value" FROM "counter"').fetchall()
+    assert sum(value for _, label, value in rows if label in ("unknown_user", "wrong_password")) == 10_000
+    assert len(rows) <= 8 and not any("guess" in label or "10." in label for _, label, _ in rows)
+
+
 def test_router_may_relax_message_authenticator(site, loader, handler, now):
     Router.update(require_message_authenticator=False).where(Router.id == site["router"].id).execute()
     loader.refresh()

@@ -148,3 +148,29 @@ def test_security_headers_on_pages_files_and_errors(full_app):
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp, path
         assert headers["X-Frame-Options"] == "DENY" and headers["X-Content-Type-Options"] == "nosniff", path
         assert headers["Referrer-Policy"] == "same-origin", path
+
+
+def test_an_account_makes_sixty_changes_at_once_then_one_a_second_so_the_audit_log_stays_bounded(full_app, clock):
+    from hotspotd.store.db import db
+    from hotspotd.web.admin.auth import CHANGES_AT_ONCE
+
+    full_app.config["hotspotd.guard"].changes.clock = clock  # the test's clock, not the wall's
+    boss = Client(full_app, address="192.0.2.77")
+    assert boss.login(*ADMIN) == 200
+
+    def audited() -> int:
+        return db.execute_sql('SELECT COUNT(*) FROM "event" WHERE "type" = \'admin.action\' '
+                              'AND json_extract("data", \'$.target\') = \'/api/admin/routers/7/probe\'').fetchone()[0]
+
+    allowed = CHANGES_AT_ONCE - 1  # the login was one
+    answers = [boss.call("POST", "/api/admin/routers/7/probe", {}) for _ in range(500)]
+    assert [status for status, _, _ in answers] == [200] * allowed + [429] * (500 - allowed)
+    assert answers[-1][1]["Retry-After"] == "1" and b"Too many changes" in answers[-1][2]
+    assert audited() == allowed == REACHED.count("/api/admin/routers/<id:int>/probe")
+    assert boss.json("GET", "/api/admin/audit")[0] == 200  # reading is not held up
+    clock.now += 10
+    assert [boss.call("POST", "/api/admin/routers/7/probe", {})[0] for _ in range(12)] == [200] * 10 + [429] * 2
+    clerk = Client(full_app, address="192.0.2.78")  # another account has its own budget
+    assert clerk.login(*OPERATOR) == 200
+    assert clerk.json("POST", "/api/admin/sessions/7/kick", {})[0] == 200
+    assert audited() == allowed + 10

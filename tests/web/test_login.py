@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from hotspotd.store.db import utcnow
 from hotspotd.store.models import AdminSession, Event, HealthLog
+from hotspotd.web.admin.auth import LoginThrottle
 
 from .conftest import ADMIN, OPERATOR, Client
 
@@ -151,3 +153,37 @@ def test_pages_redirect_to_the_login_and_come_back(app):
     assert client.login(*ADMIN) == 200
     status, headers, body = client.call("GET", "/payments/12")
     assert status == 200 and b"admin.js" in body and b"<script>" not in body
+
+
+def test_a_flood_of_lockouts_writes_a_sample_to_the_health_log(config, store, clock):
+    """A LAN script guessing from many addresses locks each of them: the health log gets
+    the first 60 notes of the hour and one line saying the rest are only counted."""
+    from hotspotd.store import sampling
+
+    throttle = LoginThrottle(config, clock=clock)
+    for n in range(400):
+        for _ in range(config.admin.lockout_after):
+            throttle.failed(f"guess{n}", f"192.0.2.{n % 250}" if n < 250 else f"198.51.100.{n - 250}")
+    # every account and address is locked all the same
+    assert throttle.lockout.locked(("address", "192.0.2.7")) and throttle.lockout.locked(("account", "guess399"))
+    hours = sampling.tally(since=utcnow() - timedelta(hours=2))  # one row, two if the test ran over an hour's end
+    assert {row["kind"] for row in hours} == {sampling.CONSOLE_LOCKOUT} and sum(row["seen"] for row in hours) == 800
+    lines = [h.message for h in HealthLog.select()]
+    assert sum("locked for" in line for line in lines) == sum(row["kept"] for row in hours) <= 2 * sampling.PER_HOUR
+    assert sum("console lockout notes this hour" in line for line in lines) == len(hours)
+
+
+def test_a_script_logging_in_again_and_again_leaves_bounded_logins_and_audit_entries(app, clock):
+    from hotspotd.console.admins import LOGINS_PER_ACCOUNT
+    from hotspotd.web.admin.auth import CHANGES_AT_ONCE
+
+    app.config["hotspotd.guard"].changes.clock = clock
+    statuses = [Client(app).login(*ADMIN) for _ in range(150)]  # a fresh client each time: the cookie thrown away
+    assert statuses == [200] * CHANGES_AT_ONCE + [429] * (150 - CHANGES_AT_ONCE)
+    assert AdminSession.select().count() == LOGINS_PER_ACCOUNT
+    logins = [e for e in Event.select().where(Event.type == "admin.action") if e.data["action"] == "login"]
+    assert len(logins) == CHANGES_AT_ONCE
+    newest = Client(app)
+    clock.now += 5
+    assert newest.login(*ADMIN) == 200 and newest.json("GET", "/api/admin/me")[0] == 200  # the newest login works
+    assert AdminSession.select().count() == LOGINS_PER_ACCOUNT

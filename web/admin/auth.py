@@ -12,6 +12,10 @@ app, whichever module added it (routes added after it was installed too). Per re
    the `X-CSRF-Token` header (or a `csrf_token` form field); otherwise 403.
 4. The role (see `hotspotd.web.admin` for how a route declares it): an operator asking for
    an admin-only route gets 403.
+5. Changes per account: every change writes an audit entry, so an account (a stolen
+   cookie, a runaway script) may make `CHANGES_AT_ONCE` at once and then one a second;
+   past that 429 with Retry-After. The audit log grows by at most ~3,700 entries an hour
+   per account, and no entry is ever dropped.
 
 Passwords are checked off the event loop (`Hasher`): scrypt is slow on purpose, and on the
 gevent loop 50 wrong logins at once would stall every page for seconds. Logins are
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import math
 from typing import Any, Callable
 from urllib.parse import quote, urlsplit
 
@@ -32,6 +37,7 @@ from hotspotd.console import admins, audit
 from hotspotd.console.admins import AdminRole, Login
 from hotspotd.config import Config
 from hotspotd.console.lockout import Lockout
+from hotspotd.plumbing.ratelimit import RateLimit
 from hotspotd.store.db import utcnow
 
 from ..jsonapi import answer
@@ -44,6 +50,7 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 JSON_PREFIXES = ("/api/", "/ws", "/metrics")
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 AUDIT_SELF = "self"  # route config: the handler's core call writes its own audit entry
+CHANGES_AT_ONCE = 60  # then one a second, per account (no person clicks faster)
 
 
 class Hasher:
@@ -92,8 +99,9 @@ class Guard:
     name = "admin_guard"
     api = 2
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, clock: Callable[[], float] | None = None) -> None:
         self.config = config
+        self.changes = RateLimit(rate=1.0, burst=CHANGES_AT_ONCE, max_keys=1000, **({"clock": clock} if clock else {}))
 
     def login(self, environ: dict[str, Any]) -> Login | None:
         """The login behind a request (looked up once per request)."""
@@ -113,9 +121,10 @@ class Guard:
         given = environ.get("HTTP_AUTHORIZATION", "")
         return bool(token) and hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
 
-    def refuse(self, status: int, message: str) -> bottle.HTTPResponse:
+    def refuse(self, status: int, message: str, headers: dict[str, str] | None = None) -> bottle.HTTPResponse:
         return bottle.HTTPResponse(answer(status, {"error": message}), status=status,
-                                   headers={"Content-Type": "application/json", "Cache-Control": "no-store"})
+                                   headers={"Content-Type": "application/json", "Cache-Control": "no-store",
+                                            **(headers or {})})
 
     def check(self, route: bottle.Route) -> Login | None:
         """Raise the refusal for this request, or return its login (None on open routes)."""
@@ -142,6 +151,9 @@ class Guard:
                 raise self.refuse(403, "missing or wrong CSRF token (reload the page)")
         if required_role(route) == AdminRole.ADMIN and login.role != AdminRole.ADMIN:
             raise self.refuse(403, "only an admin may do this")
+        if method not in SAFE_METHODS and not self.changes.allow(login.username):
+            wait = max(1, math.ceil(self.changes.retry_after(login.username)))
+            raise self.refuse(429, f"Too many changes at once: try again in {wait} s", {"Retry-After": str(wait)})
         return login
 
     def apply(self, callback: Callable[..., Any], route: bottle.Route) -> Callable[..., Any]:
@@ -210,7 +222,7 @@ class LoginThrottle:
             message = (f"console logins for {kind} {value!r} locked for {self.lockout.lock_for:.0f} s after "
                        f"{self.lockout.lock_after} failures")
             log.warning("%s", message)
-            audit.security_note(message, utcnow())
+            audit.security_note(message, utcnow(), source=address)
 
     def succeeded(self, username: str, address: str) -> None:
         self.lockout.succeeded(self.keys(username, address))

@@ -87,6 +87,12 @@ def install(app: bottle.Bottle, config: Config, hasher: Hasher, throttle: LoginT
             message = "Wrong username or password."
             return answer(401, {"error": message}) if as_json else _page(config, message, next_path, username, 401)
         throttle.succeeded(username, address)
+        changes = app.config["hotspotd.guard"].changes  # a login writes an audit entry: it is a change
+        if not changes.allow(user.username):
+            seconds = max(1, math.ceil(changes.retry_after(user.username)))
+            bottle.response.set_header("Retry-After", str(seconds))
+            message = f"Too many logins at once: try again in {seconds} s."
+            return answer(429, {"error": message}) if as_json else _page(config, message, next_path, username, 429)
         token, started = admins.start_login(user, utcnow(), remote_addr=address,
                                             user_agent=environ.get("HTTP_USER_AGENT"))
         _set_cookie(token, config.admin.session_max)
