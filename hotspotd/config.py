@@ -118,6 +118,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("central", "timeout", "30", seconds, "Seconds to wait for the central server's answer."),
     Setting("central", "max_backoff", "1800", seconds,
             "Longest wait between tries while the central server cannot be reached (with jitter)."),
+    Setting("central", "allow_insecure", "no", yes_no,
+            "yes: sync with a plain http:// central (a test, or a private link); otherwise https:// is required."),
     Setting("receiver", "listen", "0.0.0.0:8090", listen, "Address of the central receiver (`run --role central`)."),
     Setting("receiver", "database", "", database_url,
             "Receiver database URL: sqlite:////abs/path.db or postgresql://user:pw@host/db; empty: central.db in state_dir."),
@@ -150,6 +152,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("backup", "folder", "", text, "Folder of the nightly backups; empty: backups/ in the state folder."),
     Setting("backup", "hour", "3", hour, "Local hour (0-23, site time zone) after which the nightly backup runs."),
 )
+
+INSECURE_CENTRAL = ("[central] url: plain http:// is refused (anyone on the way reads the site's sales and can "
+                    "change what the box is told); use https://, or set [central] allow_insecure = yes "
+                    "(a test, or a private link)")
 
 FORBIDDEN_CALLBACK_WORDS = ("mpesa", "m-pesa", "safaricom", "query", "exe", "cmd", "sql")  # "exe" covers "exec"
 
@@ -223,6 +229,8 @@ class Config(SimpleNamespace):
         if self.central.url and not (self.central.site_id and self.central.site_key):
             found.append("[central] site_id and site_key: required when [central] url is set "
                          "(`hotspotd central site add NAME` at the receiver prints them)")
+        if self.central.url.lower().startswith("http://") and not self.central.allow_insecure:
+            found.append(INSECURE_CENTRAL)
         if bool(self.alerts.telegram_bot_token) != bool(self.alerts.telegram_chat_id):
             found.append("[alerts] telegram_bot_token and telegram_chat_id: give both, or neither")
         return found
