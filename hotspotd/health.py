@@ -23,7 +23,7 @@ from .alerts.conditions import disk_free_percent
 from .config import Config
 from .errors import HotspotdError
 from .store import migrations
-from .store.files import exposed, readable_by_others
+from .store.files import database_links, exposed, readable_by_others
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 EARLIEST_SANE = datetime(2025, 1, 1, tzinfo=timezone.utc)  # a box without a clock battery boots in 1970
@@ -94,6 +94,10 @@ def check_databases(config: Config) -> list[Check]:
     checks = []
     want = max(migrations.MIGRATIONS)
     for name, path in (("app database", config.app_db_path), ("queue database", config.queue_db_path)):
+        links = database_links(path)
+        if links:  # SQLite would read and write through them
+            checks.append(Check(name, FAIL, f"{', '.join(map(str, links))}: symbolic link, refused; remove it"))
+            continue
         if not path.exists():
             checks.append(Check(name, FAIL, f"no database at {path}: run `hotspotd init`"))
             continue

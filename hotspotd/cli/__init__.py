@@ -35,10 +35,19 @@ def setup_logging(level: str = "INFO") -> None:
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 
-def load(args: argparse.Namespace) -> Config:
+def load(args: argparse.Namespace, *, as_owner: bool = True) -> Config:
+    """The config. Run by root, a command that works on the state folder goes on as the
+    folder's owner, the service user (`store.files.work_as_owner`): a link that user
+    planted there cannot make root write anywhere. `as_owner=False`: `run`, whose roles
+    systemd starts as that user already."""
     from .. import config as config_mod
 
-    return config_mod.load(args.config)
+    config = config_mod.load(args.config)
+    if as_owner:
+        from ..store.files import work_as_owner
+
+        work_as_owner(config.state_dir)
+    return config
 
 
 def open_runtime(args: argparse.Namespace) -> Runtime:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import load
@@ -34,7 +35,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    config = load(args)
+    config = load(args, as_owner=False)
     if args.role:
         return run_role(args.role, config, instance=args.instance)
     problems = config.problems()
@@ -106,7 +107,14 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from ..store import init_store
 
     config = load(args)
-    done = restore(config, args.path)
+    try:
+        done = restore(config, args.path)
+    except PermissionError as exc:  # run by root, it works as the owner of the state folder
+        from ..errors import InvalidInput
+
+        raise InvalidInput(f"{exc.filename or args.path}: not readable by uid {os.geteuid()}, the owner of the "
+                           f"state folder (root restores as that user): copy the backup into {config.backup_dir} "
+                           f"first, e.g. sudo install -o {os.geteuid()} -m 0640 FILE {config.backup_dir}/") from None
     applied = init_store(config)
     Runtime(config).queue.create_storage()
     print(f"restored {done.source} into {config.app_db_path}"
