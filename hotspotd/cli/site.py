@@ -24,7 +24,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     from ..health import secret_file_warnings
 
     config = load(args)
-    problems = config.problems()
+    problems = config.problems(args.role)
     for problem in problems:
         print(problem)
     for warning in secret_file_warnings(config):
@@ -36,13 +36,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     config = load(args, as_owner=False)
-    if args.role:
-        return run_role(args.role, config, instance=args.instance)
-    problems = config.problems()
+    problems = config.problems(args.role)  # what check-config reports: no role starts with one
     if problems:
         from ..errors import ConfigError
 
         raise ConfigError("; ".join(problems))
+    if args.role:
+        return run_role(args.role, config, instance=args.instance)
     from ..processes import PROCESSES
     from ..supervisor import supervise_roles
 
@@ -128,9 +128,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     from ..processes import BACK_OFFICE, ROLES
 
     commands.add_parser("init", help="create or migrate the databases").set_defaults(func=cmd_init)
-    commands.add_parser("check-config", help="validate the config").set_defaults(func=cmd_check_config)
+    role_names = (*ROLES, BACK_OFFICE, "central")
+    check = commands.add_parser("check-config", help="validate the config (what `run` refuses to start with)")
+    check.add_argument("--role", choices=role_names, help="check for this role only (central: the receiver)")
+    check.set_defaults(func=cmd_check_config)
     run = commands.add_parser("run", help="start all roles, or one")
-    run.add_argument("--role", choices=(*ROLES, BACK_OFFICE, "central"),
+    run.add_argument("--role", choices=role_names,
                      help=f"one role; {BACK_OFFICE} is the console and the worker in one process, as `run` starts them")
     run.add_argument("--instance", type=int, default=None, help=argparse.SUPPRESS)  # one of [radius] processes
     run.set_defaults(func=cmd_run)
