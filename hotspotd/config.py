@@ -233,10 +233,16 @@ class Config(SimpleNamespace):
         if self.central.url and not (self.central.site_id and self.central.site_key):
             found.append("[central] site_id and site_key: required when [central] url is set "
                          "(`hotspotd central site add NAME` at the receiver prints them)")
-        if self.central.url.lower().startswith("http://") and not self.central.allow_insecure:
-            found.append(INSECURE_CENTRAL)
         if bool(self.alerts.telegram_bot_token) != bool(self.alerts.telegram_chat_id):
             found.append("[alerts] telegram_bot_token and telegram_chat_id: give both, or neither")
+        return found
+
+    def warnings(self) -> list[str]:
+        """What `check-config` and `doctor` warn about but a site still runs with, one line
+        each: a plain-HTTP central stops only central sync (every pass is refused), not selling."""
+        found = []
+        if self.central.url.lower().startswith("http://") and not self.central.allow_insecure:
+            found.append(INSECURE_CENTRAL + ": central sync is refused until then")
         return found
 
 

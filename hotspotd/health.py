@@ -57,9 +57,9 @@ def secret_file_warnings(config: Config) -> list[str]:
 
 
 def check_config(config: Config) -> list[Check]:
-    problems = config.problems()
-    checks = [Check("config", FAIL if problems else OK,
-                    "; ".join(problems) if problems else f"{config.path or '(defaults)'} is valid")]
+    problems, doubts = config.problems(), config.warnings()
+    checks = [Check("config", FAIL if problems else WARN if doubts else OK,
+                    "; ".join(problems or doubts) or f"{config.path or '(defaults)'} is valid")]
     warnings = secret_file_warnings(config)
     checks.append(Check("secrets on disk", WARN if warnings else OK,
                         "; ".join(warnings) if warnings else "config, state folder and databases are private (0640/0750)"))

@@ -27,7 +27,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     problems = config.problems(args.role)
     for problem in problems:
         print(problem)
-    for warning in secret_file_warnings(config):
+    for warning in config.warnings() + secret_file_warnings(config):
         print(f"warning: {warning}")
     if not problems:
         print(f"config {config.path or '(defaults)'} is OK")

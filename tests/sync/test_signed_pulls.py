@@ -140,7 +140,8 @@ def test_a_replayed_answer_is_refused(box, central, config, middle):
 
 def test_a_plain_http_central_is_refused_without_allow_insecure(box, central, config):
     config.central.allow_insecure = False
-    assert config_mod.INSECURE_CENTRAL in config.problems()  # check-config says so
+    warned = [w for w in config.warnings() if w.startswith(config_mod.INSECURE_CENTRAL)]
+    assert warned and not config.problems()  # check-config and doctor warn; the site still sells
     seen_before = Site.get_by_id(box.site_id).last_seen_at
     client = CentralClient(central.url, box.site_id, config.central.site_key, timeout=5)
     result = run_pass(config, client)
@@ -149,7 +150,24 @@ def test_a_plain_http_central_is_refused_without_allow_insecure(box, central, co
     assert Site.get_by_id(box.site_id).last_seen_at == seen_before  # nothing reached the receiver
     secure = config_mod.load(None, overrides={"central": {"url": "https://central.example.com", "site_id": "s",
                                                           "site_key": "k"}})
-    assert config_mod.INSECURE_CENTRAL not in secure.problems()
+    assert secure.warnings() == []
     allowed = config_mod.load(None, overrides={"central": {"url": "http://10.0.0.1", "site_id": "s", "site_key": "k",
                                                            "allow_insecure": "yes"}})
-    assert config_mod.INSECURE_CENTRAL not in allowed.problems()
+    assert allowed.warnings() == []
+
+
+def test_check_config_warns_about_a_plain_http_central(tmp_path, capsys):
+    from hotspotd import cli
+
+    from ..conftest import CALLBACK_TOKEN
+
+    ini = tmp_path / "hotspotd.ini"
+    site = (f"[site]\nstate_dir = {tmp_path / 'state'}\n[mpesa]\nconsumer_key = k\nconsumer_secret = s\npasskey = p\n"
+            f"callback_token = {CALLBACK_TOKEN}\n[central]\nurl = http://central.example.com\nsite_id = s\n"
+            "site_key = k\n")
+    ini.write_text(site)
+    assert cli.main(["--config", str(ini), "check-config"]) == 0  # a warning: the site runs, sync is refused
+    assert f"warning: {config_mod.INSECURE_CENTRAL}" in capsys.readouterr().out
+    ini.write_text(site + "allow_insecure = yes\n")
+    assert cli.main(["--config", str(ini), "check-config"]) == 0
+    assert "http://" not in capsys.readouterr().out
