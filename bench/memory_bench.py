@@ -149,7 +149,8 @@ def main() -> int:
         extra = {"portal": {"threads": os.environ["PORTAL_THREADS"]}} if os.environ.get("PORTAL_THREADS") else {}
         # A central server that does not answer (the uplink is down): the worker's sync
         # passes load its HTTP client as they would at any site that syncs.
-        central = {"url": f"http://127.0.0.1:{free_port()}", "site_id": "bench", "site_key": "bench-key",
+        central = {"url": f"http://127.0.0.1:{free_port()}", "allow_insecure": "yes", "site_id": "bench",
+                   "site_key": "bench-key",
                    "interval": "5"}
         site = Site(Path(folder), sim.url, queue={"reconcile_interval": "5"}, central=central, **extra,
                     mpesa={"query_after": "60", "pending_timeout": "300"},

@@ -78,7 +78,9 @@ def start_role(state_dir: Path, processes: int, workdir: Path) -> tuple[subproce
     port = free_port()
     ini = workdir / f"radius-{processes}.ini"
     ini.write_text(f"[site]\nstate_dir = {state_dir}\n[radius]\nlisten = 127.0.0.1\nauth_port = {port}\n"
-                   f"acct_port = {free_port()}\nprocesses = {processes}\n")
+                   f"acct_port = {free_port()}\nprocesses = {processes}\n"
+                   "[mpesa]\nbase_url = http://127.0.0.1:9\nconsumer_key = k\nconsumer_secret = s\npasskey = p\n"
+                   "callback_token = bench-callback-token-0123456789\n")  # what `run --role` checks
     log = open(workdir / f"radius-{processes}.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "hotspotd", "--config", str(ini), "--log-level", "WARNING",
                              "run", "--role", "radius"], stdout=log, stderr=subprocess.STDOUT)

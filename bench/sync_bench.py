@@ -75,7 +75,7 @@ def run_case(folder: Path, database: str, events: int) -> dict:
     (folder / "box").mkdir()
     site = Site(folder / "box", "http://127.0.0.1:9",
                 central={"url": f"http://127.0.0.1:{receiver.port}", "site_id": site_id, "site_key": key,
-                         "interval": "3600", "max_backoff": "1"})
+                         "interval": "3600", "max_backoff": "1", "allow_insecure": "yes"})
     days = events / 58000 + 1
     queued = fill(site.folder / "state" / "hotspotd.db", itertools.islice(busy_days(days), events))
     receiver.start()

@@ -136,8 +136,9 @@ def _password_ok(request: AuthRequest, password: bytes) -> bool:
 def authorize(request: AuthRequest, view: AccessView, now: datetime) -> Decision:
     """Decide an Access-Request from the view at time `now` (aware UTC).
 
-    A username is a customer's credential; failing that, a MAC (`User-Name` = device MAC)
-    logs in when a current subscription is bound to that MAC. Time is judged from
+    A username is a customer's credential; failing that, a MAC (`User-Name` = device MAC,
+    and the Calling-Station-Id the same MAC) logs in when a current subscription is bound
+    to that MAC. Time is judged from
     starts_at/ends_at, never from whether the worker has marked a subscription expired.
     """
     at = now.timestamp()
@@ -151,7 +152,9 @@ def authorize(request: AuthRequest, view: AccessView, now: datetime) -> Decision
         username = credential.username
     else:
         mac = normalize_mac(request.username)
-        if mac is None or (request.mac is not None and request.mac != mac):
+        # Only the router's Calling-Station-Id says the device is that MAC; a User-Name is
+        # typed by anyone, so a MAC login without it (or with another MAC) is refused.
+        if mac is None or request.mac is None or request.mac != mac:
             return Decision(False, "unknown_user", UNKNOWN_USER)
         bound = view.by_mac.get(mac, ())
         if not bound:

@@ -139,6 +139,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("central", "timeout", "30", seconds, "Seconds to wait for the central server's answer."),
     Setting("central", "max_backoff", "1800", seconds,
             "Longest wait between tries while the central server cannot be reached (with jitter)."),
+    Setting("central", "allow_insecure", "no", yes_no,
+            "yes: sync with a plain http:// central (a test, or a private link); otherwise https:// is required."),
     Setting("receiver", "listen", "0.0.0.0:8090", listen, "Address of the central receiver (`run --role central`)."),
     Setting("receiver", "database", "", database_url,
             "Receiver database URL: sqlite:////abs/path.db or postgresql://user:pw@host/db; empty: central.db in state_dir."),
@@ -171,6 +173,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("backup", "folder", "", text, "Folder of the nightly backups; empty: backups/ in the state folder."),
     Setting("backup", "hour", "3", hour, "Local hour (0-23, site time zone) after which the nightly backup runs."),
 )
+
+INSECURE_CENTRAL = ("[central] url: plain http:// is refused (anyone on the way reads the site's sales and can "
+                    "change what the box is told); use https://, or set [central] allow_insecure = yes "
+                    "(a test, or a private link)")
 
 FORBIDDEN_CALLBACK_WORDS = ("mpesa", "m-pesa", "safaricom", "query", "exe", "cmd", "sql")  # "exe" covers "exec"
 
@@ -235,8 +241,12 @@ class Config(SimpleNamespace):
     def mpesa_party_b(self) -> str:
         return self.mpesa.party_b or self.mpesa.shortcode
 
-    def problems(self) -> list[str]:
-        """What a running site still needs, one line each (empty when ready)."""
+    def problems(self, role: str | None = None) -> list[str]:
+        """What a running site still needs, one line each (empty when ready): what
+        `check-config` prints and what `run` (any role) refuses to start with. `role` as
+        `run --role` takes it: the central receiver (`central`) needs none of a site's settings."""
+        if role == "central":
+            return []
         found = []
         for key in ("consumer_key", "consumer_secret", "passkey"):
             if not getattr(self.mpesa, key):
@@ -285,6 +295,14 @@ class Config(SimpleNamespace):
         if "africastalking.com" in s.base_url and (s.username == "sandbox") != ("sandbox." in s.base_url):
             found.append("[sms] username sandbox goes with base_url https://api.sandbox.africastalking.com "
                          "(and only with it)")
+        return found
+
+    def warnings(self) -> list[str]:
+        """What `check-config` and `doctor` warn about but a site still runs with, one line
+        each: a plain-HTTP central stops only central sync (every pass is refused), not selling."""
+        found = []
+        if self.central.url.lower().startswith("http://") and not self.central.allow_insecure:
+            found.append(INSECURE_CENTRAL + ": central sync is refused until then")
         return found
 
 

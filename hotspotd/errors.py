@@ -25,6 +25,11 @@ class Conflict(HotspotdError):
     """The request is well formed but the current state does not allow it."""
 
 
+class UnsafePath(HotspotdError):
+    """A file hotspotd would create or open for writing is a symbolic link (or not a plain
+    file): someone who may write in its folder could point it anywhere, so it is refused."""
+
+
 class MalformedCallback(InvalidInput):
     """An M-Pesa callback body that cannot be understood."""
 

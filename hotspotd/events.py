@@ -62,14 +62,20 @@ def as_message(event: Event) -> dict[str, Any]:
     return {"id": event.id, "type": event.type, "at": to_db_time(event.at), "data": event.data}
 
 
-def since(last_id: int = 0, limit: int = 100) -> list[dict[str, Any]]:
-    query = Event.select().where(Event.id > last_id).order_by(Event.id).limit(limit)
-    return [as_message(event) for event in query]
+def since(last_id: int = 0, limit: int = 100, hidden: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Events after `last_id`, oldest first, leaving out the `hidden` types."""
+    query = Event.select().where(Event.id > last_id)
+    if hidden:
+        query = query.where(Event.type.not_in(hidden))
+    return [as_message(event) for event in query.order_by(Event.id).limit(limit)]
 
 
-def latest(limit: int = 50) -> list[dict[str, Any]]:
-    query = Event.select().order_by(Event.id.desc()).limit(limit)
-    return [as_message(event) for event in reversed(list(query))]
+def latest(limit: int = 50, hidden: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """The newest `limit` events, oldest first, leaving out the `hidden` types."""
+    query = Event.select()
+    if hidden:
+        query = query.where(Event.type.not_in(hidden))
+    return [as_message(event) for event in reversed(list(query.order_by(Event.id.desc()).limit(limit)))]
 
 
 def of_types(types: tuple[str, ...], page: int, per_page: int) -> tuple[list[dict[str, Any]], int]:

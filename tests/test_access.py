@@ -102,6 +102,8 @@ def test_mac_login(view, now):
     spoof = authorize(AuthRequest("AA:BB:CC:00:00:01", password=b"", mac="AA:BB:CC:00:00:02"), view, now)
     assert spoof.reason == "unknown_user"
     assert authorize(AuthRequest("AA:BB:CC:00:00:03", mac="AA:BB:CC:00:00:03"), view, now).reason == "unknown_user"
+    unnamed = authorize(AuthRequest("AA:BB:CC:00:00:01", password=b""), view, now)  # no Calling-Station-Id
+    assert not unnamed.accept and unnamed.reason == "unknown_user"
     later = authorize(AuthRequest("AA:BB:CC:00:00:01", mac="AA:BB:CC:00:00:01"), view, now + timedelta(hours=2))
     assert later.reason == "expired"
 

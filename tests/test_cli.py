@@ -85,3 +85,37 @@ def test_backup_writes_a_usable_copy(ini, capsys, tmp_path):
     import sqlite3
     app_copy = next(line for line in out.split() if "hotspotd-" in line)
     assert sqlite3.connect(app_copy).execute("select name from package").fetchall() == [("Hour",)]
+
+
+@pytest.mark.parametrize("role", ["portal", "radius", "worker", "admin,worker"])
+def test_run_role_refuses_what_check_config_reports(tmp_path, capsys, role):
+    """`run --role` stops at the problems `check-config` lists (a short callback token here),
+    as a plain `run` does; it starts nothing."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "short-token.ini"
+    path.write_text(f"[site]\nstate_dir = {tmp_path / 'state'}\n[mpesa]\nconsumer_key = k\nconsumer_secret = s\n"
+                    "passkey = p\ncallback_token = short\n[portal]\nlisten = 127.0.0.1:0\n"
+                    "[admin]\nlisten = 127.0.0.1:0\n[radius]\nlisten = 127.0.0.1\nauth_port = 0\nacct_port = 0\n")
+    assert cli.main(["--config", str(path), "init"]) == 0
+    capsys.readouterr()
+    code, reported, _ = run(str(path), capsys, "check-config")
+    assert code == 1 and "[mpesa] callback_token" in reported
+    try:
+        done = subprocess.run([sys.executable, "-m", "hotspotd", "--config", str(path), "run", "--role", role],
+                              capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"run --role {role} started with a callback token check-config refuses")
+    assert done.returncode == 2, done.stderr
+    problems = [line for line in reported.strip().splitlines() if not line.startswith("warning:")]
+    assert problems and all(problem in done.stderr for problem in problems)
+
+
+def test_run_role_central_needs_none_of_a_site_s_settings(tmp_path, capsys):
+    path = tmp_path / "central.ini"
+    path.write_text(f"[site]\nstate_dir = {tmp_path / 'central'}\n")
+    code, out, _ = run(str(path), capsys, "check-config", "--role", "central")
+    assert code == 0 and "is OK" in out
+    code, out, _ = run(str(path), capsys, "check-config")
+    assert code == 1 and "[mpesa] consumer_key" in out  # a site's config, it would be wrong

@@ -87,3 +87,16 @@ def test_check_config_warns_about_a_config_or_database_others_can_read(ini, tmp_
     assert cli.main(["--config", str(ini), "check-config"]) == 0
     out = capsys.readouterr().out
     assert "1 database file(s) can be read by every local user" in out and "hotspotd.db" in out
+
+
+def test_the_receiver_database_is_private_whatever_the_umask(tmp_path, umask_022):
+    from hotspotd.central.store import open_central_store
+    from hotspotd.errors import UnsafePath
+
+    store = open_central_store(f"sqlite:///{tmp_path / 'central' / 'central.db'}")
+    store.close()
+    assert mode(tmp_path / "central") == 0o750 and mode(tmp_path / "central" / "central.db") == 0o640
+    (tmp_path / "elsewhere.db").write_bytes(b"")
+    (tmp_path / "linked.db").symlink_to(tmp_path / "elsewhere.db")
+    with pytest.raises(UnsafePath, match="symbolic link"):
+        open_central_store(f"sqlite:///{tmp_path / 'linked.db'}")

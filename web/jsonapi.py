@@ -97,10 +97,11 @@ def _translated(message: str) -> str:
     return translate(message) if translate else message
 
 
-def api(route: Callable[..., Any]) -> Callable[..., str]:
-    """Run a route; its result (a body, or (status, body)) and core errors become JSON."""
+def api(route: Callable[..., Any]) -> Callable[..., str | bytes]:
+    """Run a route; its result (a body, or (status, body), or JSON bytes sent unchanged) and
+    core errors become JSON."""
 
-    def handle(*args: Any, **kwargs: Any) -> str:
+    def handle(*args: Any, **kwargs: Any) -> str | bytes:
         try:
             result = route(*args, **kwargs)
         except HotspotdError as exc:
@@ -111,6 +112,9 @@ def api(route: Callable[..., Any]) -> Callable[..., str]:
             if isinstance(exc, RateLimited):
                 bottle.response.set_header("Retry-After", str(exc.retry_after))
             return answer(status, {"error": _translated(str(exc))})
+        if isinstance(result, bytes):  # JSON already encoded (a signed answer): sent as it is
+            answer(200, None)
+            return result
         status, body = result if isinstance(result, tuple) else (200, result)
         return answer(status, body)
 

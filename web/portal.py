@@ -28,6 +28,7 @@ from . import daraja_routes, language, listener, portal_api, portal_forms
 from .assets import Assets
 from .jsonapi import TRANSLATE, api, install_common_routes
 from .portal_context import TEMPLATES, PortalContext, UseCases
+from .redact import Redaction, errors_to_log
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +107,11 @@ class PortalRole(Role):
         # switch interval it then waits behind request threads, and a burst convoys on it.
         sys.setswitchinterval(0.0005)
         portal = self.config.portal
+        # The callback token is in the callback routes' paths: no log line of this process shows it.
+        self.redaction = Redaction([self.config.mpesa.callback_token]).install()
         self.checkout = Checkout(self.runtime)
         self.cases = UseCases.around(self.checkout)
-        app = make_app(self.config, self.checkout, self.cases)
+        app = errors_to_log(make_app(self.config, self.checkout, self.cases))
         bounds = dict(per_address=portal.connections_per_address, request_timeout=portal.request_timeout,
                       max_request_body_size=256 * 1024, channel_timeout=30, connection_limit=500,
                       clear_untrusted_proxy_headers=True, ident="hotspotd")
@@ -117,7 +120,7 @@ class PortalRole(Role):
         self.servers = [self.server]
         if portal.callback_listen:
             host, port = portal.callback_listen
-            callbacks = daraja_routes.callback_app(self.config, self.checkout, self.cases.paybill)
+            callbacks = errors_to_log(daraja_routes.callback_app(self.config, self.checkout, self.cases.paybill))
             # Daraja calls from a few addresses, in bursts: no per-address bound here.
             self.servers.append(listener.GuardedServer(callbacks, host=host, port=port, threads=8, name="callbacks",
                                                        **{**bounds, "per_address": 1000}))
@@ -149,3 +152,4 @@ class PortalRole(Role):
         self.cases.close()
         self.checkout.close()
         super().close()
+        self.redaction.uninstall()

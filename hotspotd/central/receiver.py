@@ -16,7 +16,7 @@ import peewee
 from ..config import Config
 from ..errors import InvalidInput, StorageUnavailable
 from ..store.db import utcnow
-from ..sync.protocol import SignedRequest
+from ..sync.protocol import SignedAnswer, SignedRequest
 from . import configlog, operators
 from .ingest import Ingest, authenticate
 from .overview import overview
@@ -55,8 +55,9 @@ class Receiver:
                  ack["duplicates"], ack["acknowledged"])
         return ack
 
-    def pull(self, method: str, path: str, headers: Mapping[str, str], have: str) -> dict[str, Any]:
-        """The configuration changes after version `have` for the site that signed the request."""
+    def pull(self, method: str, path: str, headers: Mapping[str, str], have: str) -> SignedAnswer:
+        """The configuration changes after version `have` for the site that signed the
+        request, as the answer's bytes signed with the site's key (over the request's nonce)."""
         request = SignedRequest.from_headers(method, path, headers, b"")
         if not have.isdigit() or len(have) > 18:
             raise InvalidInput("have must be the configuration version the box runs (a whole number)")
@@ -65,7 +66,7 @@ class Receiver:
             site = authenticate(request, now, self.max_skew)
             with self.store.write():
                 Site.update(last_seen_at=now, config_version=int(have)).where(Site.id == site.id).execute()
-            return configlog.changes_for(site.id, int(have))
+            return request.sign_answer(site.key, configlog.changes_for(site.id, int(have)))
 
     # -- the operator's side
 

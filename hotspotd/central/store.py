@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 import peewee
 
 from ..errors import ConfigError
+from ..store.files import private_database, private_dir
 from ..store.models import JSONField, UTCDateTimeField
 
 
@@ -111,9 +112,11 @@ def database_for(url: str, *, busy_timeout: float = 10.0) -> peewee.Database:
             raise ConfigError(f"[receiver] database {url!r}: write sqlite:///relative.db or sqlite:////absolute.db")
         path = Path(parsed.path[1:])
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.parent.is_dir():
+                private_dir(path.parent)
+            private_database(path)  # 0640 whatever the umask, and no planted link (store/files.py)
         except OSError as exc:
-            raise ConfigError(f"[receiver] database: cannot make {path.parent}: {exc.strerror}") from None
+            raise ConfigError(f"[receiver] database: cannot make {path}: {exc.strerror}") from None
         return peewee.SqliteDatabase(str(path), timeout=busy_timeout, pragmas={
             "journal_mode": "wal", "synchronous": "FULL", "foreign_keys": 1,
             "busy_timeout": int(busy_timeout * 1000), "cache_size": -8000})

@@ -35,10 +35,19 @@ def setup_logging(level: str = "INFO") -> None:
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 
-def load(args: argparse.Namespace) -> Config:
+def load(args: argparse.Namespace, *, as_owner: bool = True) -> Config:
+    """The config. Run by root, a command that works on the state folder goes on as the
+    folder's owner, the service user (`store.files.work_as_owner`): a link that user
+    planted there cannot make root write anywhere. `as_owner=False`: `run`, whose roles
+    systemd starts as that user already."""
     from .. import config as config_mod
 
-    return config_mod.load(args.config)
+    config = config_mod.load(args.config)
+    if as_owner:
+        from ..store.files import work_as_owner
+
+        work_as_owner(config.state_dir)
+    return config
 
 
 def open_runtime(args: argparse.Namespace) -> Runtime:
@@ -46,6 +55,35 @@ def open_runtime(args: argparse.Namespace) -> Runtime:
     from ..plumbing.runtime import Runtime
 
     return Runtime.open(load(args))
+
+
+STDIN = "-"  # an option's value meaning: read it (a prompt, or stdin), do not take it from the command line
+
+
+def read_secret(what: str, given: str | None = None, *, confirm: bool = True) -> str:
+    """A secret kept off the command line (the process list, the shell's history).
+
+    `given` is the option's value: a value itself is taken, with a word to stderr about
+    where it shows; `-` (or no option) reads it: from a prompt that does not echo (typed
+    twice when `confirm`) when stdin is a terminal, else the next line of stdin (so several
+    secrets are read in the order the command documents)."""
+    from ..errors import InvalidInput
+
+    if given is not None and given != STDIN:
+        print(f"hotspotd: note: a {what} on the command line shows in the process list and the shell's history; "
+              f"give - instead to type it or pipe it in", file=sys.stderr)
+        return given
+    if sys.stdin.isatty():
+        import getpass
+
+        value = getpass.getpass(f"{what}: ")
+        if confirm and getpass.getpass("again: ") != value:
+            raise InvalidInput(f"the two {what}s differ")
+        return value
+    line = sys.stdin.readline()
+    if not line:
+        raise InvalidInput(f"no {what} on stdin (give it on its own line, or run this on a terminal to be asked)")
+    return line.rstrip("\n")
 
 
 def print_rows(rows: list[dict[str, Any]], as_json: bool, columns: Sequence[str]) -> None:

@@ -3,22 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from . import add_list, open_runtime, print_rows
-
-
-def _read_password() -> str | None:
-    """A new password from a prompt (typed twice), or the first line of stdin."""
-    if sys.stdin.isatty():
-        import getpass
-
-        password = getpass.getpass("password: ")
-        if getpass.getpass("again: ") != password:
-            print("passwords differ", file=sys.stderr)
-            return None
-        return password
-    return sys.stdin.readline().rstrip("\n")
+from . import add_list, open_runtime, print_rows, read_secret
 
 
 def cmd_admin_add(args: argparse.Namespace) -> int:
@@ -26,9 +12,7 @@ def cmd_admin_add(args: argparse.Namespace) -> int:
     from ..store.db import utcnow
 
     open_runtime(args)
-    password = _read_password()
-    if password is None:
-        return 1
+    password = read_secret("password")
     add_admin(args.username, password, utcnow(), role=args.role)
     print(f"{args.role} {args.username} added")
     return 0
@@ -39,9 +23,7 @@ def cmd_admin_passwd(args: argparse.Namespace) -> int:
     from ..store.db import utcnow
 
     open_runtime(args)
-    password = _read_password()
-    if password is None:
-        return 1
+    password = read_secret("password")
     set_password(args.username, password, utcnow())
     print(f"password of {args.username} changed; its console logins have ended")
     return 0

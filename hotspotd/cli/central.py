@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
-from . import add_list, load, print_rows
+from . import add_list, load, print_rows, read_secret
 from .sales import add_package_arguments
 
 
@@ -47,15 +46,7 @@ def cmd_admin_add(args: argparse.Namespace) -> int:
     from ..store.db import utcnow
 
     store = _store(args)
-    if sys.stdin.isatty():
-        import getpass
-
-        password = getpass.getpass("password: ")
-        if getpass.getpass("again: ") != password:
-            print("passwords differ", file=sys.stderr)
-            return 1
-    else:
-        password = sys.stdin.readline().rstrip("\n")
+    password = read_secret("password")
     add_operator(store, args.username, password, utcnow())
     print(f"operator {args.username} added")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import load
@@ -23,10 +24,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     from ..operations.health import secret_file_warnings
 
     config = load(args)
-    problems = config.problems()
+    problems = config.problems(args.role)
     for problem in problems:
         print(problem)
-    for warning in secret_file_warnings(config):
+    for warning in config.warnings() + secret_file_warnings(config):
         print(f"warning: {warning}")
     if not problems:
         print(f"config {config.path or '(defaults)'} is OK")
@@ -34,14 +35,14 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    config = load(args)
-    if args.role:
-        return run_role(args.role, config, instance=args.instance)
-    problems = config.problems()
+    config = load(args, as_owner=False)
+    problems = config.problems(args.role)  # what check-config reports: no role starts with one
     if problems:
         from ..errors import ConfigError
 
         raise ConfigError("; ".join(problems))
+    if args.role:
+        return run_role(args.role, config, instance=args.instance)
     from ..plumbing.processes import PROCESSES
     from ..plumbing.supervisor import supervise_roles
 
@@ -106,7 +107,14 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from ..store import init_store
 
     config = load(args)
-    done = restore(config, args.path)
+    try:
+        done = restore(config, args.path)
+    except PermissionError as exc:  # run by root, it works as the owner of the state folder
+        from ..errors import InvalidInput
+
+        raise InvalidInput(f"{exc.filename or args.path}: not readable by uid {os.geteuid()}, the owner of the "
+                           f"state folder (root restores as that user): copy the backup into {config.backup_dir} "
+                           f"first, e.g. sudo install -o {os.geteuid()} -m 0640 FILE {config.backup_dir}/") from None
     applied = init_store(config)
     Runtime(config).queue.create_storage()
     print(f"restored {done.source} into {config.app_db_path}"
@@ -120,9 +128,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     from ..plumbing.processes import BACK_OFFICE, ROLES
 
     commands.add_parser("init", help="create or migrate the databases").set_defaults(func=cmd_init)
-    commands.add_parser("check-config", help="validate the config").set_defaults(func=cmd_check_config)
+    role_names = (*ROLES, BACK_OFFICE, "central")
+    check = commands.add_parser("check-config", help="validate the config (what `run` refuses to start with)")
+    check.add_argument("--role", choices=role_names, help="check for this role only (central: the receiver)")
+    check.set_defaults(func=cmd_check_config)
     run = commands.add_parser("run", help="start all roles, or one")
-    run.add_argument("--role", choices=(*ROLES, BACK_OFFICE, "central"),
+    run.add_argument("--role", choices=role_names,
                      help=f"one role; {BACK_OFFICE} is the console and the worker in one process, as `run` starts them")
     run.add_argument("--instance", type=int, default=None, help=argparse.SUPPRESS)  # one of [radius] processes
     run.set_defaults(func=cmd_run)

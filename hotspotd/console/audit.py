@@ -28,6 +28,16 @@ class Actor:
 
 COMMAND_LINE = Actor("command line", "admin", "local")
 
+EVENT = "admin.action"
+# The one role that may read the audit log: its page, and its entries wherever events are
+# listed (the event list, /ws). Operators see the other events.
+READER = "admin"
+
+
+def hidden_from(role: str) -> tuple[str, ...]:
+    """The event types a console account of `role` may not read."""
+    return () if role == READER else (EVENT,)
+
 
 # Ids that go at the top of the event's data, where the payment timeline finds them.
 REFERENCES = ("payment_id", "subscription_id", "customer_id")
@@ -41,12 +51,12 @@ def record(by: Actor, action: str, target: str, now: datetime, **details: Any) -
             data[key] = details.pop(key)
     if details:
         data["details"] = details
-    return events.emit("admin.action", data, now)
+    return events.emit(EVENT, data, now)
 
 
 def entries(page: int, per_page: int) -> tuple[list[dict[str, Any]], int]:
     """The audit log, newest first: (one page of entries, how many in all)."""
-    query = Event.select().where(Event.type == "admin.action")
+    query = Event.select().where(Event.type == EVENT)
     total = query.count()
     rows = query.order_by(Event.id.desc()).paginate(page, per_page)
     return [events.as_message(e) for e in rows], total

@@ -29,7 +29,7 @@ from ..config import Config
 from ..errors import InvalidInput, NotFound
 from ..store import migrations
 from ..store.db import utcnow
-from ..store.files import SQLITE_SIDE_FILES, private_dir, private_file
+from ..store.files import SQLITE_SIDE_FILES, private_database, private_dir
 from ..store.running import roles_stopped
 
 log = logging.getLogger(__name__)
@@ -39,8 +39,9 @@ BACKUP_NAME = re.compile(r"^hotspotd-(\d{8}T\d{6}Z)\.db$")
 
 
 def _copy(source: Path, destination: Path) -> None:
-    """An online copy of `source` into `destination` (created 0640), as one file (no WAL)."""
-    private_file(destination)
+    """An online copy of `source` into `destination` (created 0640), as one file (no WAL).
+    A link planted at `destination` (or its journal) is refused (`store.files`)."""
+    private_database(destination)
     with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(destination)) as dst:
         src.backup(dst)
         dst.execute("PRAGMA journal_mode=DELETE")
@@ -59,8 +60,15 @@ def backup(config: Config, folder: str | os.PathLike, now: datetime | None = Non
     """Copy the databases into `folder` (made 0750 if new; a folder given that exists keeps
     its mode, the files are 0640 anyway); returns the files written."""
     target = Path(folder)
-    if not target.is_dir():
-        private_dir(target)
+    try:
+        if not target.is_dir():
+            private_dir(target)
+        writable = os.access(target, os.W_OK | os.X_OK)
+    except PermissionError:
+        writable = False
+    if not writable:  # root works as the owner of the state folder
+        raise InvalidInput(f"cannot write into {target} as uid {os.geteuid()} (the owner of the state folder, "
+                           "when root runs this): give a folder it may write")
     stamp = (now or utcnow()).strftime(STAMP)
     written = []
     for source in (config.app_db_path, config.queue_db_path):

@@ -23,7 +23,7 @@ from ..alerts.conditions import disk_free_percent
 from ..config import Config
 from ..errors import HotspotdError
 from ..store import migrations
-from ..store.files import exposed, readable_by_others
+from ..store.files import database_links, exposed, readable_by_others
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 EARLIEST_SANE = datetime(2025, 1, 1, tzinfo=timezone.utc)  # a box without a clock battery boots in 1970
@@ -57,9 +57,9 @@ def secret_file_warnings(config: Config) -> list[str]:
 
 
 def check_config(config: Config) -> list[Check]:
-    problems = config.problems()
-    checks = [Check("config", FAIL if problems else OK,
-                    "; ".join(problems) if problems else f"{config.path or '(defaults)'} is valid")]
+    problems, doubts = config.problems(), config.warnings()
+    checks = [Check("config", FAIL if problems else WARN if doubts else OK,
+                    "; ".join(problems or doubts) or f"{config.path or '(defaults)'} is valid")]
     warnings = secret_file_warnings(config)
     checks.append(Check("secrets on disk", WARN if warnings else OK,
                         "; ".join(warnings) if warnings else "config, state folder and databases are private (0640/0750)"))
@@ -94,6 +94,10 @@ def check_databases(config: Config) -> list[Check]:
     checks = []
     want = max(migrations.MIGRATIONS)
     for name, path in (("app database", config.app_db_path), ("queue database", config.queue_db_path)):
+        links = database_links(path)
+        if links:  # SQLite would read and write through them
+            checks.append(Check(name, FAIL, f"{', '.join(map(str, links))}: symbolic link, refused; remove it"))
+            continue
         if not path.exists():
             checks.append(Check(name, FAIL, f"no database at {path}: run `hotspotd init`"))
             continue

@@ -89,7 +89,8 @@ class Runtime:
                 from ..sync.client import CentralClient
 
                 c = self.config.central
-                self._central = CentralClient(c.url, c.site_id, c.site_key, timeout=c.timeout)
+                self._central = CentralClient(c.url, c.site_id, c.site_key, timeout=c.timeout,
+                                              allow_insecure=c.allow_insecure)
             return self._central
 
     def __enter__(self) -> Runtime:

@@ -41,5 +41,6 @@ def prepare_central(state: Path, port: int, password: str) -> DemoCentral:
     finally:
         store.close()
     url = f"http://127.0.0.1:{port}"
-    section = (f"\n[central]\nurl = {url}\nsite_id = {site_id}\nsite_key = {key}\ninterval = 10\nmax_backoff = 10\n")
+    section = (f"\n[central]\nurl = {url}\nsite_id = {site_id}\nsite_key = {key}\ninterval = 10\nmax_backoff = 10\n"
+               "allow_insecure = yes\n")  # loopback, this machine only
     return DemoCentral(config_path, url, section)

@@ -2,6 +2,9 @@
 
 Every failure, a refusal, a 5xx, a dropped connection or no answer in time, is an
 UpstreamError with a sentence the operator can act on; the caller keeps its cursor.
+A configuration answer must carry the receiver's signature over this pull's nonce and
+its exact bytes: an unsigned, altered or replayed answer is refused before anything in
+it is read. A plain-HTTP central is refused unless `[central] allow_insecure` says yes.
 """
 
 from __future__ import annotations
@@ -10,22 +13,27 @@ import json
 import time
 from typing import Any, Callable
 
-from ..errors import UpstreamError
+from ..config import INSECURE_CENTRAL
+from ..errors import ConfigError, UpstreamError
 from ..plumbing.httpclient import RequestException, Session, Timeout
 from . import protocol
 
 
 class CentralClient:
     def __init__(self, url: str, site_id: str, site_key: str, *, timeout: float = 30.0,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, allow_insecure: bool = False) -> None:
         self.url = url.rstrip("/")
         self.site_id = site_id
         self.site_key = site_key
         self.timeout = timeout
         self.clock = clock
+        self.allow_insecure = allow_insecure
         self._session = Session()
 
-    def _send(self, method: str, path: str, body: bytes = b"", extra: dict[str, str] | None = None) -> dict[str, Any]:
+    def _send(self, method: str, path: str, body: bytes = b"", extra: dict[str, str] | None = None,
+              *, signed_answer: bool = False) -> dict[str, Any]:
+        if self.url.lower().startswith("http://") and not self.allow_insecure:
+            raise ConfigError(INSECURE_CENTRAL)
         headers = protocol.signed_headers(self.site_key, self.site_id, method, path, body, self.clock())
         headers.update(extra or {})
         try:
@@ -35,6 +43,12 @@ class CentralClient:
             raise UpstreamError(f"central server did not answer within {self.timeout:.0f} s") from None
         except RequestException as exc:
             raise UpstreamError(f"central server unreachable: {exc}") from None
+        if signed_answer and response.status_code == 200 and not protocol.answer_signed(
+                self.site_key, method, path, self.site_id, headers[protocol.NONCE_HEADER], response.content,
+                response.headers.get(protocol.SIGNATURE_HEADER)):
+            raise UpstreamError("central server's answer is not signed for this request (altered on the way, "
+                                "replayed, or not from the receiver: check [central] url); nothing was applied",
+                                code="signature")
         try:
             answer = response.json()
         except ValueError:
@@ -55,7 +69,7 @@ class CentralClient:
 
     def pull(self, have: int) -> dict[str, Any]:
         """The configuration changes after version `have`."""
-        answer = self._send("GET", f"{protocol.CONFIG_PATH}?have={int(have)}")
+        answer = self._send("GET", f"{protocol.CONFIG_PATH}?have={int(have)}", signed_answer=True)
         if not isinstance(answer.get("changes"), list):
             raise UpstreamError("central server sent no configuration changes")
         return answer

@@ -2,7 +2,9 @@
 
 Signing covers a short preamble (method, path, site, timestamp, nonce) and then the exact
 body bytes as sent, so neither the headers nor a single body byte can change unnoticed.
-Everything here is pure: bytes and numbers in, bytes and numbers out.
+The receiver signs its configuration answer the same way, over the request's nonce and
+the answer's exact bytes, so the box takes neither an altered answer nor an old one
+replayed. Everything here is pure: bytes and numbers in, bytes and numbers out.
 """
 
 from __future__ import annotations
@@ -64,6 +66,35 @@ def signed_headers(key: str, site: str, method: str, path: str, body: bytes, now
             SIGNATURE_HEADER: signature(key, method, path, site, timestamp, nonce, body)}
 
 
+def answer_message(method: str, path: str, site: str, nonce: str, body: bytes) -> bytes:
+    """What an answer's signature covers: the request it answers (its nonce: an answer to
+    another request does not fit this one), then the answer's body bytes exactly as sent.
+    The second line, ANSWER, is never a request's method: no request signature is an answer's."""
+    preamble = f"hotspotd-sync/{PROTOCOL}\nANSWER\n{method.upper()}\n{path}\n{site}\n{nonce}\n"
+    return preamble.encode("utf-8") + body
+
+
+def answer_signature(key: str, method: str, path: str, site: str, nonce: str, body: bytes) -> str:
+    return hmac.new(key.encode("utf-8"), answer_message(method, path, site, nonce, body), hashlib.sha256).hexdigest()
+
+
+def answer_signed(key: str, method: str, path: str, site: str, nonce: str, body: bytes, given: str | None) -> bool:
+    """Whether `given` (the answer's X-Hotspotd-Signature) is `key`'s signature of this
+    answer to the request with `nonce` (compared in constant time)."""
+    if not given:
+        return False
+    expected = answer_signature(key, method, path, site, nonce, body)
+    return hmac.compare_digest(expected.encode(), given.strip().lower().encode("ascii", "replace"))
+
+
+@dataclass(frozen=True)
+class SignedAnswer:
+    """An answer's exact bytes (JSON) and the signature that goes with them."""
+
+    body: bytes
+    signature: str
+
+
 @dataclass(frozen=True)
 class SignedRequest:
     """What the receiver reads off a request before it trusts anything in it."""
@@ -98,6 +129,11 @@ class SignedRequest:
         if abs(skew) > max_skew:
             raise SignatureRefused(f"timestamp is {abs(skew):.0f} s {'ahead of' if skew > 0 else 'behind'} the "
                                    f"receiver's clock (at most {max_skew:.0f} s allowed): check the box's clock")
+
+    def sign_answer(self, key: str, value: dict[str, Any]) -> SignedAnswer:
+        """`value` as the JSON bytes that answer this request, signed with `key`."""
+        body = json.dumps(value, separators=(",", ":")).encode("utf-8")
+        return SignedAnswer(body, answer_signature(key, self.method, self.path, self.site, self.nonce, body))
 
 
 def encode(value: Any) -> bytes:

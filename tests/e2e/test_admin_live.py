@@ -11,6 +11,7 @@ import time
 import pytest
 
 from hotspotd import config as config_mod
+from hotspotd.console import audit
 from hotspotd import events
 from hotspotd.sim.daraja import DarajaSimulator
 from hotspotd.store.db import db, open_database, utcnow, write_transaction
@@ -67,6 +68,36 @@ def test_every_socket_gets_every_event_and_a_reconnect_resumes_where_it_left(con
     got = [json.loads(resumed.receive())["id"] for _ in range(2 + 4 + 2)]
     assert got == sent[3:] + missed + live  # nothing lost, nothing twice, in order
     resumed.close()
+
+
+def test_an_operator_socket_carries_no_audit_entries(console_site):
+    """The audit log is admin-only (its page); /ws must not hand it to operators, live or from the backlog."""
+    console_site.cli("admin", "add", "clerk", "--role", "operator", stdin="staple paper clip\n")
+    base = f"http://127.0.0.1:{console_site.admin_port}"
+    _, boss = admin_login(base, "boss", "correct horse")
+    _, clerk = admin_login(base, "clerk", "staple paper clip")
+    start = boss.get("/api/admin/me")[1]["last_event_id"]
+
+    def mixed(marker: str) -> tuple[list[int], list[int]]:
+        audited, other = [], []
+        for i in range(3):
+            with write_transaction():
+                audited.append(audit.record(audit.COMMAND_LINE, "test.secret", f"{marker} {i}", utcnow()))
+            other += emit(1, marker)
+        return audited, other
+
+    live_socket = {"boss": socket_for(console_site, boss, after=start), "clerk": socket_for(console_site, clerk,
+                                                                                             after=start)}
+    audited, other = mixed("live")
+    assert [json.loads(live_socket["boss"].receive())["id"] for _ in range(6)] == sorted(audited + other)
+    assert [json.loads(live_socket["clerk"].receive())["id"] for _ in other] == other
+    for ws in live_socket.values():
+        ws.close()
+    backlog = socket_for(console_site, clerk, after=start)  # the same events, now from the table
+    assert [json.loads(backlog.receive())["id"] for _ in other] == other
+    later, after = mixed("after")
+    assert [json.loads(backlog.receive())["id"] for _ in after] == after  # the audit entries between were skipped
+    backlog.close()
 
 
 def test_an_event_reaches_the_page_soon_after_its_commit(console_site):

@@ -34,7 +34,8 @@ def test_role_stops_cleanly_on_sigterm_within_5_seconds(bare_site, role):
 
 def test_role_refuses_a_database_that_was_not_initialised(tmp_path):
     config = tmp_path / "c.ini"
-    config.write_text(f"[site]\nstate_dir = {tmp_path / 'empty'}\n")
+    config.write_text(f"[site]\nstate_dir = {tmp_path / 'empty'}\n[mpesa]\nconsumer_key = k\nconsumer_secret = s\n"
+                      "passkey = p\ncallback_token = a-callback-token-0123456789\n")
     result = subprocess.run([sys.executable, "-m", "hotspotd", "--config", str(config), "run", "--role", "worker"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2

@@ -92,7 +92,8 @@ def central_events(url: str, site_id: str) -> tuple[list[int], tuple[int, float]
 
 def box_site(folder: Path, receiver: ReceiverProcess, registration: dict[str, str], **central: str) -> Site:
     folder.mkdir()
-    return Site(folder, "http://127.0.0.1:9", central={"url": receiver.url, **registration, **central})
+    return Site(folder, "http://127.0.0.1:9", central={"url": receiver.url, "allow_insecure": "yes",
+                                                           **registration, **central})
 
 
 def box_state(site: Site) -> tuple[int, int]:

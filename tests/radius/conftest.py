@@ -52,7 +52,10 @@ def write_config(config, path: Path, **radius) -> Path:
     udp = socket.SOCK_DGRAM
     values = {"listen": "127.0.0.1", "auth_port": free_port(udp), "acct_port": free_port(udp), "processes": 1,
               "sweep_interval": 1, **radius}
-    lines = ["[site]", f"state_dir = {config.state_dir}", "[radius]"] + [f"{k} = {v}" for k, v in values.items()]
+    mpesa = {key: getattr(config.mpesa, key) for key in ("base_url", "consumer_key", "consumer_secret", "passkey",
+                                                         "callback_token")}  # a site `run --role` accepts
+    lines = (["[site]", f"state_dir = {config.state_dir}", "[radius]"] + [f"{k} = {v}" for k, v in values.items()]
+             + ["[mpesa]"] + [f"{k} = {v}" for k, v in mpesa.items()])
     path.write_text("\n".join(lines) + "\n")
     return path
 

@@ -100,6 +100,18 @@ def test_rejects(radius_role, user, password, message):
     assert f'Reply-Message = "{message}"' in out.stdout
 
 
+def test_a_mac_login_needs_its_calling_station_id(radius_role):
+    """MikroTik's MAC login: User-Name is the MAC. Without the router's Calling-Station-Id
+    nothing says the device is that MAC, so it is rejected; with it, the bound MAC logs in."""
+    mac = 'User-Name = "AA:BB:CC:00:00:01"'
+    out = radclient(radius_role.auth_port, "auth", [mac, 'User-Password = "mac-auth"', MA])
+    assert "Received Access-Reject" in out.stdout, out.stdout + out.stderr
+    assert 'Reply-Message = "Unknown user"' in out.stdout
+    out = radclient(radius_role.auth_port, "auth", [mac, 'User-Password = "mac-auth"', MA,
+                                                    'Calling-Station-Id = "AA:BB:CC:00:00:01"'])
+    assert "Received Access-Accept" in out.stdout, out.stdout + out.stderr
+
+
 def test_missing_message_authenticator_is_refused(radius_role):
     out = radclient(radius_role.auth_port, "auth", ['User-Name = "alice"', 'User-Password = "alice-pw"'],
                     tries=1, timeout=1)

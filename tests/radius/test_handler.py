@@ -142,6 +142,17 @@ def accounting(status: int, session_id: bytes = b"8010", extra: bytes = b"") -> 
     return rp.encode_request(rp.ACCOUNTING_REQUEST, 4, KEY, attrs, with_message_authenticator=False)
 
 
+def test_a_mac_login_without_calling_station_id_is_rejected(handler, now):
+    """User-Name is the MAC: only the router's Calling-Station-Id says the device is that MAC."""
+    station = rp.attr(rp.CALLING_STATION_ID, BOUND_MAC.encode())
+    reply = rp.decode(handler.access(pap(BOUND_MAC, b"", extra=station), "127.0.0.1", now))
+    assert reply.code == rp.ACCESS_ACCEPT
+    for request in (pap(BOUND_MAC, b""), pap("aa-bb-cc-00-00-01", b""), chap(BOUND_MAC, b"")):
+        reply = rp.decode(handler.access(request, "127.0.0.1", now))
+        assert reply.code == rp.ACCESS_REJECT and reply.text(rp.REPLY_MESSAGE)
+    assert handler.decisions == {"ok": 1, "unknown_user": 3}
+
+
 def test_accounting_validation(handler):
     packet, router, record = handler.accounting(accounting(3, extra=rp.integer(rp.ACCT_INPUT_GIGAWORDS, 2)),
                                                 "127.0.0.1")
@@ -186,7 +197,7 @@ def access_request(username: str, password: bytes, use_chap: bool, mac: str | No
 # Who may get an Access-Accept from the `site` fixture (conftest.py), written out here:
 # alice and carol have time and data left; bob's time is over, dave's data is used up.
 # alice's subscription is bound to AA:BB:CC:00:00:01, so that MAC may log in as User-Name
-# (MikroTik MAC login: no password is checked, the calling station must be that MAC).
+# (MikroTik MAC login: no password is checked; the calling station must be there and be that MAC).
 CURRENT_USERS = {b"alice": b"alice-pw", b"carol": b"carol-pw"}
 BOUND_MAC = "AA:BB:CC:00:00:01"
 USERS = ["alice", "carol", "bob", "dave", "zed", "", "AA:BB:CC:00:00:01", "aa-bb-cc-00-00-01", "AA:BB:CC:00:00:02"]
@@ -234,7 +245,7 @@ def deserves_accept(data: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     station = normalize_mac(packet.text(rp.CALLING_STATION_ID))
-    return login == BOUND_MAC and station in (None, BOUND_MAC)
+    return login == BOUND_MAC and station == BOUND_MAC  # a MAC login names its calling station
 
 
 VALID = [pap("alice", b"alice-pw"), pap("dave", b"x" * 40), chap("carol", b"carol-pw", challenge=bytes(16)),
@@ -254,6 +265,7 @@ def test_the_fuzz_oracle_knows_who_may_log_in():
     assert deserves_accept(pap("aa-bb-cc-00-00-01", b"", extra=rp.attr(rp.CALLING_STATION_ID, BOUND_MAC.encode())))
     for data in (pap("alice", b"wrong"), chap("alice", b"carol-pw"), pap("bob", b"bob-pw"), pap("dave", b"dave-pw"),
                  pap("alice", b"alice-pw", with_ma=False), pap("AA:BB:CC:00:00:02", b""),
+                 pap(BOUND_MAC, b""), chap(BOUND_MAC, b""),
                  access_request("AA:BB:CC:00:00:01", b"", False, "AA:BB:CC:00:00:02", True)):
         assert not deserves_accept(data)
     tampered = bytearray(pap("alice", b"alice-pw"))

@@ -95,7 +95,7 @@ def test_a_central_that_is_down_failing_or_hanging_leaves_the_cursor(box, config
     _emit(5)
     url = {"down": lambda: f"http://127.0.0.1:{free_port()}", "failing": lambda: request.getfixturevalue("failing_url"),
            "hanging": lambda: request.getfixturevalue("hanging_url")}[where]()
-    client = CentralClient(url, box.site_id, config.central.site_key, timeout=1)
+    client = CentralClient(url, box.site_id, config.central.site_key, timeout=1, allow_insecure=True)
     result = run_pass(config, client)
     client.close()
     assert not result.ok
@@ -113,7 +113,7 @@ def test_a_central_that_is_down_failing_or_hanging_leaves_the_cursor(box, config
 
 
 def test_failures_back_off_and_only_the_first_one_is_an_event(box, config):
-    client = CentralClient(f"http://127.0.0.1:{free_port()}", box.site_id, config.central.site_key, timeout=1)
+    client = CentralClient(f"http://127.0.0.1:{free_port()}", box.site_id, config.central.site_key, timeout=1, allow_insecure=True)
     waits = []
     for _ in range(4):
         run_pass(config, client)
@@ -129,7 +129,7 @@ def test_failures_back_off_and_only_the_first_one_is_an_event(box, config):
 
 
 def test_a_refusal_is_kept_as_the_last_error(box, config):
-    client = CentralClient(box.client.url, box.site_id, "not-the-key", timeout=5)
+    client = CentralClient(box.client.url, box.site_id, "not-the-key", timeout=5, allow_insecure=True)
     result = run_pass(config, client)
     client.close()
     assert not result.ok and "401" in result.error and "bad signature" in result.error

@@ -177,3 +177,18 @@ def test_metrics_add_up_what_every_process_published(boss):
     assert 'hotspotd_task_outcomes_total{outcome="done",task="apply_payments"} 4.0' in text
     assert 'hotspotd_queue_depth{state="queued",task="apply_payments"} 0.0' in text
     assert "hotspotd_sync_waiting_events" in text and "hotspotd_routers" in text
+
+
+def test_an_operator_reads_no_audit_entries_in_the_event_list(boss, clerk, hour):
+    """The audit log is the admin's (its page is admin-only); the event list must not leak it."""
+    assert clerk.json("GET", "/api/admin/audit")[0] == 403
+    assert boss.json("POST", "/api/admin/packages", {"name": "Day", "price": 90, "duration": "1d",
+                                                      "rate": "2M/5M"})[0] == 201  # writes an admin.action
+    paid_payment(hour.id, utcnow())  # and events an operator does see
+    audited = Event.select().where(Event.type == "admin.action").count()
+    assert audited >= 1
+    for path in ("/api/admin/events", "/api/admin/events?after=0"):
+        status, seen = clerk.json("GET", path)
+        assert status == 200 and seen and "admin.action" not in {e["type"] for e in seen}, path
+        status, seen = boss.json("GET", path)
+        assert status == 200 and sum(e["type"] == "admin.action" for e in seen) == audited, path

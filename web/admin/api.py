@@ -10,6 +10,7 @@ from typing import Any
 
 import bottle
 
+from hotspotd.console import audit
 from hotspotd import events
 from hotspotd.billing import history, packages
 from hotspotd.console.actions import Console
@@ -17,7 +18,7 @@ from hotspotd.errors import InvalidInput
 
 from ..jsonapi import api, read_json, text_field
 from . import charts
-from .auth import AUDIT_SELF, actor
+from .auth import AUDIT_SELF, actor, current_login
 from .lists import date_arg, int_arg, page_of, text_arg
 
 
@@ -33,9 +34,10 @@ def install(app: bottle.Bottle, console: Console) -> None:
     @api
     def event_list() -> list[dict[str, Any]]:
         after = bottle.request.query.get("after", "")
+        hidden = audit.hidden_from(current_login().role)
         if after.isdigit():
-            return events.since(int(after), limit=500)
-        return events.latest(100)
+            return events.since(int(after), limit=500, hidden=hidden)
+        return events.latest(100, hidden=hidden)
 
     @app.get("/api/admin/packages")
     @api

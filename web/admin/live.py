@@ -9,7 +9,8 @@ sends). A socket that falls
 too far behind is closed; the page reconnects with `?after=<last id it saw>` and gets
 what it missed from the table before the live feed resumes, so nothing is lost or
 doubled. The socket's login is checked again every `RECHECK` seconds (without counting as
-activity), so a logout or an expired login closes it.
+activity), so a logout or an expired login closes it. An operator's socket skips the audit
+log's entries (`audit.hidden_from`), as the audit page refuses them.
 """
 
 from __future__ import annotations
@@ -22,14 +23,14 @@ from typing import Any, Callable
 import bottle
 from geventwebsocket.websocket import Header, WebSocket
 
-from hotspotd.console import admins
+from hotspotd.console import admins, audit
 from hotspotd import events
 from hotspotd.plumbing.event_feed import EventFeed
 from hotspotd.store import release
 from hotspotd.store.db import utcnow
 
 from ..jsonapi import answer
-from .auth import COOKIE, Guard
+from .auth import COOKIE, Guard, current_login
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +42,15 @@ PAGE = 500
 _CLOSE: list = []  # an empty batch: the socket is to close
 
 
-def frame(message: dict[str, Any]) -> tuple[int, bytes]:
+Frame = tuple[int, bytes, str]  # event id, the encoded frame, event type
+
+
+def frame(message: dict[str, Any]) -> Frame:
     """An event as the websocket frame that carries it (a text frame; server frames are
-    not masked, so one encoding serves every socket)."""
+    not masked, so one encoding serves every socket), with its id and type."""
     payload = json.dumps(message, separators=(",", ":")).encode()
-    return message["id"], Header.encode_header(True, WebSocket.OPCODE_TEXT, b"", len(payload), 0) + payload
+    header = Header.encode_header(True, WebSocket.OPCODE_TEXT, b"", len(payload), 0)
+    return message["id"], header + payload, message["type"]
 
 
 class Hub:
@@ -111,16 +116,16 @@ class Hub:
             gevent.sleep(self.interval)
 
 
-def _send(socket, frames: list[tuple[int, bytes]], last: int) -> int:
+def _send(socket, frames: list[Frame], last: int, hidden: tuple[str, ...] = ()) -> int:
     """Write the frames of events after `last`, a few per write; returns the last id sent.
 
     Writes are joined up to WRITE_BYTES: one write per burst keeps the sends few, and the
     bound keeps a page that fell behind a burst from costing the process a copy of the
-    whole burst (times every such page)."""
+    whole burst (times every such page). Events of the `hidden` types are skipped."""
     chunk: list[bytes] = []
     size = 0
-    for event_id, data in frames:
-        if event_id <= last:
+    for event_id, data, type_ in frames:
+        if event_id <= last or type_ in hidden:
             continue
         chunk.append(data)
         size += len(data)
@@ -132,11 +137,11 @@ def _send(socket, frames: list[tuple[int, bytes]], last: int) -> int:
     return max(last, frames[-1][0]) if frames else last
 
 
-def _send_backlog(socket, last: int) -> int:
+def _send_backlog(socket, last: int, hidden: tuple[str, ...]) -> int:
     """Send every event after `last` from the table; returns the last id sent."""
     try:
         while True:
-            batch = events.since(last, PAGE)
+            batch = events.since(last, PAGE, hidden=hidden)
             last = _send(socket, [frame(message) for message in batch], last)
             if len(batch) < PAGE:
                 return last
@@ -158,9 +163,10 @@ def install(app: bottle.Bottle, hub: Hub | None, guard: Guard) -> None:
         queue = hub.subscribe()
         reader = gevent.spawn(_read_until_closed, socket, queue)
         token = bottle.BaseRequest(environ).cookies.get(COOKIE)
+        hidden = audit.hidden_from(current_login().role)
         try:
             last = int(after) if after.isdigit() else hub.last_id
-            last = _send_backlog(socket, last)
+            last = _send_backlog(socket, last, hidden)
             checked = utcnow()
             while not socket.closed:
                 try:
@@ -173,8 +179,8 @@ def install(app: bottle.Bottle, hub: Hub | None, guard: Guard) -> None:
                 if frames == []:  # closed by the page, or fell too far behind
                     break
                 if frames:
-                    last = _send(socket, frames, last)
-                checked = _recheck(guard, token, checked)
+                    last = _send(socket, frames, last, hidden)
+                checked, hidden = _recheck(guard, token, checked, hidden)
         except _LoginEnded:
             log.debug("websocket closed: the login ended")
         except Exception as exc:  # the operator closed the tab, or the socket broke
@@ -192,17 +198,20 @@ class _LoginEnded(Exception):
     pass
 
 
-def _recheck(guard: Guard, token: str | None, checked: datetime) -> datetime:
+def _recheck(guard: Guard, token: str | None, checked: datetime,
+             hidden: tuple[str, ...]) -> tuple[datetime, tuple[str, ...]]:
+    """The login again, every RECHECK seconds: (when checked, what its role may not read)."""
     now = utcnow()
     if (now - checked).total_seconds() < RECHECK:
-        return checked
+        return checked, hidden
     admin = guard.config.admin
     try:
-        if admins.login_for(token, now, idle=admin.session_idle, max_age=admin.session_max, touch=False) is None:
+        login = admins.login_for(token, now, idle=admin.session_idle, max_age=admin.session_max, touch=False)
+        if login is None:
             raise _LoginEnded()
     finally:
         release()
-    return now
+    return now, audit.hidden_from(login.role)  # an admin made an operator meanwhile sees less
 
 
 def _read_until_closed(socket, queue) -> None:

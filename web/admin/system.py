@@ -69,7 +69,7 @@ def install(app: bottle.Bottle, console: Console) -> None:
             raise InvalidInput("nothing to change")
         return update_site_settings(config, body, utcnow(), by=actor()).as_dict()
 
-    @app.get("/api/admin/audit", role="admin")
+    @app.get("/api/admin/audit", role=audit.READER)
     @api
     def audit_log() -> dict[str, Any]:
         return page_of(audit.entries)

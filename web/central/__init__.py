@@ -2,7 +2,7 @@
 operator's read-only overview.
 
     /api/sync/v1/events   POST, a signed batch of events (docs/sync.md)
-    /api/sync/v1/config   GET, a signed request for configuration changes
+    /api/sync/v1/config   GET, a signed request for configuration changes (a signed answer)
     /                     the overview page (login), pages.py
     /api/central/overview the same as JSON (login)
 
@@ -74,9 +74,11 @@ def make_app(config: Config, receiver: Receiver) -> bottle.Bottle:
 
     @app.get(protocol.CONFIG_PATH)
     @signed
-    def configuration() -> dict[str, Any]:
-        return receiver.pull("GET", _signed_path(), bottle.request.headers,
-                             bottle.request.query.get("have", "0"))
+    def configuration() -> bytes:
+        signed_answer = receiver.pull("GET", _signed_path(), bottle.request.headers,
+                                      bottle.request.query.get("have", "0"))
+        bottle.response.set_header(protocol.SIGNATURE_HEADER, signed_answer.signature)
+        return signed_answer.body  # the exact bytes signed
 
     pages.install(app, receiver)
     return app
