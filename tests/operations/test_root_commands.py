@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CALLBACK_TOKEN
+from ..conftest import CALLBACK_TOKEN
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="root commands need root")
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(os.geteuid() != 0, reason="root commands need root")]
 
 SERVICE_UID = SERVICE_GID = 65534  # nobody / nogroup
 STAMP = "%Y%m%dT%H%M%SZ"
