@@ -57,7 +57,7 @@ def provision_bench(users: int, delay: float) -> list[tuple[str, str, str]]:
         ids = []
         with write_transaction():
             for n in range(users):
-                customer = subscriptions.find_or_create_customer(f"2547{n:08d}", now)
+                customer = subscriptions.new_customer(f"2547{n:08d}", now)
                 ids.append(subscriptions.grant(customer, package, now).subscription_id)
             Subscription.update(provision_tried_at=now).execute()  # not the reconciler's to send
         sim.delay = delay

@@ -23,12 +23,14 @@ UNKNOWN_USER = "Unknown user"
 WRONG_PASSWORD = "Wrong password"
 EXPIRED = "Your package has expired"
 DATA_USED_UP = "Your data allowance is used up"
-TOO_MANY_DEVICES = "Too many devices are using this package"
+TOO_MANY_DEVICES = "This package is already in use on as many devices as it allows"
+NO_DEVICE = "The router did not say which device this is"
 BLOCKED = "This device is blocked at this hotspot"
 
-# Rejects that a view a moment old may give wrongly (the customer paid a second ago): the
-# RADIUS role looks at the store again before it sends one of these.
-MAY_BE_STALE = frozenset({"unknown_user", "expired", "data_used_up"})
+# Rejects that a view a moment old may give wrongly (the customer paid a second ago, or
+# moved the package to this device with "already paid?"): the RADIUS role looks at the
+# store again before it sends one of these.
+MAY_BE_STALE = frozenset({"unknown_user", "expired", "data_used_up", "too_many_devices"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +53,7 @@ class Decision:
     """Accept (with what to tell the router) or reject (with a message for the portal)."""
 
     accept: bool
-    reason: str  # ok | unknown_user | wrong_password | expired | data_used_up | too_many_devices | blocked
+    reason: str  # ok | unknown_user | wrong_password | expired | data_used_up | too_many_devices | no_device | blocked
     message: str = ""
     subscription_id: int | None = None
     session_timeout: int | None = None
@@ -59,6 +61,9 @@ class Decision:
     data_left: int | None = None
     interim_interval: int | None = None
     idle_timeout: int | None = None
+    # A device logging in for the first time takes one of the account's free device slots:
+    # (customer id, devices allowed). The RADIUS role records it before it answers.
+    bind: tuple[int, int] | None = None
 
 
 class CredentialView(NamedTuple):
@@ -102,6 +107,7 @@ class AccessView:
     devices: dict[str, dict[int, str | None]] = field(default_factory=dict)  # username -> {session id: mac}
     usernames: dict[int, str] = field(default_factory=dict)  # customer -> username
     blocked: set[str] = field(default_factory=set)  # device MACs that may not log in (hotspotd.devices)
+    bindings: dict[int, tuple[str, ...]] = field(default_factory=dict)  # customer -> its devices (billing.bindings)
     interim_interval: int | None = None
     idle_timeout: int | None = None
 
@@ -115,6 +121,12 @@ class AccessView:
         macs = {mac or f"session-{sid}" for sid, mac in self.devices.get(username, {}).items()}
         macs.discard(except_mac)
         return len(macs)
+
+    def bound(self, customer_id: int, mac: str) -> None:
+        """Note a device bound to an account (this process's view, at once)."""
+        devices = self.bindings.get(customer_id, ())
+        if mac not in devices:
+            self.bindings[customer_id] = devices + (mac,)
 
 
 def chap_ok(password: bytes, chap_password: bytes, challenge: bytes) -> bool:
@@ -145,10 +157,12 @@ def authorize(request: AuthRequest, view: AccessView, now: datetime) -> Decision
     if view.blocked and (request.mac in view.blocked or normalize_mac(request.username) in view.blocked):
         return Decision(False, "blocked", BLOCKED)
     credential = view.credentials.get(request.username)
+    customer_id = None
     if credential is not None:
         if not _password_ok(request, credential.password):
             return Decision(False, "wrong_password", WRONG_PASSWORD)
-        current = view.current(view.by_customer.get(credential.customer_id, ()), at)
+        customer_id = credential.customer_id
+        current = view.current(view.by_customer.get(customer_id, ()), at)
         username = credential.username
     else:
         mac = normalize_mac(request.username)
@@ -169,7 +183,16 @@ def authorize(request: AuthRequest, view: AccessView, now: datetime) -> Decision
     sub = usable[0]
     package = view.packages.get(sub.package_id)
     allowed = package.devices if package else 1
-    if view.open_devices(username, request.mac) >= allowed:
+    bind = None
+    if customer_id is not None:
+        if request.mac is None:  # a credential works on the devices its account admits: which one is this?
+            return Decision(False, "no_device", NO_DEVICE)
+        devices = view.bindings.get(customer_id, ())
+        if request.mac not in devices:
+            if len(devices) >= allowed:
+                return Decision(False, "too_many_devices", TOO_MANY_DEVICES)
+            bind = (customer_id, allowed)
+    elif view.open_devices(username, request.mac) >= allowed:
         return Decision(False, "too_many_devices", TOO_MANY_DEVICES)
     return Decision(
         True, "ok",
@@ -179,4 +202,5 @@ def authorize(request: AuthRequest, view: AccessView, now: datetime) -> Decision
         data_left=None if sub.data_limit is None else sub.data_limit - sub.bytes_used,
         interim_interval=view.interim_interval,
         idle_timeout=view.idle_timeout,
+        bind=bind,
     )

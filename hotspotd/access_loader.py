@@ -117,6 +117,8 @@ class ViewLoader:
             self._subscriptions(ids("subscription"))
         if changed is None or "session" in changed:
             self._sessions(ids("session"))
+        if changed is None or "device_binding" in changed:
+            self._bindings(ids("device_binding"))
         if changed is None or "blocked_device" in changed:
             self.view.blocked = {mac for (mac,) in db.execute_sql('SELECT "mac" FROM "blocked_device"').fetchall()}
 
@@ -155,6 +157,20 @@ class ViewLoader:
             _with(view.by_customer, customer, sid)
             if mac:
                 _with(view.by_mac, mac, sid)
+
+    def _bindings(self, customers: set[int] | None) -> None:
+        """The devices of these accounts (of every account for None); `radius_change`
+        names an account, not a row, for these."""
+        view = self.view
+        sql = 'SELECT "customer_id", "mac" FROM "device_binding"'
+        if customers is None:
+            rows = db.execute_sql(sql + ' ORDER BY "id"').fetchall()
+        else:
+            for customer in customers:
+                view.bindings.pop(customer, None)
+            rows = rows_for_ids(sql + ' WHERE "customer_id" IN ({ids}) ORDER BY "id"', customers)
+        for customer, mac in rows:
+            view.bound(customer, mac)
 
     def _sessions(self, ids: set[int] | None) -> None:
         view = self.view

@@ -25,6 +25,12 @@ class Conflict(HotspotdError):
     """The request is well formed but the current state does not allow it."""
 
 
+class Forbidden(HotspotdError):
+    """The request names something this device may not see or change: a device claim the
+    router contradicts, or an account's business asked by a device that could not be
+    confirmed."""
+
+
 class UnsafePath(HotspotdError):
     """A file hotspotd would create or open for writing is a symbolic link (or not a plain
     file): someone who may write in its folder could point it anywhere, so it is refused."""

@@ -12,8 +12,9 @@ import logging
 import time
 from collections import Counter
 from datetime import datetime
+from typing import Callable
 
-from hotspotd.access import MAY_BE_STALE, AccessView, AuthRequest, Decision, authorize
+from hotspotd.access import MAY_BE_STALE, TOO_MANY_DEVICES, AccessView, AuthRequest, Decision, authorize
 from hotspotd.mac import normalize_mac
 from hotspotd.router import RouterView
 from hotspotd.sessions import AccountingRecord, AcctStatus
@@ -98,13 +99,20 @@ def reply_attributes(decision: Decision) -> bytes:
     return b"".join(out)
 
 
+# Records a device taking one of an account's free slots at its first login: (customer,
+# mac, devices allowed, now) -> taken. The RADIUS role's records it in the store (where two
+# processes cannot both give away the last slot); tests may keep it in the view.
+Binder = Callable[[int, str, int, datetime], bool]
+
+
 class Handler:
     """Validates packets from the routers in `view` and answers them."""
 
     def __init__(self, view: AccessView, require_message_authenticator: bool = True,
                  drops: DropLog | None = None, *, status_secret: bytes | None = None,
-                 status_sources: frozenset[str] = frozenset()) -> None:
+                 status_sources: frozenset[str] = frozenset(), bind: Binder | None = None) -> None:
         self.view = view
+        self.bind = bind or self._bind_in_view
         self.require_message_authenticator = require_message_authenticator
         self.drops = drops or DropLog()
         self.decisions: Counter[str] = Counter()
@@ -174,12 +182,18 @@ class Handler:
         decision = authorize(request, self.view, now)
         if not fresh and not decision.accept and decision.reason in MAY_BE_STALE:
             return STALE
+        if decision.bind is not None and not self.bind(decision.bind[0], request.mac, decision.bind[1], now):
+            decision = Decision(False, "too_many_devices", TOO_MANY_DEVICES)  # another process took the last slot
         self.decisions[decision.reason] += 1
         if not decision.accept:
             log.info("reject %r from %s: %s", request.username, router.name, decision.reason)
         code = rp.ACCESS_ACCEPT if decision.accept else rp.ACCESS_REJECT
         return rp.encode_reply(code, packet.ident, packet.authenticator, secret,
                                reply_attributes(decision) + _proxy_states(packet))
+
+    def _bind_in_view(self, customer_id: int, mac: str, allowed: int, now: datetime) -> bool:
+        self.view.bound(customer_id, mac)
+        return True
 
     def status(self, data: bytes, source: str) -> bytes | None:
         """Answer a Status-Server (RFC 5997) with an Access-Accept; it must carry a valid

@@ -24,9 +24,11 @@ import select
 import socket
 import threading
 import time
+from datetime import datetime
 
 from hotspotd.access import AccessView
 from hotspotd.access_loader import ViewLoader, status_secret
+from hotspotd.billing import bindings
 from hotspotd.plumbing.counters import Publisher
 from hotspotd.operations.retention import record_reader
 from hotspotd.plumbing.role import Role
@@ -180,7 +182,8 @@ class RadiusRole(Role):
         self.loader.refresh()
         gc.freeze()  # the loaded view is long-lived: keep it out of every later collection's scan
         self.handler = Handler(self.loader.view, radius.require_message_authenticator,
-                               status_secret=status_secret(), status_sources=frozenset({radius.listen}))
+                               status_secret=status_secret(), status_sources=frozenset({radius.listen}),
+                               bind=self._bind)
         position = ReadPosition(f"radius-{self.instance or 0}", self.loader)
         self.threads: list[threading.Thread] = [
             AccountingLoop(self.acct_sock, self.handler, self.stopping, self.wake, tick=position.tick),
@@ -191,6 +194,14 @@ class RadiusRole(Role):
             thread.start()
         log.info("radius serving on %s auth %d acct %d (pid %d)", radius.listen, radius.auth_port, radius.acct_port,
                  os.getpid())
+
+    def _bind(self, customer_id: int, mac: str, allowed: int, now: datetime) -> bool:
+        """A device's first login takes a free slot of its account, in the store before the
+        Accept goes out; this process's view knows at once."""
+        taken = bindings.bind_at_login(customer_id, mac, allowed, now)
+        if taken:
+            self.loader.view.bound(customer_id, mac)
+        return taken
 
     def install_signal_handlers(self) -> None:
         if not self.supervising:  # the supervisor installs its own

@@ -29,16 +29,19 @@ def callback_body(checkout: str, amount: float, receipt: str, phone: str = "2547
     return json.dumps({"Body": {"stkCallback": stk}}).encode()
 
 
-def pending_payment(package_id: int, at: datetime, phone: str = "254712345678", mac: str | None = None) -> Payment:
+def pending_payment(package_id: int, at: datetime, phone: str = "254712345678", mac: str | None = None,
+                    customer_id: int | None = None) -> Payment:
+    """A pushed STK payment; `mac`: from a device a router confirmed; `customer_id`: "buy more"."""
     n = next(_numbers)
-    payment = payments.start(get_package(package_id), phone, mac=mac, ip="10.5.50.7", now=at)
+    payment = payments.start(get_package(package_id), phone, mac=mac, ip="10.5.50.7", now=at, verified=bool(mac),
+                             customer_id=customer_id)
     payments.pushed(payment, checkout_request_id=f"ws_CO_{n:06d}", merchant_request_id=f"m-{n}", now=at)
     return Payment.get_by_id(payment.id)
 
 
 def paid_payment(package_id: int, at: datetime, phone: str = "254712345678", mac: str | None = None,
-                 provision: bool = True) -> Payment:
-    payment = pending_payment(package_id, at, phone, mac)
+                 provision: bool = True, customer_id: int | None = None) -> Payment:
+    payment = pending_payment(package_id, at, phone, mac, customer_id)
     record_callback(callback_body(payment.checkout_request_id, payment.amount, f"RC{payment.id:08d}", phone),
                     remote_addr="127.0.0.1", now=at)
     applied = payments.apply(payment.id, at)

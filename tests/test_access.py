@@ -11,6 +11,8 @@ from hotspotd import access
 from hotspotd.access import AccessView, AuthRequest, CredentialView, PackageView, SubscriptionView, authorize
 from hotspotd.mac import normalize_mac
 
+PHONE = "AA:BB:CC:00:00:09"  # the device a test logs in from (the router's Calling-Station-Id)
+
 
 @pytest.fixture
 def view(now):
@@ -36,7 +38,7 @@ def view(now):
 
 
 def test_pap_accept_carries_the_package(view, now):
-    decision = authorize(AuthRequest("alice", password=b"alice-pw"), view, now)
+    decision = authorize(AuthRequest("alice", password=b"alice-pw", mac=PHONE), view, now)
     assert decision.accept and decision.reason == "ok"
     assert decision.session_timeout == 3600
     assert decision.rate_limit == "2M/5M"
@@ -46,14 +48,14 @@ def test_pap_accept_carries_the_package(view, now):
 
 
 def test_data_cap_gives_data_left(view, now):
-    decision = authorize(AuthRequest("carol", password=b"carol-pw"), view, now)
+    decision = authorize(AuthRequest("carol", password=b"carol-pw", mac=PHONE), view, now)
     assert decision.accept and decision.data_left == 4 << 30 and decision.rate_limit is None
 
 
 def test_chap(view, now):
     challenge = bytes(range(16))
     good = b"\x07" + hashlib.md5(b"\x07" + b"alice-pw" + challenge).digest()
-    assert authorize(AuthRequest("alice", chap_password=good, chap_challenge=challenge), view, now).accept
+    assert authorize(AuthRequest("alice", chap_password=good, chap_challenge=challenge, mac=PHONE), view, now).accept
     bad = b"\x07" + hashlib.md5(b"\x07" + b"nope" + challenge).digest()
     assert authorize(AuthRequest("alice", chap_password=bad, chap_challenge=challenge), view, now).reason == \
         "wrong_password"
@@ -71,29 +73,44 @@ def test_chap(view, now):
     ("dave", b"dave-pw", "data_used_up", access.DATA_USED_UP),
 ])
 def test_rejects_say_why(view, now, username, password, reason, message):
-    decision = authorize(AuthRequest(username, password=password), view, now)
+    decision = authorize(AuthRequest(username, password=password, mac=PHONE), view, now)
     assert not decision.accept
     assert (decision.reason, decision.message) == (reason, message)
 
 
 def test_expiry_is_judged_from_time_not_status(view, now):
-    assert authorize(AuthRequest("alice", password=b"alice-pw"), view, now + timedelta(minutes=59)).accept
-    late = authorize(AuthRequest("alice", password=b"alice-pw"), view, now + timedelta(hours=1))
+    assert authorize(AuthRequest("alice", password=b"alice-pw", mac=PHONE), view, now + timedelta(minutes=59)).accept
+    late = authorize(AuthRequest("alice", password=b"alice-pw", mac=PHONE), view, now + timedelta(hours=1))
     assert late.reason == "expired"
 
 
 def test_stacked_subscription_takes_over(view, now):
-    assert authorize(AuthRequest("frank", password=b"frank-pw"), view, now + timedelta(minutes=2)).accept
+    assert authorize(AuthRequest("frank", password=b"frank-pw", mac=PHONE), view, now + timedelta(minutes=2)).accept
 
 
-def test_device_limit_counts_other_devices_only(view, now):
-    view.devices["alice"] = {1: "AA:BB:CC:00:00:09"}
+def test_a_password_works_on_the_devices_its_package_admits(view, now):
+    """The first device takes the free slot (the decision says to bind it); another device is
+    refused even while the first is offline; the bound one logs in again; two slots, two devices."""
+    first = authorize(AuthRequest("alice", password=b"alice-pw", mac=PHONE), view, now)
+    assert first.accept and first.bind == (1, 1)
+    view.bound(1, PHONE)
+    assert view.open_devices("alice", None) == 0  # nobody is online
     other = authorize(AuthRequest("alice", password=b"alice-pw", mac="AA:BB:CC:00:00:02"), view, now)
-    assert other.reason == "too_many_devices"
-    same = authorize(AuthRequest("alice", password=b"alice-pw", mac="AA:BB:CC:00:00:09"), view, now)
-    assert same.accept  # the device that is already online logs in again
-    view.devices["carol"] = {2: "AA:BB:CC:00:00:09"}
-    assert authorize(AuthRequest("carol", password=b"carol-pw", mac="AA:BB:CC:00:00:02"), view, now).accept
+    assert (other.accept, other.reason, other.message) == (False, "too_many_devices", access.TOO_MANY_DEVICES)
+    again = authorize(AuthRequest("alice", password=b"alice-pw", mac=PHONE), view, now)
+    assert again.accept and again.bind is None
+    view.bound(3, PHONE)  # carol's package admits two devices
+    second = authorize(AuthRequest("carol", password=b"carol-pw", mac="AA:BB:CC:00:00:02"), view, now)
+    assert second.accept and second.bind == (3, 2)
+    view.bound(3, "AA:BB:CC:00:00:02")
+    assert authorize(AuthRequest("carol", password=b"carol-pw", mac="AA:BB:CC:00:00:03"), view, now).reason == \
+        "too_many_devices"
+
+
+def test_a_password_without_the_device_is_refused(view, now):
+    """No Calling-Station-Id: which device it is cannot be told, so the password is not enough."""
+    decision = authorize(AuthRequest("alice", password=b"alice-pw"), view, now)
+    assert (decision.accept, decision.reason, decision.message) == (False, "no_device", access.NO_DEVICE)
 
 
 def test_mac_login(view, now):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from hotspotd.devices import claimed, verified
 from hotspotd import events
 from hotspotd.billing import payments
 from hotspotd.billing.callbacks import record_callback
@@ -28,10 +29,10 @@ def test_amount_is_a_number_in_every_payment_event(store, config, make_sim, now)
     checkout = Checkout(Runtime(config, daraja=daraja))
     try:
         package = add_package(name="Hour", price=10, duration="1h", now=now)
-        paid = Payment.get(Payment.ref == checkout.pay(package_id=package.id, phone="0712345678", mac=None,
-                                                       ip="10.5.50.2")["payment_id"])
-        cancelled = Payment.get(Payment.ref == checkout.pay(package_id=package.id, phone="0712345679", mac=None,
-                                                            ip="10.5.50.3")["payment_id"])
+        paid = Payment.get(Payment.ref == checkout.pay(package_id=package.id, phone="0712345678",
+                                                       device=claimed(None, "10.5.50.2"))["payment_id"])
+        cancelled = Payment.get(Payment.ref == checkout.pay(package_id=package.id, phone="0712345679",
+                                                            device=claimed(None, "10.5.50.3"))["payment_id"])
     finally:
         checkout.close()
     record_callback(success(paid.checkout_request_id), remote_addr=None, now=now)

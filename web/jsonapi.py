@@ -16,8 +16,8 @@ from typing import Any, Callable
 
 import bottle
 
-from hotspotd.errors import (Conflict, HotspotdError, InvalidInput, NotFound, RateLimited, StorageUnavailable,
-                             UpstreamError)
+from hotspotd.errors import (Conflict, Forbidden, HotspotdError, InvalidInput, NotFound, RateLimited,
+                             StorageUnavailable, UpstreamError)
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,7 @@ SOMETHING_WENT_WRONG = "Something went wrong, please try again"
 # The one mapping from core errors to HTTP status codes (most specific first).
 STATUS_FOR_ERROR: tuple[tuple[type[HotspotdError], int], ...] = (
     (InvalidInput, 400),
+    (Forbidden, 403),
     (NotFound, 404),
     (Conflict, 409),
     (UpstreamError, 502),

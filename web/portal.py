@@ -78,6 +78,11 @@ def make_app(config: Config, checkout: Checkout, cases: UseCases | None = None) 
             page_json=json.dumps(page).replace("<", "\\u003c"), texts_json=portal.texts_json(lang),
             css=assets.url("portal.css"), js=assets.url("portal.js"))
 
+    @app.hook("after_request")
+    def security_headers() -> None:
+        for name, value in portal.security_headers().items():
+            bottle.response.set_header(name, value)
+
     portal_api.install(app, portal)
     portal_forms.install(app, portal, assets)
     daraja_routes.install(app, config, checkout, cases.paybill)

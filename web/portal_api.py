@@ -1,7 +1,9 @@
 """/api/portal/* and /api/captive: the customer's JSON API (what the page's script calls).
 
-Each route takes its attempt from the budgets (per device and per address), translates
-the request into one call on a core use case, and answers with what the customer has in
+Each route learns who is asking (`portal.asker`: the request's own address as the routers
+know it; the `mac`/`ip` in the request are hints, and a claim a router contradicts gets a
+403), takes its attempt from the budgets (per device and per address), translates the
+request into one call on a core use case, and answers with what the customer has in
 their words (`expires_text`, `data_left_text`, ...). Errors reach the customer in the
 page's language (`jsonapi.api` with the app's translator).
 """
@@ -42,87 +44,82 @@ def install(app: bottle.Bottle, portal: PortalContext) -> None:
     @api
     def pay() -> tuple[int, dict[str, Any]]:
         body = read_json()
-        mac, ip = portal.device(body)
         package_id, phone = id_field(body, "package_id"), text_field(body, "phone", 20)
         if package_id is None or not phone:
             raise InvalidInput(CHOOSE)
         top_up = _flag(body, "top_up")
-        portal.check("pay", mac)
-        return 202, cases.checkout.pay(package_id=package_id, phone=phone, mac=mac, ip=ip, top_up=top_up)
+        device = portal.asker(body)
+        portal.check("pay", device)
+        return 202, cases.checkout.pay(package_id=package_id, phone=phone, device=device, top_up=top_up)
 
     @app.post("/api/portal/paybill")
     @api
     def paybill() -> tuple[int, dict[str, Any]]:
         body = read_json()
-        mac, ip = portal.device(body)
         package_id = id_field(body, "package_id")
         if package_id is None:
             raise InvalidInput(CHOOSE)
         top_up = _flag(body, "top_up")
-        portal.check("pay", mac)
-        return 201, portal.worded(cases.paybill.offer(package_id=package_id, mac=mac, ip=ip, top_up=top_up),
+        device = portal.asker(body)
+        portal.check("pay", device)
+        return 201, portal.worded(cases.paybill.offer(package_id=package_id, device=device, top_up=top_up),
                                   portal.t())
 
     @app.get("/api/portal/payments/<ref>")
     @api
     def payment_status(ref: str) -> dict[str, Any]:
-        query = bottle.request.query
-        view = cases.checkout.payment_status(ref[:64], mac=query.getunicode("mac", default="")[:17],
-                                             ip=query.getunicode("ip", default="")[:45] or bottle.request.remote_addr)
+        view = cases.checkout.payment_status(ref[:64], device=portal.asker())
         return portal.worded(view, portal.t())
 
     @app.post("/api/portal/voucher")
     @api
     def voucher() -> dict[str, Any]:
         body = read_json()
-        mac, ip = portal.device(body)
         code = text_field(body, "code", 40) or ""
-        portal.check("voucher", mac)
-        return portal.worded(cases.checkout.redeem_voucher(code, mac=mac, ip=ip), portal.t())
+        device = portal.asker(body)
+        portal.check("voucher", device)
+        return portal.worded(cases.checkout.redeem_voucher(code, device=device), portal.t())
 
     @app.post("/api/portal/restore")
     @api
     def restore() -> dict[str, Any]:
         body = read_json()
-        mac, ip = portal.device(body)
         receipt, phone = text_field(body, "receipt", 40) or "", text_field(body, "phone", 20) or ""
-        portal.check("restore", mac)
-        return portal.worded(cases.restore.restore(receipt=receipt, phone=phone, mac=mac, ip=ip), portal.t())
+        device = portal.asker(body)
+        portal.check("restore", device)
+        return portal.worded(cases.restore.restore(receipt=receipt, phone=phone, device=device), portal.t())
 
     @app.post("/api/portal/login")
     @api
     def login() -> dict[str, Any]:
         body = read_json()
-        mac, ip = portal.device(body)
         username, password = text_field(body, "username", 64) or "", text_field(body, "password", 64) or ""
-        portal.check("login", mac)
-        return portal.worded(cases.account.login(username=username, password=password, mac=mac, ip=ip),
-                             portal.t())
+        device = portal.asker(body)
+        portal.check("login", device)
+        return portal.worded(cases.account.login(username=username, password=password, device=device), portal.t())
 
     @app.post("/api/portal/logout")
     @api
     def logout() -> dict[str, Any]:
         body = read_json()
-        mac, ip = portal.device(body)
         username, password = text_field(body, "username", 64) or "", text_field(body, "password", 64) or ""
-        portal.check("login", mac)
-        return cases.account.logout(username=username, password=password, mac=mac, ip=ip)
+        device = portal.asker(body)
+        portal.check("login", device)
+        return cases.account.logout(username=username, password=password, device=device)
 
     @app.get("/api/portal/status")
     @api
     def status() -> dict[str, Any]:
-        query = bottle.request.query
-        view = cases.account.status(mac=query.getunicode("mac", default="")[:17] or None,
-                                    ip=query.getunicode("ip", default="")[:45] or bottle.request.remote_addr)
-        return portal.worded(view, portal.t())
+        fresh = bottle.request.query.get("fresh") == "1"  # after logging in: ask the routers now
+        return portal.worded(cases.account.status(device=portal.asker(fresh=fresh)), portal.t())
 
     @app.post("/api/portal/trial")
     @api
     def trial() -> dict[str, Any]:
         body = read_json()
-        mac, ip = portal.device(body)
-        portal.check("trial", mac)
-        return portal.worded(cases.trial.start(mac=mac, ip=ip), portal.t())
+        device = portal.asker(body)
+        portal.check("trial", device)
+        return portal.worded(cases.trial.start(device=device), portal.t())
 
     @app.get("/api/captive")
     def captive() -> str:

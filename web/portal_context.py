@@ -15,15 +15,18 @@ from typing import Any
 
 import bottle
 
+from hotspotd.config import Config
 from hotspotd.customer.account import Account
+from hotspotd.customer.already_paid import Restore
 from hotspotd.customer.attempts import Attempts
 from hotspotd.customer.captive import Captive
 from hotspotd.customer.checkout import Checkout
-from hotspotd.config import Config
+from hotspotd.customer.identity import Identity
 from hotspotd.customer.paybill import Paybill
-from hotspotd.customer.already_paid import Restore
-from hotspotd.settings import site_settings
 from hotspotd.customer.trial import Trial
+from hotspotd.devices import Asker
+from hotspotd.router.links import LoginLinks, login_links
+from hotspotd.settings import site_settings
 
 from . import language, wording
 from .jsonapi import text_field
@@ -32,6 +35,7 @@ log = logging.getLogger(__name__)
 
 TEMPLATES = [str(Path(__file__).parent / "templates")]
 SITE_CACHE_SECONDS = 2.0
+NONE = "'none'"
 LOGIN_VARS = ("mac", "ip", "link-login-only", "link-orig", "link-logout", "error", "chap-id", "chap-challenge")
 
 
@@ -45,16 +49,19 @@ class UseCases:
     trial: Trial
     account: Account
     captive: Captive
+    identity: Identity
 
     @classmethod
     def around(cls, checkout: Checkout, **given: Any) -> UseCases:
         """Those not given, made over the checkout's runtime."""
         rt = checkout.rt
-        made = {"paybill": Paybill, "restore": Restore, "trial": Trial, "account": Account, "captive": Captive}
+        made = {"paybill": Paybill, "restore": Restore, "trial": Trial, "account": Account, "captive": Captive,
+                "identity": Identity}
         return cls(checkout=checkout, **{name: given.get(name) or kind(rt) for name, kind in made.items()})
 
     def close(self) -> None:
         self.paybill.close()
+        self.identity.close()
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,7 @@ class Site:
     timezone: str
     packages: list[dict[str, Any]]
     offline: bool  # the store did not answer: the page says so instead of failing
+    links: LoginLinks = LoginLinks(frozenset(), None)  # where MikroTik's login links may point
 
 
 class PortalContext:
@@ -75,6 +83,7 @@ class PortalContext:
         self.cases = cases
         self.attempts = Attempts(payments_per_minute=config.portal.payments_per_minute)
         self._site: tuple[float, Site] | None = None
+        self._headers: tuple[LoginLinks, dict[str, str]] | None = None
         self._lock = threading.Lock()
         self._texts_json = {lang: json.dumps(language.catalogue(lang).js()).replace("<", "\\u003c")
                             for lang in language.LANGUAGES}
@@ -90,7 +99,7 @@ class PortalContext:
             try:
                 settings = site_settings(self.config)
                 site = Site(settings.name, settings.help_phone, settings.notice, settings.timezone,
-                            self.cases.checkout.packages(), offline=False)
+                            self.cases.checkout.packages(), offline=False, links=login_links())
             except Exception as exc:  # a locked or broken store: the page shows, saying so
                 log.warning("portal page without the store: %s", exc)
                 s = self.config.site
@@ -111,23 +120,50 @@ class PortalContext:
     def texts_json(self, lang: str) -> str:
         return self._texts_json[lang]
 
-    def check(self, action: str, mac: str | None) -> None:
+    def check(self, action: str, device: Asker) -> None:
         """One attempt of `action` for this device and the address the request came from."""
-        self.attempts.check(action, mac=mac, address=bottle.request.remote_addr)
+        self.attempts.check(action, device)
 
-    @staticmethod
-    def device(body: dict[str, Any]) -> tuple[str | None, str | None]:
-        """(mac, ip) of the device from a JSON body; the request's own address stands in for the IP."""
-        return text_field(body, "mac", 17), text_field(body, "ip", 45) or bottle.request.remote_addr
+    def asker(self, source: dict[str, Any] | None = None, *, fresh: bool = False) -> Asker:
+        """Who is asking: the request's own address, as the routers know it; the `mac` and
+        `ip` the request carries (a JSON body, else the query or form) are only hints."""
+        request = bottle.request
+        if source is not None:
+            mac, ip = text_field(source, "mac", 17), text_field(source, "ip", 45)
+        else:
+            fields = request.forms if request.method == "POST" else request.query
+            mac = (fields.getunicode("mac", default="") or "")[:17] or None
+            ip = (fields.getunicode("ip", default="") or "")[:45] or None
+        return self.cases.identity.resolve(request.remote_addr, mac=mac, ip=ip, fresh=fresh)
 
-    @staticmethod
-    def login_vars(source: Any) -> dict[str, str]:
-        """MikroTik's login-page variables from a query or form (trimmed; only http(s) links)."""
+    def login_vars(self, source: Any) -> dict[str, str]:
+        """MikroTik's login-page variables from a query or form (trimmed). Its links are
+        kept only when they point at one of the site's routers; a login link that does not
+        is replaced by the router's known login page (one router), or dropped."""
         values = {key: (source.getunicode(key, default="") or "")[:512] for key in LOGIN_VARS}
+        links = self.site().links
         for key in ("link-login-only", "link-orig", "link-logout"):
-            if not values[key].lower().startswith(("http://", "https://")):
-                values[key] = ""  # a router URL, or nothing (no javascript: URLs)
+            if values[key] and not links.ours(values[key]):
+                log.info("portal: a %s to %r is not one of the site's routers: not used", key, values[key][:80])
+                values[key] = (links.known or "") if key == "link-login-only" else ""
         return values
+
+    def security_headers(self) -> dict[str, str]:
+        """What every portal answer carries: no inline script, never framed, no referrer
+        (the page's URL holds MikroTik's variables), and the login form and its frame may
+        reach only the site's routers."""
+        links = self.site().links
+        cached = self._headers
+        if cached is None or cached[0] is not links:
+            routers = " ".join(f"http://{h} https://{h}" for h in sorted(links.hosts) if h.replace(".", "").replace(
+                "-", "").replace(":", "").isalnum())
+            policy = (f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                      f"connect-src 'self'; frame-src {routers or NONE}; "
+                      f"form-action 'self' {routers}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+            cached = self._headers = (links, {"Content-Security-Policy": policy.replace("  ", " "),
+                                              "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
+                                              "Referrer-Policy": "no-referrer"})
+        return cached[1]
 
     # -- the customer's words
 

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 import bottle
 
+from hotspotd.devices import Asker
 from hotspotd.errors import HotspotdError, InvalidInput
 
 from .assets import Assets
@@ -22,12 +23,12 @@ WAIT_REFRESH = 3  # seconds between reloads of the waiting page
 def install(app: bottle.Bottle, portal: PortalContext, assets: Assets) -> None:
     cases = portal.cases
 
-    def form() -> tuple[dict[str, str], Catalogue, str | None, str | None]:
+    def form() -> tuple[dict[str, str], Catalogue]:
         forms = bottle.request.forms
         login = portal.login_vars(forms)
         lang = forms.getunicode("lang", default="")
         t = catalogue(lang) if lang in LANGUAGES else portal.t()
-        return login, t, login["mac"][:17] or None, login["ip"][:45] or bottle.request.remote_addr
+        return login, t
 
     def field(name: str, limit: int) -> str:
         value = bottle.request.forms.getunicode(name, default="") or ""
@@ -51,11 +52,11 @@ def install(app: bottle.Bottle, portal: PortalContext, assets: Assets) -> None:
                                failed=failed, refresh=refresh, css=assets.url("portal.css"),
                                back="/?" + urlencode({**kept, "lang": t.lang}))
 
-    def handled(action: Callable[[dict[str, str], Catalogue, str | None, str | None], str]) -> Callable[[], str]:
+    def handled(action: Callable[[dict[str, str], Catalogue, Asker], str]) -> Callable[[], str]:
         def handle() -> str:
-            login, t, mac, ip = form()
+            login, t = form()
             try:
-                return action(login, t, mac, ip)
+                return action(login, t, portal.asker())
             except HotspotdError as exc:
                 bottle.response.status = status_for(exc)
                 return page(t, login, title=t("page.not_done"), lines=(t.message(str(exc)),), failed=True)
@@ -65,38 +66,38 @@ def install(app: bottle.Bottle, portal: PortalContext, assets: Assets) -> None:
 
     @app.post("/voucher")
     @handled
-    def voucher(login, t, mac, ip) -> str:
-        portal.check("voucher", mac)
-        view = cases.checkout.redeem_voucher(field("code", 40), mac=mac, ip=ip)
+    def voucher(login, t, device) -> str:
+        portal.check("voucher", device)
+        view = cases.checkout.redeem_voucher(field("code", 40), device=device)
         return page(t, login, title=t("page.ready"), view=view)
 
     @app.post("/restore")
     @handled
-    def restore(login, t, mac, ip) -> str:
-        portal.check("restore", mac)
-        view = cases.restore.restore(receipt=field("receipt", 40), phone=field("phone", 20), mac=mac, ip=ip)
+    def restore(login, t, device) -> str:
+        portal.check("restore", device)
+        view = cases.restore.restore(receipt=field("receipt", 40), phone=field("phone", 20), device=device)
         return page(t, login, title=t("page.ready"), view=view)
 
     @app.post("/trial")
     @handled
-    def trial(login, t, mac, ip) -> str:
-        portal.check("trial", mac)
-        return page(t, login, title=t("page.ready"), view=cases.trial.start(mac=mac, ip=ip))
+    def trial(login, t, device) -> str:
+        portal.check("trial", device)
+        return page(t, login, title=t("page.ready"), view=cases.trial.start(device=device))
 
     @app.post("/login")
     @handled
-    def login(login, t, mac, ip) -> str:
-        portal.check("login", mac)
-        view = cases.account.login(username=field("username", 64), password=field("password", 64), mac=mac, ip=ip)
+    def login(login, t, device) -> str:
+        portal.check("login", device)
+        view = cases.account.login(username=field("username", 64), password=field("password", 64), device=device)
         return page(t, login, title=t("page.your_package"), view=view)
 
     @app.post("/pay")
     @handled
-    def pay(login, t, mac, ip) -> str:
-        portal.check("pay", mac)
+    def pay(login, t, device) -> str:
+        portal.check("pay", device)
         package = field("package_id", 19)
         started = cases.checkout.pay(package_id=package if package.isdigit() else None, phone=field("phone", 20),
-                                     mac=mac, ip=ip)
+                                     device=device)
         kept = {key: value for key, value in login.items() if value and key != "error"}
         bottle.redirect(f"/wait/{started['payment_id']}?" + urlencode({**kept, "lang": t.lang}), 303)
 
@@ -105,7 +106,7 @@ def install(app: bottle.Bottle, portal: PortalContext, assets: Assets) -> None:
         login = portal.login_vars(bottle.request.query)
         t = portal.t()
         try:
-            view = cases.checkout.payment_status(ref[:64], mac=login["mac"], ip=login["ip"] or bottle.request.remote_addr)
+            view = cases.checkout.payment_status(ref[:64], device=portal.asker())
         except HotspotdError as exc:
             bottle.response.status = status_for(exc)
             return page(t, login, title=t("page.not_done"), lines=(t.message(str(exc)),), failed=True)

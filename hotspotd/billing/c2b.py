@@ -60,26 +60,36 @@ def new_account() -> str:
     return body + luhn_digit(body)
 
 
-def open_offer(package: Package, *, mac: str | None, ip: str | None, now: datetime,
-               valid_for: float) -> Payment | None:
-    """The device's pending Paybill payment for `package` that is still valid (a page reload)."""
-    device = (Payment.mac == mac) if mac else (Payment.ip == ip)
-    return (Payment.select().where(device & (Payment.method == METHOD) & (Payment.package == package.id)
-                                   & (Payment.status == PaymentStatus.PENDING)
+def open_offer(package: Package, *, mac: str, now: datetime, valid_for: float) -> Payment | None:
+    """The pending Paybill payment a confirmed device has for `package` that is still valid
+    (a page reload gets the same number). Only for a device a router confirmed: a claimed
+    MAC must not fetch someone else's number and, with it, their login."""
+    return (Payment.select().where((Payment.mac == mac) & Payment.verified & (Payment.method == METHOD)
+                                   & (Payment.package == package.id) & (Payment.status == PaymentStatus.PENDING)
                                    & (Payment.created_at > now - timedelta(seconds=valid_for)))
             .order_by(Payment.id.desc()).first())
 
 
+# An account number whose offer ended unpaid is handed out again after this long: a
+# confirmation days late is not a thing Daraja does, and the 900,000 numbers must outlast
+# a flood of offers (the site's payment budget, 120 a minute, is ~345,000 in two days).
+RECYCLE_AFTER = timedelta(days=2)
+_RELEASE = ('UPDATE "payment" SET "account_released" = "account", "account" = NULL '
+            'WHERE "account" = ? AND "method" = \'c2b\' AND "status" IN (\'expired\', \'cancelled\', \'failed\') '
+            'AND "amount_paid" IS NULL AND "receipt" IS NULL AND "updated_at" <= ?')
+
+
 def make_offer(package: Package, *, mac: str | None, ip: str | None, now: datetime,
-               customer_id: int | None) -> Payment:
-    """A pending Paybill payment with a new account number, and its `payment.initiated`."""
+               customer_id: int | None, verified: bool = False) -> Payment:
+    """A pending Paybill payment with a new account number, and its `payment.initiated`.
+    A number taken by an offer that ended unpaid `RECYCLE_AFTER` ago is taken back."""
     for _ in range(ACCOUNT_DRAWS):
-        try:
-            payment = payments.start(package, "", mac=mac, ip=ip, now=now, method=METHOD, account=new_account(),
-                                     customer_id=customer_id)
+        account = new_account()
+        payment = _offer(package, account, mac, ip, now, customer_id, verified)
+        if payment is None and _release(account, now):  # an old, unpaid offer's number: hand it out again
+            payment = _offer(package, account, mac, ip, now, customer_id, verified)
+        if payment is not None:
             break
-        except peewee.IntegrityError:  # the number was handed out before: draw again
-            continue
     else:  # only when most of the 900,000 numbers are taken
         log.critical("no free Paybill account number after %d draws", ACCOUNT_DRAWS)
         raise StorageUnavailable("Paying by Paybill is not available here")
@@ -88,6 +98,23 @@ def make_offer(package: Package, *, mac: str | None, ip: str | None, now: dateti
                                           "amount": events.money(package.price), "phone": "",
                                           "method": METHOD, "account": payment.account}, now)
     return payment
+
+
+def _offer(package: Package, account: str, mac: str | None, ip: str | None, now: datetime,
+           customer_id: int | None, verified: bool) -> Payment | None:
+    try:
+        return payments.start(package, "", mac=mac, ip=ip, now=now, method=METHOD, account=account,
+                              customer_id=customer_id, verified=verified)
+    except peewee.IntegrityError:  # the number is taken
+        return None
+
+
+def _release(account: str, now: datetime) -> bool:
+    with write_transaction():
+        released = db.execute_sql(_RELEASE, (account, to_db_time(now - RECYCLE_AFTER))).rowcount
+    if released:
+        log.info("Paybill account number %s handed out again (its offer ended unpaid)", account)
+    return bool(released)
 
 
 def validate(payment: C2BPayment, *, short_code: str, now: datetime, valid_for: float) -> dict[str, str]:

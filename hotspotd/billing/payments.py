@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -37,7 +37,7 @@ from ..errors import NotFound, UpstreamError
 from ..mpesa.callback import StkCallback
 from ..store.db import db, write_transaction
 from ..store.models import Package, Payment, to_db_time
-from . import subscriptions
+from . import bindings, grants, subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -157,17 +157,19 @@ def take_result(payment: PaymentRow, callback: StkCallback, now: datetime) -> st
 # -- from the customer's "Pay" to the STK push
 
 def start(package: Package, phone: str, *, mac: str | None, ip: str | None, now: datetime,
-          method: str = "stk", account: str | None = None, customer_id: int | None = None) -> Payment:
+          method: str = "stk", account: str | None = None, customer_id: int | None = None,
+          verified: bool = False) -> Payment:
     """Record a pending payment before the push is asked for, so that a crash in between
     leaves a record the reconciler expires, never a prompt nobody knows about.
 
     `method` "c2b" is a Paybill payment the customer makes by hand to `account`. With
-    `customer_id` the payment buys for that customer (a top-up from the device's own
-    account) instead of the one its phone number belongs to."""
+    `customer_id` the payment buys for that account (the paying device's own: "buy more");
+    without, it buys a new account for the device. `verified`: a router confirmed that
+    `mac` is the device paying (it is then bound to the account and logged in)."""
     with write_transaction():
         return Payment.create(ref=secrets.token_urlsafe(12), package=package, phone=phone, amount=package.price,
                               status=PaymentStatus.PENDING, mac=mac, ip=ip, created_at=now, updated_at=now,
-                              method=method, account=account, customer=customer_id)
+                              method=method, account=account, customer=customer_id, verified=verified)
 
 
 def push_refused(payment: Payment, error: UpstreamError, now: datetime) -> None:
@@ -242,6 +244,7 @@ class Applied:
     payment_id: int
     status: PaymentStatus
     subscription_id: int | None = None
+    granted: grants.Granted | None = field(default=None, compare=False)  # what follows (newly paid only)
 
 
 class _Package(NamedTuple):
@@ -253,7 +256,7 @@ class _Package(NamedTuple):
 
 
 _TO_APPLY = ('SELECT p."status", p."amount_paid", p."amount", p."phone", p."mac", p."receipt", p."subscription_id", '
-             'p."customer_id", k."id", k."name", k."price", k."duration_s", k."data_limit" '
+             'p."customer_id", p."ip", p."verified", k."id", k."name", k."price", k."duration_s", k."data_limit" '
              'FROM "payment" p JOIN "package" k ON k."id" = p."package_id" WHERE p."id" = ?')
 _PAID = ('UPDATE "payment" SET "customer_id" = ?, "subscription_id" = ?, "status" = \'paid\', "applied_at" = ?, '
          '"updated_at" = ? WHERE "id" = ? AND "status" = \'received\'')
@@ -291,8 +294,8 @@ def _apply(payment_id: int, now: datetime) -> Applied:
     row = db.execute_sql(_TO_APPLY, (payment_id,)).fetchone()
     if row is None:
         raise NotFound(f"no payment {payment_id}")
-    status, amount_paid, amount, phone, mac, receipt, subscription_id, buyer = row[:8]
-    package = _Package(*row[8:])
+    status, amount_paid, amount, phone, mac, receipt, subscription_id, buyer, ip, verified = row[:10]
+    package = _Package(*row[10:])
     if status != PaymentStatus.RECEIVED:
         return Applied(payment_id, PaymentStatus(status), subscription_id)
     paid = Decimal(str(amount_paid if amount_paid is not None else amount))
@@ -300,15 +303,18 @@ def _apply(payment_id: int, now: datetime) -> Applied:
         end(payment_id, PaymentStatus.FAILED, f"underpaid: paid {paid:f}, the package costs {package.price}",
             result_code=None, phone=phone, amount=amount, now=now)
         return Applied(payment_id, PaymentStatus.FAILED)
-    # A top-up buys for the device's own customer; a Paybill payment (no phone number)
-    # for a new, anonymous one; otherwise the customer of the phone number.
-    customer_id = buyer or subscriptions.find_or_create_customer(phone or None, now)
-    grant = subscriptions.grant(customer_id, package, now, mac=mac, source={"payment_id": payment_id})
+    # "Buy more" from a device with an account of its own extends that account; any other
+    # purchase is an account of its own for the device that made it (a family's phones
+    # paying from one M-Pesa number each get theirs), known by the paying phone number.
+    customer_id = buyer or subscriptions.new_customer(phone or None, now)
+    grant, granted = grants.grant(customer_id, package, now, device=grants.device_of_payment(mac, ip, bool(verified)),
+                                  how=bindings.BoundBy.PAID, source={"payment_id": payment_id})
     at = to_db_time(now)
     db.execute_sql(_PAID, (customer_id, grant.subscription_id, at, at, payment_id))
     events.emit("payment.processed", {"payment_id": payment_id, "amount": events.money(paid), "receipt": receipt,
                                       "phone": phone, "subscription_id": grant.subscription_id}, now)
-    return Applied(payment_id, PaymentStatus.PAID, grant.subscription_id)
+    return Applied(payment_id, PaymentStatus.PAID, grant.subscription_id,
+                   grants.Granted(granted.subscription_id, granted.mac, granted.ip, payment_id))
 
 
 def find_by_ref(ref: str) -> Payment | None:

@@ -112,7 +112,6 @@ class Sellable(Protocol):
 
 # Plain SQL: granting runs once per payment in a burst, and the ORM's query building
 # costs several times the queries themselves (see bench/callback_bench.py).
-_CUSTOMER = 'SELECT "id" FROM "customer" WHERE "phone" = ?'
 _NEW_CUSTOMER = 'INSERT INTO "customer" ("phone", "created_at") VALUES (?, ?)'
 _CREDENTIAL = 'SELECT "username", "password" FROM "credential" WHERE "customer_id" = ?'
 _NEW_CREDENTIAL = ('INSERT INTO "credential" ("customer_id", "username", "password", "created_at") '
@@ -127,12 +126,8 @@ _NEW_SUBSCRIPTION = ('INSERT INTO "subscription" ("customer_id", "package_id", "
                      'VALUES (?, ?, \'active\', ?, ?, ?, 0, ?, ?, ?)')
 
 
-def find_or_create_customer(phone: str | None, now: datetime) -> int:
-    """The customer id for `phone` (a new customer for None: voucher buyers are anonymous)."""
-    if phone:
-        row = db.execute_sql(_CUSTOMER, (phone,)).fetchone()
-        if row:
-            return row[0]
+def new_customer(phone: str | None, now: datetime) -> int:
+    """A new account, known by the phone that paid for it (None: a voucher or a trial)."""
     return db.execute_sql(_NEW_CUSTOMER, (phone, to_db_time(now))).lastrowid
 
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from .. import events
+from ..devices import Asker
 from ..errors import Conflict, InvalidInput, NotFound
 from ..store.db import write_transaction
 from ..store.models import Package, Voucher
-from . import subscriptions
+from . import grants, subscriptions
+from .bindings import BoundBy
 
 # 31 symbols without 0/O, 1/I/L; 10 of them ≈ 49.5 bits: not guessable over HTTP.
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -53,10 +55,12 @@ class Redemption:
     expires_at: datetime
     subscription_id: int
     customer_id: int
+    granted: grants.Granted | None = field(default=None, compare=False)  # what follows (a new redemption only)
 
 
-def redeem(code: str, *, mac: str | None, ip: str | None, now: datetime) -> Redemption:
-    """Turn a voucher into access, exactly once.
+def redeem(code: str, *, device: Asker, now: datetime) -> Redemption:
+    """Turn a voucher into access for the device typing it, exactly once: an account of its
+    own (bound to the device when a router confirmed it; else its first login takes it).
 
     The same device asking again (a page reload) gets the same credentials back;
     anyone else gets a clear 'already used'.
@@ -64,7 +68,7 @@ def redeem(code: str, *, mac: str | None, ip: str | None, now: datetime) -> Rede
     code = clean_code(code)
     if len(code) != LENGTH:
         raise InvalidInput("Voucher codes have 10 letters and digits")
-    mac = mac.upper() if mac else None
+    mac = device.mac
     with write_transaction():
         voucher = Voucher.get_or_none(Voucher.code == code)
         if voucher is None or voucher.voided_at is not None:
@@ -73,16 +77,18 @@ def redeem(code: str, *, mac: str | None, ip: str | None, now: datetime) -> Rede
             if mac and voucher.mac == mac:
                 return _redemption(voucher)
             raise Conflict("This voucher has already been used")
-        customer_id = subscriptions.find_or_create_customer(None, now)
-        grant = subscriptions.grant(customer_id, voucher.package, now, mac=mac, source={"voucher_id": voucher.id})
+        customer_id = subscriptions.new_customer(None, now)
+        grant, granted = grants.grant(customer_id, voucher.package, now, device=device, how=BoundBy.REDEEMED,
+                                      source={"voucher_id": voucher.id})
         voucher.redeemed_at = now
         voucher.customer = customer_id
         voucher.subscription = grant.subscription_id
         voucher.mac = mac
         voucher.save()
         events.emit("voucher.redeemed", {"voucher_id": voucher.id, "package_id": voucher.package_id,
-                                         "subscription_id": grant.subscription_id, "mac": mac, "ip": ip}, now)
-        return Redemption(grant.username, grant.password, grant.ends_at, grant.subscription_id, customer_id)
+                                         "subscription_id": grant.subscription_id, "mac": mac, "ip": device.ip,
+                                         "verified": device.verified}, now)
+        return Redemption(grant.username, grant.password, grant.ends_at, grant.subscription_id, customer_id, granted)
 
 
 def _redemption(voucher: Voucher) -> Redemption:

@@ -1,9 +1,11 @@
 """A returning customer's side: logging in with the credentials they were given, what is
-left of what they bought (time, data, devices), logging a device out; and which customer
-a device is online as, for a top-up ("buy more") and for the RFC 8908 captive API.
+left of what they bought (time, data, devices), logging a device out; and what a device
+has left at its address, for the RFC 8908 captive API.
 
-A device is known by the MAC the router reports (the portal's `mac` variable) or, failing
-that, by its IP address; its open RADIUS session says which credentials it is online with.
+What shows or changes an account answers only to a device a router confirmed (`Asker`):
+its open RADIUS session says which account it is online with, its bindings which accounts
+it may use. Checking a username and password (before the page logs in at the router)
+answers whoever holds them, and says when the package has no slot for this device.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from .. import devices, sessions
-from ..billing import subscriptions
-from ..errors import Conflict, InvalidInput, NotFound
+from ..billing import bindings, subscriptions
+from ..devices import Asker
+from ..errors import Conflict, NotFound
 from ..mac import normalize_mac
 from ..store.db import db, storage_errors, utcnow
 from ..store.models import Credential, Package, Session, Subscription, from_db_time, iso, to_db_time
@@ -26,9 +29,9 @@ if TYPE_CHECKING:
 WRONG_LOGIN = "Wrong username or password"
 EXPIRED = "Your package has expired. Buy a new one to get online."
 USED_UP = "Your data allowance is used up. Buy more to get online."
-TOO_MANY = "Too many devices are using this package. Log out on another device first."
+TOO_MANY = ('This package is already in use on as many devices as it allows. To move it to this device, '
+            'use "Already paid but not online?" here.')
 LOGGED_OUT = "logged out by the customer"
-NO_DEVICE = "The device's address is missing; reconnect to the WiFi and try again"
 
 
 @dataclass(frozen=True)
@@ -63,10 +66,7 @@ def access_of(customer_id: int, now: datetime) -> Access | None:
     credential = Credential.get_or_none(Credential.customer == customer_id)
     username = credential.username if credential else None
     package = Package.get_by_id(sub.package_id) if sub else None
-    devices = 0
-    if username:
-        devices = len({s.mac or f"session-{s.id}" for s in Session.select(Session.id, Session.mac).where(
-            (Session.username == username) & (Session.status == sessions.SessionStatus.OPEN))})
+    devices = len(bindings.bound(customer_id))  # the devices its login works on (see billing.bindings)
     ends_at = max(s.ends_at for s in running)
     return Access(
         customer_id=customer_id, username=username, package=package.name if package else None,
@@ -113,31 +113,37 @@ def left_at_address(ip: str, now: datetime) -> tuple[int, int | None] | None:
     return seconds, None if sub.data_limit is None else sub.data_limit - sub.bytes_used
 
 
-def device_session(mac: str | None, ip: str | None) -> Session | None:
-    """The newest open RADIUS session of a device, by MAC or else by IP."""
+def device_session(mac: str | None) -> Session | None:
+    """The newest open RADIUS session of a device (by the MAC its router reported)."""
     mac = normalize_mac(mac)
-    where = (Session.mac == mac) if mac else (Session.ip == ip) if ip else None
-    if where is None:
+    if mac is None:
         return None
-    return (Session.select().where(where & (Session.status == sessions.SessionStatus.OPEN))
+    return (Session.select().where((Session.mac == mac) & (Session.status == sessions.SessionStatus.OPEN))
             .order_by(Session.started_at.desc()).first())
 
 
-def device_customer(mac: str | None, ip: str | None, now: datetime) -> tuple[int, bool] | None:
-    """(customer id, online) of the customer a device is online as, or holds a current
-    subscription bound to its MAC; None when the device has neither."""
-    session = device_session(mac, ip)
-    if session is not None:
-        credential = Credential.get_or_none(Credential.username == session.username)
-        if credential is not None:
-            return credential.customer_id, True
-        if session.subscription_id:
-            return Subscription.get_by_id(session.subscription_id).customer_id, True
-    mac = normalize_mac(mac)
-    if mac:
-        bound = subscriptions.in_use(subscriptions.not_ended(mac=mac, now=now), now)
-        if bound is not None:
-            return bound.customer_id, False
+def online_as(mac: str | None) -> int | None:
+    """The account a device is online with now (its open session's credentials)."""
+    session = device_session(mac)
+    if session is None:
+        return None
+    credential = Credential.get_or_none(Credential.username == session.username)
+    if credential is not None:
+        return credential.customer_id
+    return Subscription.get_by_id(session.subscription_id).customer_id if session.subscription_id else None
+
+
+def device_account(device: Asker, now: datetime) -> tuple[int, bool] | None:
+    """(account, online) of a confirmed device: the one it is online with, else the newest
+    account it may use that has something left; None when it has neither."""
+    if not device.verified:
+        return None
+    online = online_as(device.mac)
+    if online is not None:
+        return online, True
+    for customer_id in bindings.accounts_of(device.mac):
+        if subscriptions.not_ended(customer_id=customer_id, now=now):
+            return customer_id, False
     return None
 
 
@@ -148,48 +154,50 @@ class Account:
         self.rt = runtime
         self.clock = clock
 
-    def status(self, *, mac: str | None, ip: str | None) -> dict[str, Any]:
-        """What the device is online with: {online, username, package, expires_at,
-        seconds_left, data_left, devices_in_use, ...}, or {online: false, known: false}."""
+    def status(self, *, device: Asker) -> dict[str, Any]:
+        """What a confirmed device has: {online, known, username, password, package,
+        expires_at, seconds_left, data_left, devices_in_use, ...}; {online: false, known:
+        false, verified} for a device that has nothing or that no router confirmed."""
         now = self.clock()
         with storage_errors("account status"):
-            found = device_customer(mac, ip, now)
+            found = device_account(device, now)
             access = access_of(found[0], now) if found else None
+            credential = Credential.get_or_none(Credential.customer == found[0]) if access else None
         if access is None:
-            return {"online": False, "known": False}
-        return {"online": found[1], "known": True, **access.as_dict()}
+            return {"online": False, "known": False, "verified": device.verified}
+        # The device's own login: shown again after a reload, to copy to a second device.
+        login = {"password": credential.password} if credential else {}
+        return {"online": found[1], "known": True, "verified": True, **access.as_dict(), **login}
 
-    def login(self, *, username: str, password: str, mac: str | None, ip: str | None) -> dict[str, Any]:
+    def login(self, *, username: str, password: str, device: Asker) -> dict[str, Any]:
         """Check credentials before the page logs the device in at the router; the answer
         says what is left, or why the router would refuse."""
         now = self.clock()
         with storage_errors("login"):
-            devices.refuse_blocked(mac)
+            devices.refuse_blocked(device.mac)
             credential = _credential(username, password)
             access = access_of(credential.customer_id, now)
+            bound = bindings.bound(credential.customer_id)
+            session = device_session(device.mac) if device.verified else None
         if access is None:
             raise Conflict(EXPIRED)
         if not access.usable:
             raise Conflict(USED_UP if access.package else EXPIRED)
-        session = device_session(mac, ip)
-        this_device_online = session is not None and session.username == credential.username
-        if access.devices_in_use >= access.devices_allowed and not this_device_online:
+        if device.verified and device.mac not in bound and len(bound) >= access.devices_allowed:
             raise Conflict(TOO_MANY)
+        this_device_online = session is not None and session.username == credential.username
         return {"online": this_device_online, "known": True, **access.as_dict()}
 
-    def logout(self, *, username: str, password: str, mac: str | None, ip: str | None) -> dict[str, Any]:
-        """Cut this device's session off (the RADIUS role sends the router a Disconnect-Request)."""
+    def logout(self, *, username: str, password: str, device: Asker) -> dict[str, Any]:
+        """Cut this device's session off (the RADIUS role sends the router a
+        Disconnect-Request). Only for a device a router confirmed: a claimed MAC could
+        throw anyone off who shares the password."""
+        device.confirmed()
         now = self.clock()
         with storage_errors("logout"):
             credential = _credential(username, password)
-            mac = normalize_mac(mac)
-            where = (Session.username == credential.username) & (Session.status == sessions.SessionStatus.OPEN)
-            if mac:
-                where &= Session.mac == mac
-            elif ip:
-                where &= Session.ip == ip
-            else:
-                raise InvalidInput(NO_DEVICE)
+            where = ((Session.username == credential.username) & (Session.status == sessions.SessionStatus.OPEN)
+                     & (Session.mac == device.mac))
             cut = [s.id for s in Session.select(Session.id).where(where)
                    if sessions.request_disconnect(s.id, LOGGED_OUT, now)]
         return {"logged_out": len(cut)}

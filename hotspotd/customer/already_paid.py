@@ -1,16 +1,22 @@
 """"Already paid?": a customer who paid but is not online types the M-Pesa code from the
 SMS (TJK3ABC12X) and the phone number it was paid from; if a paid payment matches, this
-device gets its credentials (within the package's device limit) and the page logs it in.
+device gets its credentials and the page logs it in.
 
 Which payments match:
 - one whose receipt is that code, paid from that phone (an STK payment's number, or the
-  masked or hashed MSISDN of a Paybill payment);
+  masked or hashed MSISDN of a Paybill payment): for whoever has both, from any device;
 - when no payment has that receipt (its callback never arrived): the STK payments from
-  that phone in the last day whose receipt is unknown. Daraja is asked first (STK query)
-  about those still pending or given up on; one it says was paid is applied now. The
-  query does not return the receipt, so for these the phone number is what proves the
-  claim, and the code is only kept in the `payment.restored` event.
-A wrong pair says so without saying which half was wrong.
+  that phone in the last day whose receipt is unknown, made by *this* device as a router
+  confirms it. Daraja is asked first (STK query) about those still pending or given up
+  on; one it says was paid is applied now. The query does not return the receipt, so the
+  device that paid is what proves the claim (a stranger who knows your number gets
+  nothing), and the code is only kept in the `payment.restored` event.
+One answer for a wrong pair, a payment that is someone else's and no payment at all.
+
+The device joins the account (`billing.bindings`) when a router confirms it: in a free
+device slot; for a one-device package (or when every other device is offline) in place
+of the oldest device, which loses it — how a phone whose MAC changed gets its package
+back. A device no router confirms gets the login; its first login takes a free slot.
 """
 
 from __future__ import annotations
@@ -22,18 +28,19 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import peewee
 
-from .. import devices, events
-from ..plumbing import tasks
-from ..billing import payments
+from .. import devices, events, sessions
+from ..billing import bindings, grants, payments
+from ..billing.bindings import BoundBy
 from ..billing.payments import PaymentStatus
 from ..billing.subscriptions import credential_for
-from .account import NO_DEVICE
-from .checkout import access_view, device_mac
+from ..devices import Asker
 from ..errors import Conflict, InvalidInput, NotFound, UpstreamError
 from ..mpesa.c2b import payer_matches
 from ..phone import normalise as normalise_phone
+from ..plumbing import tasks
 from ..store.db import storage_errors, utcnow, write_transaction
-from ..store.models import C2BTransaction, Payment, PaymentDevice
+from ..store.models import C2BTransaction, Credential, Payment, Session
+from .checkout import access_view
 
 if TYPE_CHECKING:
     from ..plumbing.runtime import Runtime
@@ -44,6 +51,7 @@ RECEIPT = re.compile(r"[A-Z0-9]{10}")
 BAD_CODE = "An M-Pesa code has 10 letters and digits, like TJK3ABC12X"
 NO_MATCH = "No paid M-Pesa payment matches that code and phone number. Check both and try again."
 ALL_DEVICES = "This payment is already in use on as many devices as its package allows"
+MOVED = "moved to another device by \"already paid?\""
 ENDED = "The package bought with that payment has ended. Buy a new one to get online."
 WINDOW = timedelta(days=1)  # how far back a payment without a known receipt is looked for
 MAX_QUERIES = 3  # Daraja queries per attempt, newest payments first
@@ -64,34 +72,30 @@ class Restore:
         self.rt = runtime
         self.clock = clock
 
-    def restore(self, *, receipt: str, phone: str, mac: str | None, ip: str | None) -> dict[str, Any]:
-        """Credentials for this device when a paid payment matches: {username, password,
-        expires_at, package, ...}; NotFound (one message) when none does."""
+    def restore(self, *, receipt: str, phone: str, device: Asker) -> dict[str, Any]:
+        """Credentials for the asking device when a paid payment matches: {username,
+        password, expires_at, package, ...}; NotFound (one message) when none does."""
         code = clean_receipt(receipt)
         number = normalise_phone(phone)
-        mac = device_mac(mac)
-        device = mac or ip
-        if not device:
-            raise InvalidInput(NO_DEVICE)
         now = self.clock()
         with storage_errors("restore"):
-            devices.refuse_blocked(mac)
-            payment, via = self._find(code, number, now)
+            devices.refuse_blocked(device.mac)
+            payment, via = self._find(code, number, device, now)
             if payment.status == PaymentStatus.RECEIVED:
                 payments.apply(payment.id, now)  # idempotent: the worker may be applying it too
                 payment = Payment.get_by_id(payment.id)
-                self.rt.queue.dispatch(tasks.provision_subscriptions, [payment.subscription_id])
             if payment.status != PaymentStatus.PAID:
                 raise NotFound(NO_MATCH)
             view = access_view(payment.customer_id, now)
             if view is None:
                 raise Conflict(ENDED)
-            self._admit(payment, device, mac=mac, ip=ip, code=code, via=via, now=now)
+            granted = self._admit(payment, device, allowed=view["devices_allowed"], code=code, via=via, now=now)
             username, password = credential_for(payment.customer_id, now)
-        self.rt.queue.dispatch(tasks.auto_login_device, payment.subscription_id, mac, ip or None)
+            view = access_view(payment.customer_id, now) or view
+        tasks.after_grant(self.rt, [granted])
         return {**view, "username": username, "password": password, "payment_id": payment.ref}
 
-    def _find(self, code: str, number: str, now: datetime) -> tuple[Payment, str]:
+    def _find(self, code: str, number: str, device: Asker, now: datetime) -> tuple[Payment, str]:
         payment = Payment.get_or_none(Payment.receipt == code)
         if payment is not None:
             if payment.method == "c2b":
@@ -102,8 +106,11 @@ class Restore:
             if not owner:
                 raise NotFound(NO_MATCH)
             return payment, "receipt"
+        if not device.verified:  # without the receipt, only the device that paid may ask
+            raise NotFound(NO_MATCH)
         candidates = list(Payment.select().where(
             (Payment.phone == number) & (Payment.method == "stk") & Payment.receipt.is_null()
+            & Payment.verified & (Payment.mac == device.mac)
             & Payment.checkout_request_id.is_null(False) & (Payment.created_at > now - WINDOW)
             & Payment.status.in_([PaymentStatus.PAID, PaymentStatus.RECEIVED, PaymentStatus.PENDING,
                                   PaymentStatus.EXPIRED])).order_by(Payment.created_at.desc()))
@@ -131,17 +138,41 @@ class Restore:
                                        result_desc=answer.result_desc, now=now)
         return True
 
-    def _admit(self, payment: Payment, device: str, *, mac: str | None, ip: str | None, code: str, via: str,
-               now: datetime) -> None:
-        """Count this device against the package's limit, with the device that paid."""
+    def _admit(self, payment: Payment, device: Asker, *, allowed: int, code: str, via: str,
+               now: datetime) -> grants.Granted:
+        """Bind a confirmed device to the payment's account: a free slot, or the oldest
+        device's (which is logged out) when every other device is offline."""
+        account = payment.customer_id
         with write_transaction():
-            known = {payment.mac or payment.ip} | {d.device for d in payment.devices}
-            if device not in known:
-                if len(known - {None}) >= payment.package.devices:
+            if device.verified and not bindings.bind(account, device.mac, BoundBy.RESTORED, now, allowed=allowed):
+                online = _online_devices(account)
+                if allowed > 1 and all(mac in online for mac in bindings.bound(account)):
                     raise Conflict(ALL_DEVICES)
-                try:
-                    PaymentDevice.create(payment=payment.id, device=device, mac=mac, ip=ip, created_at=now)
-                except peewee.IntegrityError:  # the same device, twice at once
-                    pass
-            events.emit("payment.restored", {"payment_id": payment.id, "mac": mac, "ip": ip, "via": via,
+                for mac in bindings.move(account, device.mac, BoundBy.RESTORED, now, allowed=allowed,
+                                         keep=online if allowed > 1 else frozenset()):
+                    _log_out(account, mac, now)
+            events.emit("payment.restored", {"payment_id": payment.id, "mac": device.mac, "ip": device.ip,
+                                             "verified": device.verified, "via": via,
                                              "receipt": payment.receipt or code}, now)
+        if device.verified:
+            return grants.Granted(payment.subscription_id, device.mac, device.ip)
+        return grants.Granted(payment.subscription_id)
+
+
+def _online_devices(customer_id: int) -> frozenset[str]:
+    credential = Credential.get_or_none(Credential.customer == customer_id)
+    if credential is None:
+        return frozenset()
+    return frozenset(s.mac for s in Session.select(Session.mac).where(
+        (Session.username == credential.username) & (Session.status == sessions.SessionStatus.OPEN)) if s.mac)
+
+
+def _log_out(customer_id: int, mac: str, now: datetime) -> None:
+    """The device that lost its slot is cut off (its login no longer works on it)."""
+    credential = Credential.get_or_none(Credential.customer == customer_id)
+    if credential is None:
+        return
+    for session in Session.select(Session.id).where(
+            (Session.username == credential.username) & (Session.mac == mac)
+            & (Session.status == sessions.SessionStatus.OPEN)):
+        sessions.request_disconnect(session.id, MOVED, now)

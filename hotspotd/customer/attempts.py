@@ -2,9 +2,13 @@
 M-Pesa prompt to someone's phone), voucher codes and M-Pesa codes (guessable secrets),
 logins, the free trial.
 
-Each action has a budget per device (its MAC) and per address (the IP the request came
-from, which a client cannot choose): `burst` attempts at once, then one more every
-`every` seconds. Both must allow an attempt. Prompts have a third budget per phone number
+Each action has a budget per device (its MAC: the one a router confirmed, else the one
+the request claims) and per address (the IP the request came from, which a client
+cannot choose): `burst` attempts at once, then one more every `every` seconds. Both must
+allow an attempt. A request that comes from a router's own address (customers behind its
+masquerade or its web proxy all arrive from there) is budgeted per device and for the
+site, not per address: a queue of customers at a bus stage must not share one budget
+(the portal warns the operator instead: `customer.identity`). Prompts have a third budget per phone number
 (`hotspotd.customer.checkout`), so no client can flood a stranger's phone with prompts.
 
 What a flood from many addresses costs: the actions that write records whether they
@@ -28,6 +32,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from ..devices import Asker
 from ..errors import RateLimited
 from ..plumbing.ratelimit import RateLimit
 
@@ -73,9 +78,14 @@ class Attempts:
         self._site = {"pay": payments_per_site(payments_per_minute).limit(clock, 1),
                       "trial": TRIALS_PER_SITE.limit(clock, 1)}
 
-    def check(self, action: str, *, mac: str | None, address: str | None) -> None:
-        """Take one `action` attempt for this address, device and (for what writes records
-        either way) the whole site; RateLimited when any has none left."""
+    def check(self, action: str, device: Asker) -> None:
+        """Take one `action` attempt for the asking device, its address and (for what writes
+        records either way) the whole site; RateLimited when any has none left."""
+        address = None if device.via_router else device.address
+        self.take(action, mac=device.mac, address=address)
+
+    def take(self, action: str, *, mac: str | None, address: str | None) -> None:
+        """One attempt by MAC and address (None: not counted that way)."""
         by_mac, by_address = self._limits[action]
         if address and (wait := by_address.retry_after(address)):  # before a made-up MAC is remembered
             raise RateLimited(wait)

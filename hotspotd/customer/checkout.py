@@ -34,17 +34,17 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from . import account
 from .. import devices
-from ..plumbing import tasks
-from .attempts import PROMPTS_PER_PHONE
-from ..billing import callbacks, packages, payments, vouchers
+from ..billing import bindings, callbacks, packages, payments, vouchers
 from ..billing.callbacks import Incoming, Recorded
 from ..billing.payments import PaymentStatus
 from ..billing.subscriptions import credential_for
-from ..errors import InvalidInput, NotFound, RateLimited, StorageUnavailable, UpstreamError
-from ..mac import normalize_mac
+from ..devices import Asker
+from ..errors import NotFound, RateLimited, StorageUnavailable, UpstreamError
 from ..phone import normalise as normalise_phone
+from ..plumbing import tasks
+from . import account
+from .attempts import PROMPTS_PER_PHONE
 from ..store.batching import Batcher
 from ..store.db import ping, storage_errors, utcnow
 from ..store.models import Payment, iso
@@ -55,16 +55,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RECORD_WAIT = 30.0  # seconds a callback's or confirmation's answer may wait for its batch to commit
-
-
-def device_mac(value: str | None) -> str | None:
-    """The device MAC as the router reports it over RADIUS (AA:BB:CC:DD:EE:FF), or None."""
-    if not value:
-        return None
-    mac = normalize_mac(value)
-    if mac is None:
-        raise InvalidInput("mac is not a device address")
-    return mac
 
 
 class PaymentInbox:
@@ -121,22 +111,21 @@ class Checkout:
 
     # -- M-Pesa (STK push)
 
-    def pay(self, *, package_id: object, phone: str, mac: str | None, ip: str | None,
-            top_up: bool = False) -> dict[str, Any]:
-        """Send the M-Pesa prompt to `phone` for a package; the device (mac, ip) is the one
-        that will get the credentials. With `top_up`, the package is added to what the
-        device is online with (same credentials). Returns {payment_id, status}."""
+    def pay(self, *, package_id: object, phone: str, device: Asker, top_up: bool = False) -> dict[str, Any]:
+        """Send the M-Pesa prompt to `phone` for a package, for the asking device: its own
+        account when a router confirms the device has one ("buy more" extends it), else a
+        new account of its own. `top_up` (the "buy more" button) needs a confirmed device.
+        Returns {payment_id, status}; the payment id is the secret that fetches the login."""
         now = self.clock()
         with storage_errors("pay"):
-            devices.refuse_blocked(mac)
+            devices.refuse_blocked(device.mac)
             package = packages.get_package(package_id)
             number = normalise_phone(phone)
+            buyer = buyer_account(device, top_up)
             if not self._prompts.allow(number):
                 raise RateLimited(self._prompts.retry_after(number))
-            mac = device_mac(mac)
-            buyer = account.device_customer(mac, ip, now) if top_up else None
-            payment = payments.start(package, number, mac=mac, ip=ip or None, now=now,
-                                     customer_id=buyer[0] if buyer else None)
+            payment = payments.start(package, number, mac=device.mac, ip=device.ip, now=now, customer_id=buyer,
+                                     verified=device.verified)
             config = self.rt.config
             try:
                 accepted = self.rt.daraja.stk_push(phone=number, amount=package.price, callback_url=config.callback_url,
@@ -159,8 +148,10 @@ class Checkout:
         """
         return self._inbox.submit(Incoming(body, remote_addr, self.clock()))
 
-    def payment_status(self, ref: str, *, mac: str | None, ip: str | None) -> dict[str, Any]:
-        """What the portal may show about a payment. Credentials go only to the device that paid."""
+    def payment_status(self, ref: str, *, device: Asker) -> dict[str, Any]:
+        """What the portal may show about a payment. Its credentials go to the holder of the
+        payment id (a secret only the page that paid holds), unless a router says the asking
+        device is not the one that paid."""
         with storage_errors("payment status"):
             payment = payments.find_by_ref(ref)
             if payment is None:
@@ -171,7 +162,7 @@ class Checkout:
                     "amount": payment.amount, "package": payment.package.name, "method": payment.method}
             if status in payments.ENDED:
                 view.update(reason=payment.reason, result_code=payment.result_code)
-            if status == PaymentStatus.PAID and _same_device(payment, normalize_mac(mac), ip):
+            if status == PaymentStatus.PAID and _may_see(payment, device):
                 username, password = credential_for(payment.customer_id, payment.applied_at)
                 view.update(access_view(payment.customer_id, self.clock()) or {},
                             username=username, password=password)
@@ -180,13 +171,14 @@ class Checkout:
 
     # -- vouchers
 
-    def redeem_voucher(self, code: str, *, mac: str | None, ip: str | None) -> dict[str, Any]:
-        """Turn a voucher code into access for this device; {username, password, expires_at}."""
+    def redeem_voucher(self, code: str, *, device: Asker) -> dict[str, Any]:
+        """Turn a voucher code into access for the device typing it (whoever has the code);
+        {username, password, expires_at}."""
         with storage_errors("voucher"):
-            devices.refuse_blocked(mac)
-            redeemed = vouchers.redeem(code, mac=device_mac(mac), ip=ip, now=self.clock())
-        self.rt.queue.dispatch(tasks.provision_subscriptions, [redeemed.subscription_id])
-        self.rt.queue.dispatch(tasks.auto_login_device, redeemed.subscription_id, device_mac(mac), ip or None)
+            devices.refuse_blocked(device.mac)
+            redeemed = vouchers.redeem(code, device=device, now=self.clock())
+        if redeemed.granted is not None:
+            tasks.after_grant(self.rt, [redeemed.granted])
         with storage_errors("voucher"):
             view = access_view(redeemed.customer_id, self.clock()) or {"expires_at": iso(redeemed.expires_at)}
         return {**view, "username": redeemed.username, "password": redeemed.password}
@@ -198,7 +190,16 @@ def access_view(customer_id: int, now: datetime) -> dict[str, Any] | None:
     return None if found is None else found.as_dict()
 
 
-def _same_device(payment: Payment, mac: str | None, ip: str | None) -> bool:
-    if payment.mac:
-        return bool(mac) and mac == payment.mac
-    return bool(ip) and ip == payment.ip
+def buyer_account(device: Asker, top_up: bool) -> int | None:
+    """The account a purchase from `device` extends: its own, when a router confirms the
+    device and it has one; None for a new account of its own. "Buy more" (`top_up`) from a
+    device no router confirms is refused: it would extend whichever account it claimed."""
+    if top_up:
+        device.confirmed()
+    return bindings.own_account(device.mac) if device.verified else None
+
+
+def _may_see(payment: Payment, device: Asker) -> bool:
+    """The payment id's holder sees its login, unless a router says it is another device
+    than the confirmed one that paid."""
+    return not (payment.verified and device.verified and device.mac != payment.mac)

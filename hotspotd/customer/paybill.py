@@ -20,13 +20,12 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
-from . import account
 from .. import devices
-from .account import NO_DEVICE
 from ..billing import c2b, packages
 from ..billing.callbacks import Incoming, Recorded
-from .checkout import PaymentInbox, device_mac
-from ..errors import InvalidInput, MalformedCallback, NotFound
+from ..devices import Asker
+from ..errors import MalformedCallback, NotFound
+from .checkout import PaymentInbox, buyer_account
 from ..mpesa import c2b as daraja
 from ..store.db import storage_errors, utcnow
 from ..store.models import iso
@@ -57,22 +56,22 @@ class Paybill:
     def close(self) -> None:
         self._inbox.close()
 
-    def offer(self, *, package_id: object, mac: str | None, ip: str | None, top_up: bool = False) -> dict[str, Any]:
-        """An account number for this device and package: {payment_id, business_number,
-        account, amount, package, expires_at}. The same device asking again gets the same one."""
+    def offer(self, *, package_id: object, device: Asker, top_up: bool = False) -> dict[str, Any]:
+        """An account number for the asking device and package: {payment_id, business_number,
+        account, amount, package, expires_at}. A device a router confirms gets the same one
+        when it asks again; the account it pays for is chosen as for the M-Pesa prompt."""
         if not self.business_number:
             raise NotFound("Paying by Paybill is not available here")
-        mac = device_mac(mac)
-        if not mac and not ip:
-            raise InvalidInput(NO_DEVICE)
         now = self.clock()
         with storage_errors("paybill offer"):
-            devices.refuse_blocked(mac)
+            devices.refuse_blocked(device.mac)
             package = packages.get_package(package_id)
-            payment = c2b.open_offer(package, mac=mac, ip=ip, now=now, valid_for=self.valid_for)
+            buyer = buyer_account(device, top_up)
+            payment = (c2b.open_offer(package, mac=device.mac, now=now, valid_for=self.valid_for)
+                       if device.verified and device.mac else None)
             if payment is None:
-                buyer = account.device_customer(mac, ip, now) if top_up else None
-                payment = c2b.make_offer(package, mac=mac, ip=ip, now=now, customer_id=buyer[0] if buyer else None)
+                payment = c2b.make_offer(package, mac=device.mac, ip=device.ip, now=now, customer_id=buyer,
+                                         verified=device.verified)
         return {"payment_id": payment.ref, "status": payment.status, "business_number": self.business_number,
                 "account": payment.account, "amount": payment.amount, "package": package.name,
                 "expires_at": iso(payment.created_at + timedelta(seconds=self.valid_for))}

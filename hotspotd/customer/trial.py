@@ -1,11 +1,13 @@
 """The free trial (off by default): `[portal] trial_minutes` of access, once per device per
 day in the site's time zone, so a customer can reach M-Pesa's or the bank's pages to top up.
 
-hotspotd enforces it, not only the router: a device (its MAC) gets one `trial` row per
+hotspotd enforces it, not only the router: a device a router confirmed (its MAC: a MAC
+the request only claims could be made up anew for every trial) gets one `trial` row per
 local day (a unique index), and the trial is an ordinary subscription of a hidden package
-("Free trial", price 0, never for sale), so RADIUS gives it a Session-Timeout, the sweep
-cuts it off at its end, and the same device asking again that day is refused. A device
-reloading the page while its trial runs gets the same credentials back.
+("Free trial", price 0, never for sale) on an account bound to that device alone, so RADIUS
+accepts its login from no other device, gives it a Session-Timeout, the sweep cuts it off
+at its end, and the same device asking again that day is refused. A device reloading the
+page while its trial runs gets the same credentials back.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from typing import TYPE_CHECKING, Any, Callable
 from zoneinfo import ZoneInfo
 
 from .. import devices
+from ..billing import grants, packages, subscriptions
+from ..billing.bindings import BoundBy
+from ..devices import Asker
+from ..errors import Conflict, NotFound
 from ..plumbing import tasks
-from ..billing import packages, subscriptions
-from .checkout import access_view, device_mac
-from ..errors import Conflict, InvalidInput, NotFound
+from .checkout import access_view
 from ..store.db import storage_errors, utcnow, write_transaction
 from ..store.models import Package, Setting, Subscription, Trial as TrialRow
 
@@ -28,7 +32,6 @@ if TYPE_CHECKING:
 PACKAGE_KEY = "trial.package_id"
 PACKAGE_NAME = "Free trial"
 OFF = "There is no free trial at this hotspot"
-NO_DEVICE = "The free trial needs your device's address; reconnect to the WiFi and open this page again"
 USED = "You have had today's free trial. It comes back tomorrow."
 
 
@@ -43,13 +46,12 @@ class Trial:
     def minutes(self) -> int:
         return max(0, self.rt.config.portal.trial_minutes)
 
-    def start(self, *, mac: str | None, ip: str | None) -> dict[str, Any]:
-        """Access for this device now: {username, password, expires_at, minutes, ...}."""
+    def start(self, *, device: Asker) -> dict[str, Any]:
+        """Access for the asking device now (a device a router confirms): {username,
+        password, expires_at, minutes, ...}."""
         if not self.minutes:
             raise NotFound(OFF)
-        mac = device_mac(mac)
-        if not mac:
-            raise InvalidInput(NO_DEVICE)
+        mac = device.confirmed().mac
         now = self.clock()
         day = now.astimezone(ZoneInfo(self.rt.config.site.timezone)).date().isoformat()
         granted = None
@@ -63,17 +65,15 @@ class Trial:
                     raise Conflict(USED)
                 customer_id = running.customer_id
             else:
-                row = TrialRow.create(device=mac, day=day, ip=ip, created_at=now)
-                customer_id = subscriptions.find_or_create_customer(None, now)
-                grant = subscriptions.grant(customer_id, self._package(now), now, mac=mac,
-                                            source={"trial_id": row.id})
+                row = TrialRow.create(device=mac, day=day, ip=device.ip, created_at=now)
+                customer_id = subscriptions.new_customer(None, now)
+                grant, granted = grants.grant(customer_id, self._package(now), now, device=device, how=BoundBy.TRIAL,
+                                              source={"trial_id": row.id})
                 TrialRow.update(subscription=grant.subscription_id).where(TrialRow.id == row.id).execute()
-                granted = grant.subscription_id
             username, password = subscriptions.credential_for(customer_id, now)
             view = access_view(customer_id, now) or {}
         if granted is not None:
-            self.rt.queue.dispatch(tasks.provision_subscriptions, [granted])
-            self.rt.queue.dispatch(tasks.auto_login_device, granted, mac, ip or None)
+            tasks.after_grant(self.rt, [granted])
         return {**view, "username": username, "password": password, "minutes": self.minutes}
 
     def _package(self, now: datetime) -> Package:

@@ -12,7 +12,7 @@ holds up applying payments.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from ..billing import payments
 from ..billing.payments import PaymentStatus
@@ -20,6 +20,7 @@ from .queue import PAYMENT_RETRY, PROVISIONING_RETRY, Task, task
 from ..store.db import utcnow
 
 if TYPE_CHECKING:
+    from ..billing.grants import Granted
     from ..config import Config
     from .runtime import Runtime
 
@@ -38,13 +39,28 @@ def load_worker_modules(config: Config) -> None:
         importlib.import_module(name)
 
 
+def after_grant(rt: Runtime, granted: Sequence[Granted]) -> None:
+    """What follows access being granted, whichever way it was (a payment applied, a
+    voucher, "already paid?", a trial, the console): the subscriptions are provisioned at
+    the routers that keep hotspot users, and each device a router confirmed is logged in at
+    its router, so the customer types nothing. The record (subscription, events, the
+    device's binding) was written with the grant (`billing.grants`); this only sends work.
+    """
+    if not granted:
+        return
+    rt.queue.dispatch(provision_subscriptions, sorted({g.subscription_id for g in granted}))
+    paid = [g.payment_id for g in granted if g.mac and g.payment_id is not None]
+    if paid:  # one task for a batch of payments: it reads each payment's device
+        rt.queue.dispatch(auto_login, paid)
+    for g in granted:
+        if g.mac and g.payment_id is None:
+            rt.queue.dispatch(auto_login_device, g.subscription_id, g.mac, g.ip)
+
+
 @task(retry=PAYMENT_RETRY, serial=True)
 def apply_payments(rt: Runtime, payment_ids: list[int]) -> None:
     applied, failed = payments.apply_many(payment_ids, utcnow())
-    paid = [a for a in applied if a.status == PaymentStatus.PAID]
-    if paid:
-        rt.queue.dispatch(provision_subscriptions, [a.subscription_id for a in paid])
-        rt.queue.dispatch(auto_login, [a.payment_id for a in paid])
+    after_grant(rt, [a.granted for a in applied if a.granted is not None])
     if len(payment_ids) == 1 and failed:
         raise failed[0][1]  # alone now: let its own retries run
     for payment_id, _ in failed:

@@ -20,7 +20,7 @@ from .. import events
 from ..errors import HotspotdError
 from ..store.db import db, utcnow, write_transaction
 from ..store.models import HealthLog, Router
-from .api import RouterApi, Target
+from .api import RouterApi, Target, same
 from .records import target
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,36 @@ class Resource:
     free_memory: int | None
 
 
+@dataclass(frozen=True)
+class Hotspot:
+    """What the probe reads of the router's hotspot (None: could not be read this time)."""
+
+    login_hosts: tuple[str, ...] | None  # the hotspot's DNS name and its interfaces' addresses
+    allowed: bool | None  # device-mode's hotspot flag; None before RouterOS 7.17
+
+
+def read_hotspot(api: RouterApi) -> Hotspot:
+    """Where the hotspot's login page is (MikroTik's `link-login-only` points there: its
+    profile's `dns-name`, else the address of the interface a hotspot server runs on) and
+    whether device-mode allows the hotspot at all. Each part is best effort."""
+    hosts: tuple[str, ...] | None = None
+    try:
+        names = [row.get("dns-name", "") for row in api.print("/ip/hotspot/profile", proplist=("dns-name",))]
+        interfaces = {row.get("interface", "") for row in api.print("/ip/hotspot", proplist=("interface",))}
+        addresses = [row.get("address", "").split("/")[0] for row in api.print("/ip/address",
+                                                                                proplist=("address", "interface"))
+                     if row.get("interface") in interfaces]
+        hosts = tuple(sorted({h.strip().lower() for h in names + addresses if h and h.strip()}))[:16]
+    except HotspotdError as exc:
+        log.debug("could not read the hotspot's login hosts: %s", exc)
+    try:
+        rows = api.print("/system/device-mode", proplist=("hotspot",))
+        allowed = same(rows[0].get("hotspot", "true"), True) if rows else None
+    except HotspotdError:  # RouterOS before 7.17 has no device-mode: everything is allowed
+        allowed = None
+    return Hotspot(hosts, allowed)
+
+
 def read_resource(api: RouterApi) -> Resource:
     row = (api.print("/system/resource") or [{}])[0]
     return Resource(row.get("version", ""), row.get("board-name", ""), parse_uptime(row.get("uptime", "")),
@@ -72,7 +102,7 @@ class ProbeResult:
 
 
 def record(router_id: int, resource: Resource | None, error: str | None, *, offline_after: int,
-           now: datetime) -> ProbeResult:
+           now: datetime, hotspot: Hotspot | None = None) -> ProbeResult:
     """Write one probe's outcome; flip the status (and write its event) when due."""
     with write_transaction():
         router = Router.get_or_none(Router.id == router_id)
@@ -84,6 +114,11 @@ def record(router_id: int, resource: Resource | None, error: str | None, *, offl
                           ros_version=resource.version, board=resource.board, uptime_s=resource.uptime_s,
                           cpu_load=resource.cpu_load, free_memory=resource.free_memory).where(
                 Router.id == router_id).execute()
+            if hotspot is not None:
+                seen = {"hotspot_allowed": hotspot.allowed}
+                if hotspot.login_hosts is not None:
+                    seen["login_hosts"] = list(hotspot.login_hosts)
+                Router.update(**seen).where(Router.id == router_id).execute()
         else:
             failures = router.failures + 1
             status = "offline" if failures >= offline_after else router.status
@@ -108,7 +143,8 @@ def probe_one(session: Callable[[Target], object], router: Router, *, offline_af
     try:
         with session(target(router)) as api:
             resource = read_resource(api)
-        return record(router.id, resource, None, offline_after=offline_after, now=now())
+            hotspot = read_hotspot(api)
+        return record(router.id, resource, None, offline_after=offline_after, now=now(), hotspot=hotspot)
     except HotspotdError as exc:
         log.info("probe of %s failed: %s", router.name, exc)
         return record(router.id, None, str(exc), offline_after=offline_after, now=now())

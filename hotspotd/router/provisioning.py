@@ -119,8 +119,9 @@ def expire(rt: Runtime, subscription_ids: Sequence[int], now: datetime) -> None:
 
 # -- auto-login: the device that paid goes online without typing anything
 
+# Only a device a router confirmed: a MAC a browser claimed is never logged in on its behalf.
 _PAYMENT_DEVICE = ('SELECT p."subscription_id", p."mac", p."ip" FROM "payment" p '
-                   'WHERE p."id" = ? AND p."status" = \'paid\'')
+                   'WHERE p."id" = ? AND p."status" = \'paid\' AND p."verified" = 1')
 
 
 def auto_login(rt: Runtime, payment_ids: Sequence[int], now: datetime) -> list[str]:

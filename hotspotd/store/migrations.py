@@ -241,6 +241,31 @@ _V9_SAMPLES = (
     'CREATE INDEX "c2b_transaction_sampled" ON "c2b_transaction" ("received_at") WHERE "sampled" = 1',
 )
 
+# Who is asking (issue 15): an account's devices (the device that paid or redeemed, devices
+# added by "already paid?", the first devices to log in while the package has free
+# slots); a customer is an account, so one phone number may pay for several (a family's
+# phones each get their own); a payment remembers whether a router confirmed its device.
+_V10_DEVICES = (
+    'DROP INDEX "customer_phone"',
+    'CREATE INDEX "customer_phone" ON "customer" ("phone")',
+    'CREATE TABLE "device_binding" ("id" INTEGER NOT NULL PRIMARY KEY, "customer_id" INTEGER NOT NULL, '
+    '"mac" TEXT NOT NULL, "how" TEXT NOT NULL, "created_at" TEXT NOT NULL, '
+    'FOREIGN KEY ("customer_id") REFERENCES "customer" ("id") ON DELETE CASCADE)',
+    'CREATE UNIQUE INDEX "device_binding_customer_mac" ON "device_binding" ("customer_id", "mac")',
+    'CREATE INDEX "device_binding_mac" ON "device_binding" ("mac")',
+    # Noted by account (the customer id), not by row: the RADIUS view reloads an account's
+    # devices, which a deleted row could not tell it.
+    *[f'CREATE TRIGGER "radius_change_device_binding_{event.lower()}" AFTER {event} ON "device_binding" BEGIN '
+      f'INSERT INTO "radius_change" ("tbl", "row_id") VALUES (\'device_binding\', {row}."customer_id"); END'
+      for event, row in (("INSERT", "new"), ("DELETE", "old"))],
+    'ALTER TABLE "payment" ADD COLUMN "verified" INTEGER NOT NULL DEFAULT 0',
+    'ALTER TABLE "payment" ADD COLUMN "account_released" TEXT',
+    # What the probe reads of a router's hotspot: the hosts its login page lives at (the
+    # portal follows MikroTik's login links only to those) and whether device-mode allows it.
+    'ALTER TABLE "router" ADD COLUMN "login_hosts" TEXT',
+    'ALTER TABLE "router" ADD COLUMN "hotspot_allowed" INTEGER',
+)
+
 MIGRATIONS: dict[int, Migration] = {
     1: _V1_INITIAL,
     2: _V2_INDEXES,
@@ -251,6 +276,7 @@ MIGRATIONS: dict[int, Migration] = {
     7: _V7_OPERATIONS,
     8: _V8_PORTAL,
     9: _V9_SAMPLES,
+    10: _V10_DEVICES,
 }
 
 

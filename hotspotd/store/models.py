@@ -15,7 +15,7 @@ from .upkeep import (Alert, AlertMessage, BlockedDevice, Counter, DailyUsage, Fa
                      SyncState)
 
 __all__ = ["ALL_MODELS", "AdminSession", "AdminUser", "Alert", "AlertMessage", "BaseModel", "BlockedDevice",
-           "C2BTransaction", "Counter", "Credential", "Customer", "DailyUsage", "Event", "FailedTask", "HealthLog", "JSONField",
+           "C2BTransaction", "Counter", "Credential", "Customer", "DailyUsage", "DeviceBinding", "Event", "FailedTask", "HealthLog", "JSONField",
            "MpesaCallback", "Package", "Payment", "PaymentDevice", "RadiusReader", "Router", "RouterSession", "Session", "Setting",
            "Subscription", "SyncState", "Trial", "UTCDateTimeField", "Voucher", "from_db_time", "iso", "to_db_time"]
 
@@ -35,9 +35,11 @@ class Package(BaseModel):
 
 
 class Customer(BaseModel):
-    """A person, known by phone (M-Pesa) or only by the voucher they redeemed."""
+    """An account: what one device (or the devices its package admits) bought, known by the
+    phone that paid (M-Pesa; one phone may pay for several accounts, a family's phones each
+    get their own) or only by the voucher redeemed."""
 
-    phone = peewee.TextField(null=True, unique=True)  # 254 + 9 digits
+    phone = peewee.TextField(null=True, index=True)  # 254 + 9 digits
     created_at = UTCDateTimeField()
 
 
@@ -100,8 +102,10 @@ class Payment(BaseModel):
     applied_at = UTCDateTimeField(null=True)
     queried_at = UTCDateTimeField(null=True)
     query_count = peewee.IntegerField(default=0)
+    verified = peewee.BooleanField(default=False)  # a router confirmed `mac` is the device that paid
     method = peewee.TextField(default="stk")  # stk (the prompt on the phone) | c2b (Paybill, typed by hand)
     account = peewee.TextField(null=True, unique=True)  # the Paybill account number the portal showed (c2b)
+    account_released = peewee.TextField(null=True)  # the number, once handed out again (c2b.RECYCLE_AFTER)
 
 
 class MpesaCallback(BaseModel):
@@ -163,6 +167,8 @@ class Router(BaseModel):
     deploy_state = JSONField(null=True)  # {"run", "done": [steps], "failed": step, "error"}
     deployed_at = UTCDateTimeField(null=True)
     sessions_at = UTCDateTimeField(null=True)
+    login_hosts = JSONField(null=True)  # where its hotspot's login page is: addresses, DNS name (the probe reads)
+    hotspot_allowed = peewee.BooleanField(null=True)  # device-mode's hotspot flag (None: no device-mode, < 7.17)
 
 
 class Session(BaseModel):
@@ -288,6 +294,19 @@ class PaymentDevice(BaseModel):
         indexes = ((("payment", "device"), True),)
 
 
+class DeviceBinding(BaseModel):
+    """A device an account's credentials work on (hotspotd.billing.bindings)."""
+
+    customer = peewee.ForeignKeyField(Customer, backref="bindings", on_delete="CASCADE")
+    mac = peewee.TextField()  # AA:BB:CC:DD:EE:FF
+    how = peewee.TextField()  # paid | redeemed | restored | first login | trial
+    created_at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "device_binding"
+        indexes = ((("customer", "mac"), True),)
+
+
 class Trial(BaseModel):
     """A free trial taken by a device (its MAC) on one local day."""
 
@@ -305,4 +324,5 @@ ALL_MODELS = (
     Package, Customer, Credential, Subscription, Payment, MpesaCallback, Voucher,
     Router, Session, RouterSession, Event, AdminUser, Setting, HealthLog, FailedTask, SyncState, BlockedDevice,
     AdminSession, Counter, Alert, AlertMessage, DailyUsage, RadiusReader, C2BTransaction, PaymentDevice, Trial,
+    DeviceBinding,
 )

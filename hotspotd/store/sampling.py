@@ -44,12 +44,14 @@ STK_DUPLICATE = "stk.duplicate"
 STK_ORPHAN = "stk.orphan"  # a failed result (no money) for no payment we know
 C2B_MALFORMED = "c2b.malformed"
 CONSOLE_LOCKOUT = "console.lockout"
+DEVICE_CLAIM = "device.claim_refused"  # a portal request claiming a device the router says it is not
 KINDS = {
     STK_MALFORMED: ("mpesa", "malformed M-Pesa callbacks"),
     STK_DUPLICATE: ("mpesa", "repeated M-Pesa callbacks"),
     STK_ORPHAN: ("mpesa", "M-Pesa callbacks without money for no payment of ours"),
     C2B_MALFORMED: ("mpesa", "malformed Paybill confirmations"),
     CONSOLE_LOCKOUT: ("admin", "console lockout notes"),
+    DEVICE_CLAIM: ("portal", "portal requests claiming another device"),
 }
 
 _COUNT = ('INSERT INTO "sample_tally" ("hour", "kind", "seen", "kept", "bytes", "last_at", "last_from") '

@@ -9,6 +9,8 @@ from decimal import Decimal
 
 import pytest
 
+from hotspotd.devices import claimed, verified
+
 from hotspotd.plumbing import reconcile
 from hotspotd.billing import c2b, payments
 from hotspotd.billing.callbacks import Incoming
@@ -31,7 +33,7 @@ def package(store, now):
 
 @pytest.fixture
 def offer(package, now):
-    return c2b.make_offer(package, mac=MAC, ip="10.5.50.9", now=now, customer_id=None)
+    return c2b.make_offer(package, mac=MAC, ip="10.5.50.9", now=now, customer_id=None, verified=True)
 
 
 def body(account: str, now, *, amount: int = 20, trans_id: str = "RKL51ZDR4F", short_code: str = "600984") -> bytes:
@@ -57,9 +59,9 @@ def test_each_device_and_package_gets_its_own_account_and_keeps_it(runtime, pack
     paybill = Paybill(runtime, clock=lambda: now)
     runtime.config.mpesa.paybill = "600984"
     try:
-        first = paybill.offer(package_id=package.id, mac=MAC, ip=None)
-        again = paybill.offer(package_id=package.id, mac=MAC.lower(), ip=None)  # a page reload
-        other = paybill.offer(package_id=package.id, mac="AA:BB:CC:00:00:02", ip=None)
+        first = paybill.offer(package_id=package.id, device=verified(MAC, None))
+        again = paybill.offer(package_id=package.id, device=verified(MAC.lower(), None))  # a page reload
+        other = paybill.offer(package_id=package.id, device=verified("AA:BB:CC:00:00:02", None))
     finally:
         paybill.close()
     assert first["account"] == again["account"] != other["account"]
@@ -72,7 +74,7 @@ def test_without_a_paybill_number_there_is_no_offer(runtime, package):
     paybill = Paybill(runtime)
     try:
         with pytest.raises(Exception, match="not available"):
-            paybill.offer(package_id=package.id, mac=MAC, ip=None)
+            paybill.offer(package_id=package.id, device=verified(MAC, None))
     finally:
         paybill.close()
 

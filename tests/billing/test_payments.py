@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import pytest
 
+from hotspotd.devices import claimed, verified
+
 from hotspotd.billing import payments
 from hotspotd.billing.callbacks import record_callback
 from hotspotd.billing.packages import add_package
@@ -45,7 +47,7 @@ def pending(store, now):
     with write_transaction():
         return Payment.create(ref="ref-1", package=package, phone="254712345678", amount=10, status="pending",
                               checkout_request_id="ws_CO_1", mac="AA:BB:CC:DD:EE:FF", ip="10.5.50.7",
-                              created_at=now, updated_at=now)
+                              verified=True, created_at=now, updated_at=now)  # a router confirmed the device
 
 
 def test_paid_callback_then_apply_gives_subscription_and_credentials(pending, now, checkout):
@@ -55,18 +57,22 @@ def test_paid_callback_then_apply_gives_subscription_and_credentials(pending, no
     assert applied.status == "paid"
     sub = Subscription.get_by_id(applied.subscription_id)
     assert sub.ends_at == now + timedelta(hours=1) and sub.mac == "AA:BB:CC:DD:EE:FF"
-    view = checkout.payment_status("ref-1", mac="aa:bb:cc:dd:ee:ff", ip=None)
+    view = checkout.payment_status("ref-1", device=verified("aa:bb:cc:dd:ee:ff", None))
     assert view["status"] == "paid" and view["username"] and len(view["password"]) == 8
     types = [e.type for e in Event.select().order_by(Event.id)]
     assert types == ["subscription.created", "payment.processed"]
     assert "2547*****678" == Event.get(Event.type == "payment.processed").data["phone"]
 
 
-def test_credentials_only_go_to_the_device_that_paid(pending, now, checkout):
+def test_credentials_go_to_the_payment_ids_holder_but_not_to_another_confirmed_device(pending, now, checkout):
+    """The payment id is the page's secret: the page that paid gets the login, even when no
+    router can confirm its device; a device a router says is another one does not."""
     record_callback(success("ws_CO_1"), remote_addr=None, now=now)
     payments.apply(pending.id, now)
-    other = checkout.payment_status("ref-1", mac="11:22:33:44:55:66", ip="10.5.50.7")
-    assert other["status"] == "paid" and "password" not in other
+    other = checkout.payment_status("ref-1", device=verified("11:22:33:44:55:66", "10.5.50.7"))
+    assert other["status"] == "paid" and "password" not in other and "username" not in other
+    unconfirmed = checkout.payment_status("ref-1", device=claimed("11:22:33:44:55:66", "10.5.50.7"))
+    assert unconfirmed["password"] and unconfirmed["username"]
 
 
 def test_replayed_callback_changes_nothing(pending, now):

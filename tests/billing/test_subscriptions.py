@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from hotspotd.billing.packages import add_package
-from hotspotd.billing.subscriptions import (expire_due, find_or_create_customer, grant, new_password, new_username,
+from hotspotd.billing.subscriptions import (expire_due, new_customer, grant, new_password, new_username,
                                             stack)
 from hotspotd.store.db import write_transaction
 from hotspotd.store.models import Event, Subscription
@@ -25,7 +25,7 @@ def test_passwords_are_random_and_readable():
 def test_buying_the_same_package_twice_extends_it_and_adds_data(store, now):
     hour = add_package(name="Hour", price=10, duration="1h", data="1GB", now=now)
     with write_transaction():
-        customer = find_or_create_customer("254712345678", now)
+        customer = new_customer("254712345678", now)
         first = grant(customer, hour, now)
         second = grant(customer, hour, now + timedelta(minutes=10))
     assert not first.extended and second.extended
@@ -40,7 +40,7 @@ def test_a_different_package_queues_after_the_current_one(store, now):
     hour = add_package(name="Hour", price=10, duration="1h", now=now)
     day = add_package(name="Day", price=50, duration="1d", now=now)
     with write_transaction():
-        customer = find_or_create_customer("254712345678", now)
+        customer = new_customer("254712345678", now)
         grant(customer, hour, now)
         queued = grant(customer, day, now)
     assert queued.starts_at == now + timedelta(hours=1)
@@ -50,7 +50,7 @@ def test_a_different_package_queues_after_the_current_one(store, now):
 def test_expired_subscription_is_not_extended_a_new_one_starts_now(store, now):
     hour = add_package(name="Hour", price=10, duration="1h", now=now)
     with write_transaction():
-        customer = find_or_create_customer("254712345678", now)
+        customer = new_customer("254712345678", now)
         old = Subscription.get_by_id(grant(customer, hour, now).subscription_id)
     later = now + timedelta(hours=3)
     with write_transaction():

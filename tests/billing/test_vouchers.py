@@ -1,5 +1,6 @@
 import pytest
 
+from hotspotd.devices import claimed, verified
 from hotspotd.billing import vouchers
 from hotspotd.billing.packages import add_package
 from hotspotd.errors import Conflict, InvalidInput, NotFound
@@ -19,18 +20,18 @@ def test_codes_are_unique_unambiguous_and_stored(day, now):
 
 def test_a_voucher_works_exactly_once(day, now):
     code = vouchers.make(day, 1, now)[0]
-    first = vouchers.redeem(code.lower()[:5] + "-" + code[5:], mac="aa:bb:cc:dd:ee:ff", ip="10.5.50.9", now=now)
+    first = vouchers.redeem(code.lower()[:5] + "-" + code[5:], device=verified("aa:bb:cc:dd:ee:ff", "10.5.50.9"), now=now)
     assert first.username and first.password
-    again = vouchers.redeem(code, mac="AA:BB:CC:DD:EE:FF", ip="10.5.50.9", now=now)
+    again = vouchers.redeem(code, device=verified("AA:BB:CC:DD:EE:FF", "10.5.50.9"), now=now)
     assert again == first  # the same phone reloading the page gets the same login back
     with pytest.raises(Conflict, match="already been used"):
-        vouchers.redeem(code, mac="11:22:33:44:55:66", ip="10.5.50.10", now=now)
+        vouchers.redeem(code, device=verified("11:22:33:44:55:66", "10.5.50.10"), now=now)
     assert Subscription.select().count() == 1
     assert Event.select().where(Event.type == "voucher.redeemed").count() == 1
 
 
 def test_unknown_and_malformed_codes(day, now):
     with pytest.raises(NotFound, match="Unknown voucher"):
-        vouchers.redeem("ABCDEFGHJK", mac=None, ip=None, now=now)
+        vouchers.redeem("ABCDEFGHJK", device=claimed(None, None), now=now)
     with pytest.raises(InvalidInput):
-        vouchers.redeem("short", mac=None, ip=None, now=now)
+        vouchers.redeem("short", device=claimed(None, None), now=now)

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from hotspotd.devices import claimed, verified
+
 from hotspotd.console import audit, dashboard
 from hotspotd.console.audit import Actor
 from hotspotd.billing import adjustments, history, voucher_batches, vouchers
@@ -132,7 +134,7 @@ def test_a_receipt_cannot_be_applied_twice(runtime, hour):
 def test_extend_moves_later_periods_and_is_audited(hour, now):
     day = add_package(name="Day", price=100, duration="1d", now=now)
     first = paid_payment(hour.id, MONDAY_NOON)
-    second = paid_payment(day.id, MONDAY_NOON)  # queued after the hour
+    second = paid_payment(day.id, MONDAY_NOON, customer_id=first.customer_id)  # "buy more": queued after the hour
     sub1, sub2 = Subscription.get_by_id(first.subscription_id), Subscription.get_by_id(second.subscription_id)
     assert sub2.starts_at == sub1.ends_at
     result = adjustments.extend(sub1.id, 1800, MONDAY_NOON, by=CLERK, reason="router was down", payment_id=first.id)
@@ -166,12 +168,12 @@ def test_voucher_batches_count_print_and_void(hour):
     batch = voucher_batches.make_batch(hour.id, 3, MONDAY_NOON, by=CLERK)
     assert (batch["count"], batch["unused"], batch["price"], batch["validity"]) == (3, 3, 50, "1h")
     codes, total = voucher_batches.codes(batch["batch"])
-    vouchers.redeem(codes[0]["code"], mac="AA:BB:CC:00:00:09", ip=None, now=MONDAY_NOON)
+    vouchers.redeem(codes[0]["code"], device=verified("AA:BB:CC:00:00:09", None), now=MONDAY_NOON)
     assert voucher_batches.void(MONDAY_NOON, by=CLERK, batch=batch["batch"]) == 2
     summary = voucher_batches.batch_summary(batch["batch"])
     assert (summary["used"], summary["voided"], summary["unused"]) == (1, 2, 0)
     with pytest.raises(NotFound):  # a voided code is refused like an unknown one
-        vouchers.redeem(codes[1]["code"], mac="AA:BB:CC:00:00:10", ip=None, now=MONDAY_NOON)
+        vouchers.redeem(codes[1]["code"], device=verified("AA:BB:CC:00:00:10", None), now=MONDAY_NOON)
     assert [c["status"] for c in voucher_batches.codes(batch["batch"])[0]] == ["used", "voided", "voided"]
     for bad in (0, 1001, "x", True):
         with pytest.raises(InvalidInput):

@@ -18,7 +18,7 @@ def guesses_in(attempts: Attempts, clock: Clock, seconds: float, *, mac, address
     allowed, end = 0, clock.now + seconds
     while clock.now < end:
         try:
-            attempts.check("voucher", mac=mac, address=address)
+            attempts.take("voucher", mac=mac, address=address)
             allowed += 1
         except RateLimited:
             pass
@@ -52,9 +52,9 @@ def test_a_refusal_says_when_to_come_back():
     clock = Clock()
     attempts = Attempts(clock)
     for _ in range(BUDGETS["trial"][0].burst):
-        attempts.check("trial", mac="AA:BB:CC:00:00:01", address="10.5.50.2")
+        attempts.take("trial", mac="AA:BB:CC:00:00:01", address="10.5.50.2")
     with pytest.raises(RateLimited) as caught:
-        attempts.check("trial", mac="AA:BB:CC:00:00:01", address="10.5.50.2")
+        attempts.take("trial", mac="AA:BB:CC:00:00:01", address="10.5.50.2")
     assert caught.value.retry_after == 300 and "300 seconds" in str(caught.value)
 
 
@@ -64,7 +64,7 @@ def test_a_client_rotating_made_up_macs_from_one_address_fills_no_map():
     allowed = 0
     for n in range(20_000):
         try:
-            attempts.check("pay", mac=f"02:00:00:{n >> 16 & 255:02X}:{n >> 8 & 255:02X}:{n & 255:02X}",
+            attempts.take("pay", mac=f"02:00:00:{n >> 16 & 255:02X}:{n >> 8 & 255:02X}:{n & 255:02X}",
                            address="10.5.50.2")
             allowed += 1
         except RateLimited:
@@ -86,7 +86,7 @@ def test_a_flood_from_many_addresses_is_held_by_the_site_budget_and_the_maps_sta
             clock.now += 1
         for action in allowed:
             try:
-                attempts.check(action, mac=f"02:00:{n >> 24 & 255:02X}:{n >> 16 & 255:02X}:{n >> 8 & 255:02X}:"
+                attempts.take(action, mac=f"02:00:{n >> 24 & 255:02X}:{n >> 16 & 255:02X}:{n >> 8 & 255:02X}:"
                                            f"{n & 255:02X}", address=f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}")
                 allowed[action] += 1
             except RateLimited:

@@ -19,7 +19,9 @@ from hotspotd.mpesa.client import DarajaClient
 from hotspotd.plumbing.runtime import Runtime
 from hotspotd.sim.daraja.wire import c2b_body, masked_msisdn
 from hotspotd.store.db import utcnow
-from hotspotd.store.models import C2BTransaction, Customer, Payment, Subscription, Trial, Voucher
+from hotspotd.router import add_router
+from hotspotd.sim.routeros import RouterOSSimulator
+from hotspotd.store.models import C2BTransaction, Customer, Payment, Router, Subscription, Trial, Voucher
 from hotspotd.web.portal import make_app
 
 from ..conftest import CALLBACK_TOKEN
@@ -162,19 +164,25 @@ def test_no_phone_gets_more_than_three_prompts_whoever_asks(app, sim, no_errors)
     assert len(sim.pushes) == 3 and Payment.select().count() == 3
 
 
-def test_a_flood_of_payments_and_trials_from_many_addresses_writes_a_bounded_number_of_records(app, no_errors):
-    """Every request from an address and a MAC of its own: each one's budgets allow it, so
+def test_a_flood_of_payments_and_trials_from_many_addresses_writes_a_bounded_number_of_records(app, no_errors, now):
+    """Every request from an address and a device of its own: each one's budgets allow it, so
     only the site's budgets (120 payments at once then two a second; 60 trials at once
-    then one every 10 s) hold the records down."""
+    then one every 10 s) hold the records down. The trials' devices are real to the router
+    (its host table knows 10.7.0.0/16), the payers' are only claimed."""
     import time
 
     from hotspotd.store.models import Event
 
-    started = time.monotonic()
-    paid = [request(app, "POST", "/api/portal/paybill", {"package_id": 1, "mac": f"02:00:00:00:{n >> 8:02X}:{n & 255:02X}"},
-                    remote=f"10.6.{n >> 8}.{n & 255}").status for n in range(1500)]
-    tried = [request(app, "POST", "/api/portal/trial", {"mac": f"02:00:00:01:{n >> 8:02X}:{n & 255:02X}"},
-                     remote=f"10.7.{n >> 8}.{n & 255}").status for n in range(1500)]
+    with RouterOSSimulator(password="api-pass") as routeros:
+        routeros.router.auto_hosts("10.7.0.0/16")
+        add_router("gate", "127.0.0.1", "radius-secret-123", "127.0.0.1", api_port=routeros.port, api_user="admin",
+                   api_password="api-pass", now=now)
+        started = time.monotonic()
+        paid = [request(app, "POST", "/api/portal/paybill",
+                        {"package_id": 1, "mac": f"02:00:00:00:{n >> 8:02X}:{n & 255:02X}"},
+                        remote=f"10.6.{n >> 8}.{n & 255}").status for n in range(1500)]
+        tried = [request(app, "POST", "/api/portal/trial", {}, remote=f"10.7.{n >> 8}.{n & 255}").status
+                 for n in range(1500)]
     elapsed = time.monotonic() - started
     assert set(paid) == {201, 429} and set(tried) == {200, 429}
     assert 120 <= paid.count(201) == Payment.select().count() <= 120 + 2 * elapsed + 1
@@ -218,6 +226,8 @@ def test_assets_are_gzipped_and_cached_by_version(app):
 
 def test_the_voucher_form_works_without_javascript(app, store):
     [code] = vouchers.make(add_package(name="Day", price=50, duration="1d", now=utcnow()), 1, utcnow())
+    gate = add_router("gate", "127.0.0.1", "radius-secret-123", now=utcnow())
+    Router.update(login_hosts=["10.5.50.1"]).where(Router.id == gate.id).execute()  # as the probe read it
     login = "http://10.5.50.1/login"
     done = request(app, "POST", "/voucher", {"code": code.lower(), "mac": MAC, "ip": "10.5.50.2", "lang": "sw",
                                               "link-login-only": login, "link-orig": "http://example.com/"}, form=True)

@@ -4,6 +4,8 @@ from datetime import timedelta
 
 import pytest
 
+from hotspotd.devices import claimed, verified
+
 from hotspotd.plumbing import reconcile
 from hotspotd.billing import payments
 from hotspotd.billing.packages import add_package
@@ -41,7 +43,7 @@ def hour(store, config):
 
 
 def initiate(checkout, hour, phone="0712345678"):
-    started = checkout.pay(package_id=hour.id, phone=phone, mac="AA:BB:CC:DD:EE:01", ip="10.5.50.2")
+    started = checkout.pay(package_id=hour.id, phone=phone, device=verified("AA:BB:CC:DD:EE:01", "10.5.50.2"))
     return Payment.get(Payment.ref == started["payment_id"])
 
 

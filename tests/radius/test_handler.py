@@ -10,12 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hotspotd import access
 from hotspotd.access import AccessView
 from hotspotd.access_loader import ViewLoader
 from hotspotd.mac import normalize_mac
 from hotspotd.radius import packet as rp
 from hotspotd.radius.handler import Handler
-from hotspotd.store.models import Credential, Router, Session, Subscription
+from hotspotd.store.models import Credential, DeviceBinding, Router, Session, Subscription
 
 from .conftest import SECRET
 
@@ -34,9 +35,15 @@ def handler(loader):
     return Handler(loader.view, require_message_authenticator=True)
 
 
-def pap(username: str, password: bytes, ident: int = 1, with_ma: bool = True, extra: bytes = b"") -> bytes:
+PHONE = "AA:BB:CC:00:00:09"  # the device logging in, as the router names it (Calling-Station-Id)
+
+
+def pap(username: str, password: bytes, ident: int = 1, with_ma: bool = True, extra: bytes = b"",
+        mac: str | None = PHONE) -> bytes:
     auth = bytes(range(16))
     attrs = rp.attr(rp.USER_NAME, username.encode()) + rp.attr(rp.USER_PASSWORD, rp.hide_password(password, KEY, auth))
+    if mac:
+        attrs += rp.attr(rp.CALLING_STATION_ID, mac.encode())
     return rp.encode_request(rp.ACCESS_REQUEST, ident, KEY, attrs + extra, with_ma, authenticator=auth)
 
 
@@ -120,20 +127,24 @@ def test_view_follows_the_store(site, loader, handler, now):
     assert loader.refresh()
     assert rp.decode(handler.access(pap("alice", b"new-pw"), "127.0.0.1", now)).code == rp.ACCESS_ACCEPT
     assert not loader.refresh()  # nothing new
-    Session.create(router=site["router"], acct_session_id="x", username="alice", mac="AA:BB:CC:00:00:09",
-                   started_at=now, updated_at=now)
+    # the accept bound PHONE to alice's one-device package: another device is refused while PHONE
+    # is offline, until "already paid?" moves the package (the store's binding changes)
+    other = rp.decode(handler.access(pap("alice", b"new-pw", mac="AA:BB:CC:00:00:02"), "127.0.0.1", now))
+    assert other.code == rp.ACCESS_REJECT and other.text(rp.REPLY_MESSAGE) == access.TOO_MANY_DEVICES
+    alice = Credential.get(Credential.username == "alice").customer_id
+    DeviceBinding.delete().where(DeviceBinding.customer == alice).execute()
+    DeviceBinding.create(customer=alice, mac="AA:BB:CC:00:00:02", how="restored", created_at=now)
     loader.refresh()
-    assert rp.decode(handler.access(pap("alice", b"new-pw"), "127.0.0.1", now)).text(rp.REPLY_MESSAGE) == \
-        "Too many devices are using this package"
-    Session.update(status="closed").execute()
-    loader.refresh()
-    assert rp.decode(handler.access(pap("alice", b"new-pw"), "127.0.0.1", now)).code == rp.ACCESS_ACCEPT
+    assert rp.decode(handler.access(pap("alice", b"new-pw", mac="AA:BB:CC:00:00:02"), "127.0.0.1", now)).code == \
+        rp.ACCESS_ACCEPT
+    assert rp.decode(handler.access(pap("alice", b"new-pw"), "127.0.0.1", now)).code == rp.ACCESS_REJECT
     from hotspotd.store.db import db
     db.execute_sql('DELETE FROM "radius_change"')  # pruned past the view: it reloads everything
     Credential.update(password="third").where(Credential.username == "alice").execute()
     loader.refresh()
-    assert rp.decode(handler.access(pap("alice", b"third"), "127.0.0.1", now)).code == rp.ACCESS_ACCEPT
-    assert rp.decode(handler.access(pap("alice", b"third"), "127.0.0.1", now + timedelta(hours=2))).code == 3
+    mac = {"mac": "AA:BB:CC:00:00:02"}
+    assert rp.decode(handler.access(pap("alice", b"third", **mac), "127.0.0.1", now)).code == rp.ACCESS_ACCEPT
+    assert rp.decode(handler.access(pap("alice", b"third", **mac), "127.0.0.1", now + timedelta(hours=2))).code == 3
 
 
 def accounting(status: int, session_id: bytes = b"8010", extra: bytes = b"") -> bytes:
@@ -144,10 +155,9 @@ def accounting(status: int, session_id: bytes = b"8010", extra: bytes = b"") -> 
 
 def test_a_mac_login_without_calling_station_id_is_rejected(handler, now):
     """User-Name is the MAC: only the router's Calling-Station-Id says the device is that MAC."""
-    station = rp.attr(rp.CALLING_STATION_ID, BOUND_MAC.encode())
-    reply = rp.decode(handler.access(pap(BOUND_MAC, b"", extra=station), "127.0.0.1", now))
+    reply = rp.decode(handler.access(pap(BOUND_MAC, b"", mac=BOUND_MAC), "127.0.0.1", now))
     assert reply.code == rp.ACCESS_ACCEPT
-    for request in (pap(BOUND_MAC, b""), pap("aa-bb-cc-00-00-01", b""), chap(BOUND_MAC, b"")):
+    for request in (pap(BOUND_MAC, b"", mac=None), pap("aa-bb-cc-00-00-01", b"", mac=None), chap(BOUND_MAC, b"")):
         reply = rp.decode(handler.access(request, "127.0.0.1", now))
         assert reply.code == rp.ACCESS_REJECT and reply.text(rp.REPLY_MESSAGE)
     assert handler.decisions == {"ok": 1, "unknown_user": 3}
@@ -190,15 +200,17 @@ def chap(username: str, password: bytes, ident: int = 7, challenge: bytes | None
 def access_request(username: str, password: bytes, use_chap: bool, mac: str | None, with_ma: bool) -> bytes:
     if use_chap:
         return chap(username, password, mac=mac, with_ma=with_ma)
-    extra = b"" if mac is None else rp.attr(rp.CALLING_STATION_ID, mac.encode())
-    return pap(username, password, with_ma=with_ma, extra=extra)
+    return pap(username, password, with_ma=with_ma, mac=mac)
 
 
 # Who may get an Access-Accept from the `site` fixture (conftest.py), written out here:
 # alice and carol have time and data left; bob's time is over, dave's data is used up.
+# A password works from a named device (Calling-Station-Id) its package admits: alice's one
+# device, carol's two, the first to log in taking the free slots (`bound` tracks them here).
 # alice's subscription is bound to AA:BB:CC:00:00:01, so that MAC may log in as User-Name
 # (MikroTik MAC login: no password is checked; the calling station must be there and be that MAC).
 CURRENT_USERS = {b"alice": b"alice-pw", b"carol": b"carol-pw"}
+DEVICES_ALLOWED = {b"alice": 1, b"carol": 2}
 BOUND_MAC = "AA:BB:CC:00:00:01"
 USERS = ["alice", "carol", "bob", "dave", "zed", "", "AA:BB:CC:00:00:01", "aa-bb-cc-00-00-01", "AA:BB:CC:00:00:02"]
 PASSWORDS = [b"alice-pw", b"carol-pw", b"bob-pw", b"dave-pw", b"", b"alice-pw\x00", b"alice-p", b"x" * 40]
@@ -219,9 +231,10 @@ def authenticated(data: bytes) -> rp.Packet | None:
     return packet if hmac.compare_digest(hmac.digest(KEY, blanked, "md5"), packet.raw[at:at + 16]) else None
 
 
-def deserves_accept(data: bytes) -> bool:
+def deserves_accept(data: bytes, bound: dict[bytes, set[str]] | None = None) -> bool:
     """Judged apart from the handler: an authenticated Access-Request with the right
-    password (PAP or CHAP) of a current user, or a MAC login of the bound MAC."""
+    password (PAP or CHAP) of a current user from a device the package admits (`bound`: the
+    devices each user's package has taken so far), or a MAC login of the bound MAC."""
     packet = authenticated(data)
     if packet is None:
         return False
@@ -237,9 +250,13 @@ def deserves_accept(data: bytes) -> bool:
         password = CURRENT_USERS[name]
         if chap_response is not None:
             challenge = packet.attrs.get(rp.CHAP_CHALLENGE, packet.authenticator)
-            return len(chap_response) == 17 and \
+            right = len(chap_response) == 17 and \
                 hashlib.md5(chap_response[:1] + password + challenge).digest() == chap_response[1:]
-        return revealed == password
+        else:
+            right = revealed == password
+        station = normalize_mac(packet.text(rp.CALLING_STATION_ID))
+        taken = (bound or {}).get(name, set())
+        return right and station is not None and (station in taken or len(taken) < DEVICES_ALLOWED[name])
     try:
         login = normalize_mac(name.decode("utf-8"))
     except UnicodeDecodeError:
@@ -260,12 +277,18 @@ def mutate(data: bytes, edits: list[tuple[int, int]], cut: int, tail: bytes) -> 
 
 
 def test_the_fuzz_oracle_knows_who_may_log_in():
-    assert deserves_accept(pap("alice", b"alice-pw")) and deserves_accept(chap("carol", b"carol-pw"))
+    assert deserves_accept(pap("alice", b"alice-pw")) and deserves_accept(chap("carol", b"carol-pw", mac=PHONE))
     assert deserves_accept(pap("alice", b"alice-pw") + b"trailing octets past Length")
-    assert deserves_accept(pap("aa-bb-cc-00-00-01", b"", extra=rp.attr(rp.CALLING_STATION_ID, BOUND_MAC.encode())))
+    assert deserves_accept(pap("aa-bb-cc-00-00-01", b"", mac=BOUND_MAC))
+    taken = {b"alice": {PHONE}, b"carol": {PHONE, "AA:BB:CC:00:00:02"}}
+    assert deserves_accept(pap("alice", b"alice-pw"), taken) and deserves_accept(chap("carol", b"carol-pw", mac=PHONE), taken)
+    for data, bound in ((pap("alice", b"alice-pw", mac="AA:BB:CC:00:00:03"), taken),
+                        (chap("carol", b"carol-pw", mac="AA:BB:CC:00:00:03"), taken),
+                        (pap("alice", b"alice-pw", mac=None), None), (chap("carol", b"carol-pw"), None)):
+        assert not deserves_accept(data, bound)
     for data in (pap("alice", b"wrong"), chap("alice", b"carol-pw"), pap("bob", b"bob-pw"), pap("dave", b"dave-pw"),
                  pap("alice", b"alice-pw", with_ma=False), pap("AA:BB:CC:00:00:02", b""),
-                 pap(BOUND_MAC, b""), chap(BOUND_MAC, b""),
+                 pap(BOUND_MAC, b"", mac=None), chap(BOUND_MAC, b""),
                  access_request("AA:BB:CC:00:00:01", b"", False, "AA:BB:CC:00:00:02", True)):
         assert not deserves_accept(data)
     tampered = bytearray(pap("alice", b"alice-pw"))
@@ -287,16 +310,20 @@ def test_fuzz_nothing_escapes(handler, now, data):
     """Only an authenticated request with the right credentials of a current user is
     accepted; anything else is rejected or, if it is not authenticated, dropped."""
     assert handler.access(data, "10.1.1.1", now) is None  # not a known router
+    credentials = handler.view.credentials
+    bound = {name: set(handler.view.bindings.get(credentials[name.decode()].customer_id, ()))
+             for name in CURRENT_USERS}  # before this request (the examples share one view)
+    deserved = deserves_accept(data, bound)
     reply = handler.access(data, "127.0.0.1", now)
     request = authenticated(data)
     if request is None:
         assert reply is None, "an answer to a request that is not authenticated"
-    elif deserves_accept(data):
+    elif deserved:
         assert reply is not None and rp.decode(reply).code == rp.ACCESS_ACCEPT
     if reply is not None:
         answer = rp.decode(reply)
         assert rp.response_authenticator_ok(answer, request.authenticator, KEY) and answer.ident == request.ident
-        assert answer.code == (rp.ACCESS_ACCEPT if deserves_accept(data) else rp.ACCESS_REJECT)
+        assert answer.code == (rp.ACCESS_ACCEPT if deserved else rp.ACCESS_REJECT)
     result = handler.accounting(data, "127.0.0.1")
     if result is not None:
         raw = result[0].raw

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hotspotd.devices import claimed, verified
 from hotspotd.billing import vouchers
 from hotspotd.customer.checkout import Checkout
 
@@ -14,7 +15,7 @@ def redeem(runtime, package, now, mac=MAC, ip=IP):
     [code] = vouchers.make(package, 1, now)
     checkout = Checkout(runtime)  # the queue is immediate: provisioning and auto-login run inline
     try:
-        return checkout.redeem_voucher(code, mac=mac, ip=ip)
+        return checkout.redeem_voucher(code, device=verified(mac, ip))
     finally:
         checkout.close()
 

@@ -15,9 +15,10 @@ from hotspotd.store.models import Event, Subscription
 from .conftest import register
 
 
-def buy(package, now, phone="254712000001", mac=None):
+def buy(package, now, phone="254712000001", mac=None, customer=None):
+    """A purchase: a new account, or "buy more" for `customer`."""
     with write_transaction():
-        customer = subscriptions.find_or_create_customer(phone, now)
+        customer = customer or subscriptions.new_customer(phone, now)
         return subscriptions.grant(customer, package, now, mac=mac)
 
 
@@ -39,7 +40,8 @@ def test_buying_again_updates_the_user_instead_of_failing(runtime, routeros, hou
     register(routeros, now=now)
     first = buy(hour, now)
     provisioning.provision(runtime, [first.subscription_id], now)
-    again = buy(hour, now + timedelta(minutes=5))  # the same package: extends it
+    account = Subscription.get_by_id(first.subscription_id).customer_id
+    again = buy(hour, now + timedelta(minutes=5), customer=account)  # the same package: extends it
     provisioning.provision(runtime, [again.subscription_id], now + timedelta(minutes=5))
     users = routeros.router.table("/ip/hotspot/user")
     assert len(users) == 1 and users[0]["limit-uptime"] == "2h"

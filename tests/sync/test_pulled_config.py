@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 
 import pytest
 
+from hotspotd.devices import claimed, verified
+
 from hotspotd import access
 from hotspotd.access_loader import ViewLoader
 from hotspotd.billing import packages as box_packages
@@ -43,7 +45,7 @@ def test_a_price_change_and_central_vouchers_reach_the_box_once_in_order(box, ce
     central.stop()  # central is gone; the box goes on selling what it got
     checkout = Checkout(runtime)
     try:
-        login = checkout.redeem_voucher(codes[0], mac="AA:BB:CC:DD:EE:01", ip="10.5.50.2")
+        login = checkout.redeem_voucher(codes[0], device=verified("AA:BB:CC:DD:EE:01", "10.5.50.2"))
     finally:
         checkout.close()
     assert login["username"] and login["password"]
@@ -87,7 +89,7 @@ def test_a_blocked_device_may_not_pay_redeem_or_log_in(box, central, config, run
     checkout = Checkout(runtime)
     try:
         assert run_pass(config, box.client).ok
-        login = checkout.redeem_voucher(codes[0], mac=mac, ip="10.5.50.3")
+        login = checkout.redeem_voucher(codes[0], device=verified(mac, "10.5.50.3"))
         loader = ViewLoader()
         loader.refresh()
         request = access.AuthRequest(username=login["username"], password=login["password"].encode(), mac=mac)
@@ -100,10 +102,10 @@ def test_a_blocked_device_may_not_pay_redeem_or_log_in(box, central, config, run
         decision = access.authorize(request, loader.view, utcnow())
         assert (decision.accept, decision.reason, decision.message) == (False, "blocked", access.BLOCKED)
         with pytest.raises(Conflict, match="blocked"):
-            checkout.redeem_voucher(codes[1], mac=mac, ip="10.5.50.3")
+            checkout.redeem_voucher(codes[1], device=verified(mac, "10.5.50.3"))
         with pytest.raises(Conflict, match="blocked"):
-            checkout.pay(package_id=Package.get(Package.central_id == day.id).id, phone="0712345678", mac=mac,
-                         ip="10.5.50.3")
+            checkout.pay(package_id=Package.get(Package.central_id == day.id).id, phone="0712345678",
+                         device=verified(mac, "10.5.50.3"))
 
         configlog.unblock_devices(central.store, [mac], None, NOW)
         assert run_pass(config, box.client).ok

@@ -3,8 +3,13 @@
 // own login page does; PAP only when the router gives no CHAP challenge).
 (function () {
   "use strict";
-  var hs = window.HOTSPOT || {};
-  var T = window.T || {};
+  // The page's data comes as JSON blocks, not inline script (the portal's CSP allows none).
+  function data(id) {
+    var node = document.getElementById(id);
+    try { return node ? JSON.parse(node.textContent) : {}; } catch (e) { return {}; }
+  }
+  var hs = window.HOTSPOT = data("hotspot-page");
+  var T = window.T = data("hotspot-texts");
   var STORE = "hotspot.login";
   var PENDING_FOR = 300000; // ms: how long a payment may stay pending before we say "timed out"
   var NO_PROMPT_AFTER = 30000; // ms before "didn't get the prompt?"

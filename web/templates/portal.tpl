@@ -112,7 +112,8 @@
   <input type="hidden" name="dst" value="{{login['link-orig']}}"><input type="hidden" name="popup" value="false">
 </form>
 <iframe name="router-frame" id="router-frame" title="router" hidden></iframe>
-<script>window.HOTSPOT = {{!page_json}}; window.T = {{!texts_json}};</script>
+<script type="application/json" id="hotspot-page">{{!page_json}}</script>
+<script type="application/json" id="hotspot-texts">{{!texts_json}}</script>
 <script src="{{js}}"></script>
 </body>
 </html>

@@ -199,6 +199,7 @@ def menus() -> dict[str, Menu]:
           {"authentication-port": "1812", "accounting-port": "1813", "timeout": "1100ms", "protocol": "udp",
            "require-message-auth": "yes-for-request-resp", "disabled": "false"}),
         m("/radius/incoming", "accept port vrf", {"accept": "false", "port": "1700"}, single=True),
+        m("/ip/address", "address network interface comment disabled", {"disabled": "false"}),
         m("/ip/dhcp-server/option", "name code value comment", {}),
         m("/ip/dhcp-server/network", "address gateway dns-server dhcp-option domain comment", {}),
         m("/ppp/active", "name service caller-id address", {}),
@@ -213,6 +214,7 @@ def menus() -> dict[str, Menu]:
     found["/ip/hotspot/profile"].add({"name": "default"})
     found["/ip/hotspot"].add({"name": "hotspot1", "interface": "bridge", "address-pool": "hs-pool",
                               "profile": "default"})
+    found["/ip/address"].add({"address": "10.5.50.1/24", "network": "10.5.50.0", "interface": "bridge"})
     found["/ip/dhcp-server/network"].add({"address": "10.5.50.0/24", "gateway": "10.5.50.1"})
     found["/radius/incoming"].items.append({".id": "*0", "accept": "false", "port": "1700"})
     found["/system/identity"].items.append({".id": "*0", "name": "MikroTik"})
