@@ -57,7 +57,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("portal", "trial_rate", "512k/1M", text, "Speed of the free trial, upload/download as on a package."),
     Setting("portal", "payments_per_minute", "120", positive_int,
             "Payments (M-Pesa prompts, Paybill account numbers) the portal starts per minute for all devices "
-            "together, as many at once; past it a flood from many addresses is refused, so records stay small."),
+            "together, after 300 at once (or this many, if more); past it a flood from many addresses is "
+            "refused, so records stay small."),
     Setting("admin", "listen", "127.0.0.1:8081", listen, "Address of the admin pages (keep it on the LAN)."),
     Setting("admin", "session_idle", "3600", seconds, "Seconds without a request after which a console login ends."),
     Setting("admin", "session_max", "43200", seconds, "Seconds after which a console login ends however busy it is."),

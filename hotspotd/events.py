@@ -29,6 +29,7 @@ TYPES = frozenset({
     "admin.action",  # the audit log
     "alert.raised", "alert.cleared",
     "sync.completed", "sync.failed",
+    "device.claim_refused",  # a portal request claimed a device the router says it is not (a sample)
 })
 
 _PHONE_KEYS = ("phone", "msisdn", "phone_number")

@@ -155,7 +155,7 @@ class PortalContext:
         links = self.site().links
         cached = self._headers
         if cached is None or cached[0] is not links:
-            routers = " ".join(f"http://{h} https://{h}" for h in sorted(links.hosts) if h.replace(".", "").replace(
+            routers = " ".join(f"http://{h}:* https://{h}:*" for h in sorted(links.hosts) if h.replace(".", "").replace(
                 "-", "").replace(":", "").isalnum())
             policy = (f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                       f"connect-src 'self'; frame-src {routers or NONE}; "

@@ -19,7 +19,7 @@ from . import audit, customers, dashboard
 from ..plumbing import counters, tasks
 from .. import sessions
 from .audit import Actor
-from ..billing import adjustments, callbacks
+from ..billing import adjustments, callbacks, grants
 from ..billing.subscriptions import credential_for
 from ..errors import Conflict, InvalidInput, NotFound
 from ..settings import site_settings
@@ -127,8 +127,9 @@ class Console:
             db.execute_sql('UPDATE "subscription" SET "provisioned_at" = NULL WHERE "id" = ?', (payment.subscription_id,))
             audit.record(by, "payment.resend", f"payment {payment.id}", now, payment_id=payment.id,
                          subscription_id=payment.subscription_id)
-        self.rt.queue.dispatch(tasks.provision_subscriptions, [payment.subscription_id])
-        self.rt.queue.dispatch(tasks.auto_login, [payment.id])
+        device = grants.device_of_payment(payment.mac, payment.ip, payment.verified)
+        tasks.after_grant(self.rt, [grants.Granted(payment.subscription_id, device and device.mac,
+                                                   device and device.ip, payment.id)])
         username, password = credential_for(payment.customer_id, now)
         return {"username": username, "password": password, "expires_at": iso(payment.subscription.ends_at)}
 

@@ -175,6 +175,8 @@ def check_routers(routers: list[dict], probe: Callable[[dict], tuple[bool, str]]
         checks.append(Check(f"router {router['name']}", OK if ok else FAIL, detail))
         if router.get("warnings"):  # how the API is reached (records.api_warnings)
             checks.append(Check(f"router {router['name']} api", WARN, "; ".join(router["warnings"])))
+        if router.get("hotspot_warnings"):  # what keeps the portal from knowing its customers
+            checks.append(Check(f"router {router['name']} hotspot", WARN, "; ".join(router["hotspot_warnings"])))
     return checks
 
 

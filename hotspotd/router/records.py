@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, NamedTuple
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..store.db import db, utcnow, write_transaction
-from ..store.models import Router, iso
+from ..store.models import Router, iso, to_db_time
 from .api import Target
 
 
@@ -182,6 +182,29 @@ def api_warnings(r: Router) -> list[str]:
     return []
 
 
+# How the portal says it saw a router's customers arrive from the router's own address
+# (hotspotd.customer.identity.VIA_ROUTER writes it in the health log, at most once an hour).
+_VIA_ROUTER = "customers reach hotspotd through router {name}'s own address%"
+_RECENTLY = 'SELECT 1 FROM "health_log" WHERE "component" = \'portal\' AND "message" LIKE ? AND "at" > ? LIMIT 1'
+
+
+def hotspot_warnings(r: Router, now: datetime | None = None) -> list[str]:
+    """What stops the portal from knowing this router's customers, one line each: device-mode
+    forbids the hotspot, or customers arrive from the router's own address (its masquerade
+    or web proxy), so the portal cannot tell them apart."""
+    found = []
+    if r.hotspot_allowed is False:
+        found.append("device-mode does not allow the hotspot: run `/system/device-mode/update hotspot=yes` on the "
+                     "router, then press its reset or mode button (or cut the power) within 5 minutes")
+    since = (now or utcnow()) - timedelta(days=1)
+    pattern = _VIA_ROUTER.format(name=r.name.replace("%", "").replace("_", ""))
+    if db.execute_sql(_RECENTLY, (pattern, to_db_time(since))).fetchone():
+        found.append(f"customers reach hotspotd from this router's own address, so the portal cannot tell them "
+                     f"apart: run `hotspotd router deploy {r.name}` (an IP walled-garden entry and a NAT exemption "
+                     "for the box)")
+    return found
+
+
 def router_dict(r: Router) -> dict[str, Any]:
     """A router for people and scripts: never its API password or RADIUS secret."""
     def when(value):
@@ -195,7 +218,7 @@ def router_dict(r: Router) -> dict[str, Any]:
         "failures": r.failures, "last_error": r.last_error, "ros_version": r.ros_version, "board": r.board,
         "uptime_s": r.uptime_s, "cpu_load": r.cpu_load, "free_memory": r.free_memory,
         "deployed_at": when(r.deployed_at), "deploy": r.deploy_state, "sessions_at": when(r.sessions_at),
-        "warnings": api_warnings(r),
+        "warnings": api_warnings(r), "hotspot_warnings": hotspot_warnings(r),
     }
 
 

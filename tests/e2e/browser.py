@@ -19,9 +19,10 @@ WAIT = 60  # seconds; the machine is small and shared
 
 
 def chromium(tmp_path: Path, *, width: int, height: int, mobile: bool, lang: str = "en-GB",
-             accept_languages: str | None = None):
+             accept_languages: str | None = None, proxy: str | None = None):
     """A headless Chromium `width` x `height` (a touch phone when `mobile`: a desktop window
-    cannot be narrower than 500 px), speaking `lang`; the caller quits it."""
+    cannot be narrower than 500 px), speaking `lang`; the caller quits it. With `proxy`
+    (tests/e2e/phones.py) its connections, loopback ones too, go through that proxy."""
     missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not shutil.which(p)]
     if webdriver is None or missing:
         pytest.fail("the browser tests need selenium (pip install -e '.[test]') and Debian's chromium and "
@@ -31,7 +32,8 @@ def chromium(tmp_path: Path, *, width: int, height: int, mobile: bool, lang: str
     profile = f"{lang}-{width}"
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--no-default-browser-check", "--disable-quic", "--no-proxy-server",
+                "--no-first-run", "--no-default-browser-check", "--disable-quic",
+                *((f"--proxy-server={proxy}", "--proxy-bypass-list=<-loopback>") if proxy else ("--no-proxy-server",)),
                 "--disable-domain-reliability", "--disable-client-side-phishing-detection",
                 "--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication",
                 f"--window-size={width},{height}", f"--lang={lang}", f"--user-data-dir={tmp_path / f'chromium-{profile}'}"):

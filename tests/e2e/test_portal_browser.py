@@ -1,7 +1,10 @@
 """The captive portal in a real browser: headless Chromium on a 360 px phone, in English and
 in Swahili, against real portal, worker and RADIUS processes. A stand-in for the MikroTik's
 login pages (`hotspot.py`) takes the login the page posts and asks hotspotd's RADIUS role,
-as the router would: a device is "online" when RADIUS accepted it.
+as the router would: a device is "online" when RADIUS accepted it. Each phone is a device of
+its own on the network: its browser reaches the box from its own address (127.0.x.y,
+through `phones.SourceProxy`), and the router's API (the RouterOS simulator) knows which
+MAC is at that address, as a MikroTik's hotspot host table does.
 
 Needs Debian's `chromium` and `chromium-driver` (scripts/test installs them) and `selenium`.
 Nothing is downloaded at run time; the browser talks only to 127.0.0.1. Screenshots go to
@@ -24,8 +27,11 @@ from hotspotd.store.db import db, open_database, utcnow
 from hotspotd.store.models import Event, Payment
 from hotspotd.web.language import catalogue
 
+from hotspotd.sim.routeros import RouterOSSimulator
+
 from .browser import WAIT, chromium
 from .hotspot import Hotspot
+from .phones import SourceProxy
 from .site import Site, free_port, http, wait_for
 
 try:
@@ -42,9 +48,10 @@ _numbers = itertools.count(100)
 
 
 def new_device() -> tuple[str, str, str]:
-    """(MAC, IP, phone number) no other test uses."""
+    """(MAC, address, phone number) no other test uses: the address is the device's own on
+    the loopback network, where its browser's requests come from."""
     n = next(_numbers)
-    return f"AA:BB:CC:DD:{n // 256:02X}:{n % 256:02X}", f"10.5.{n // 250}.{n % 250 + 2}", f"0712 345 {n:03d}"
+    return f"AA:BB:CC:DD:{n // 256:02X}:{n % 256:02X}", f"127.0.{n // 250 + 5}.{n % 250 + 2}", f"0712 345 {n:03d}"
 
 
 @pytest.fixture(scope="module")
@@ -61,15 +68,19 @@ def shop(tmp_path_factory, daraja):
     site.cli("package", "add", "--name", "Hour", "--price", "10", "--duration", "1h", "--rate", "2M/5M")
     site.cli("package", "add", "--name", "Day", "--price", "50", "--duration", "1d", "--rate", "3M/6M",
              "--data", "3GB", "--devices", "2")
-    site.cli("router", "add", "--name", "gate", "--host", "127.0.0.1", "--secret", SECRET)
+    routeros = RouterOSSimulator(password="api-pass").start()  # the router's API: its hotspot host table
+    site.cli("router", "add", "--name", "gate", "--host", "127.0.0.1", "--secret", SECRET,
+             "--api-port", str(routeros.port), "--api-user", "admin", "--api-password", "api-pass")
     for role in ("portal", "worker", "radius"):
         site.start(role)
     wait_for(lambda: "radius serving" in site.log("radius"), 60, "the radius role")
     assert "Daraja took the URLs" in site.cli("mpesa", "register-c2b").stdout
     open_database(config_mod.load(site.config_path).app_db_path)  # the test reads what the roles write
     site.hotspot = Hotspot(auth_port, acct_port, SECRET)
+    site.routeros = routeros
     yield site
     site.hotspot.close()
+    routeros.stop()
     site.stop()
     db.close()
 
@@ -82,11 +93,19 @@ def lang(request):
 class Phone:
     """A browser on a phone, with the checks and screenshots every step needs."""
 
-    def __init__(self, driver, shop: Site, lang: str, test: str) -> None:
-        self.driver, self.shop, self.lang, self.test = driver, shop, lang, test
+    def __init__(self, driver, shop: Site, lang: str, test: str, proxy: SourceProxy) -> None:
+        self.driver, self.shop, self.lang, self.test, self.proxy = driver, shop, lang, test, proxy
         self.t = catalogue(lang)
 
+    def be(self, mac: str, ip: str) -> None:
+        """This phone is the device (mac, ip): it joined the WiFi (the router's host table has
+        it) and its requests come from its address."""
+        if not any(h.get("mac-address") == mac for h in self.shop.routeros.router.table("/ip/hotspot/host")):
+            self.shop.routeros.router.connect_device(mac, ip)
+        self.proxy.source = ip
+
     def open(self, mac: str, ip: str, **extra: str) -> dict:
+        self.be(mac, ip)
         values = {**self.shop.hotspot.variables(mac, ip), **extra}
         self.driver.get(f"{self.shop.portal}/?{urllib.parse.urlencode(values)}")
         wait_for(lambda: self.driver.execute_script("return document.readyState") == "complete", WAIT, "the page")
@@ -133,18 +152,26 @@ class Phone:
         return login
 
 
-def make_driver(tmp_path: Path, lang: str, *, phone: bool = True):
-    """A 360 px phone (or a 1280 px laptop) whose browser asks for `lang` first."""
+def make_driver(tmp_path: Path, lang: str, proxy: SourceProxy, *, phone: bool = True):
+    """A 360 px phone (or a 1280 px laptop) whose browser asks for `lang` first and reaches
+    the network through `proxy` (from the device's own address)."""
     width, height = (360, 740) if phone else (1280, 900)
-    return chromium(tmp_path, width=width, height=height, mobile=phone, lang=lang,
+    return chromium(tmp_path, width=width, height=height, mobile=phone, lang=lang, proxy=proxy.url,
                     accept_languages="sw-KE,sw" if lang == "sw" else "en-KE,en")
 
 
 @pytest.fixture
-def phone(tmp_path, shop, lang, request):
-    driver = make_driver(tmp_path, lang)
+def proxy():
+    proxy = SourceProxy()
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture
+def phone(tmp_path, shop, lang, request, proxy):
+    driver = make_driver(tmp_path, lang, proxy)
     try:
-        yield Phone(driver, shop, lang, request.node.originalname.removeprefix("test_"))
+        yield Phone(driver, shop, lang, request.node.originalname.removeprefix("test_"), proxy)
     finally:
         driver.quit()
 
@@ -172,6 +199,23 @@ def test_pay_and_get_online(phone, shop, lang):
     # An hour from now is today, or tomorrow after 23:00 in Nairobi.
     until = ("hadi leo saa", "hadi kesho saa") if lang == "sw" else ("until",)
     assert any(word in card for word in until) and "Hour" in card
+
+
+def test_a_family_pays_from_one_mpesa_number_and_both_phones_get_online(phone, shop):
+    """A second phone buys a one-device package with the M-Pesa number the first phone used:
+    it gets an account of its own, and the router lets both on (once, the purchase was
+    merged into the first phone's account and the second was refused while the first was on)."""
+    first_mac, first_ip, number = new_device()
+    second_mac, second_ip, _ = new_device()
+    phone.open(first_mac, first_ip)
+    phone.pay(1, number)
+    first = phone.online(first_mac)
+    phone.open(second_mac, second_ip)  # the second phone, the same M-Pesa number
+    phone.pay(1, number)
+    second = phone.online(second_mac)
+    phone.shot("second-online")
+    assert first["username"] != second["username"]
+    assert shop.hotspot.device(first_mac).online_as == first["username"]  # still on
 
 
 def test_cancel_and_retry(phone, shop, daraja):
@@ -215,12 +259,12 @@ def test_paybill_with_the_simulators_confirmation(phone, shop, daraja):
 
 
 @pytest.mark.parametrize("lang, choice", [("en", "paybill"), ("sw", "send_again")])
-def test_no_prompt_then_paybill_or_again(tmp_path, shop, daraja, lang, choice):
+def test_no_prompt_then_paybill_or_again(tmp_path, shop, daraja, lang, choice, proxy):
     """After 30 s without a prompt, "didn't get the prompt?" offers Paybill or another prompt
     (one of each per language: each waits 30 s)."""
-    driver = make_driver(tmp_path, lang)
+    driver = make_driver(tmp_path, lang, proxy)
     try:
-        phone = Phone(driver, shop, lang, f"no_prompt_{choice}")
+        phone = Phone(driver, shop, lang, f"no_prompt_{choice}", proxy)
         mac, ip, number = new_device()
         msisdn = "254" + number.replace(" ", "")[1:]
         daraja.set_outcome("no_callback", phone=msisdn)
@@ -267,8 +311,9 @@ def test_returning_login_status_and_log_out(phone, shop):
     phone.find("#log-out").click()
     phone.wait_text("#status", phone.t("js.logged_out"))
     wait_for(lambda: shop.hotspot.device(mac).online_as is None, WAIT, "the router to log the device out")
-    phone.open(mac, ip)
-    assert not phone.find("#account").is_displayed()
+    phone.open(mac, ip)  # the device's own package, offline: one tap to go online again
+    card = phone.wait_text("#account", phone.t("js.your_package"))
+    assert phone.t("js.online_title") not in card and phone.find("#go-online").is_displayed()
 
 
 def test_already_paid_with_a_lost_callback(phone, shop, daraja):
@@ -314,10 +359,10 @@ def test_the_trial(phone, shop):
 # -- the page itself ---------------------------------------------------------------------
 
 
-def test_the_language_switch_sticks(tmp_path, shop):
-    driver = make_driver(tmp_path, "en")
+def test_the_language_switch_sticks(tmp_path, shop, proxy):
+    driver = make_driver(tmp_path, "en", proxy)
     try:
-        phone = Phone(driver, shop, "en", "switch")
+        phone = Phone(driver, shop, "en", "switch", proxy)
         mac, ip, _ = new_device()
         phone.open(mac, ip)
         assert phone.find("html").get_attribute("lang") == "en"
@@ -330,10 +375,10 @@ def test_the_language_switch_sticks(tmp_path, shop):
         driver.quit()
 
 
-def test_at_laptop_width(tmp_path, shop, lang):
-    driver = make_driver(tmp_path, lang, phone=False)
+def test_at_laptop_width(tmp_path, shop, lang, proxy):
+    driver = make_driver(tmp_path, lang, proxy, phone=False)
     try:
-        phone = Phone(driver, shop, lang, "laptop")
+        phone = Phone(driver, shop, lang, "laptop", proxy)
         mac, ip, _ = new_device()
         phone.open(mac, ip)
         phone.find("input[name=package_id][value='2']").click()
@@ -360,12 +405,15 @@ def test_a_second_tap_on_pay_sends_no_second_prompt(phone, shop, daraja):
     assert Payment.select().where(Payment.mac == mac).count() == 1
 
 
-def test_without_a_router_link_the_page_shows_the_credentials(phone, shop):
+def test_with_a_foreign_router_link_the_page_says_ready_not_online(phone, shop):
     mac, ip, number = new_device()
+    phone.be(mac, ip)
     phone.driver.get(f"{shop.portal}/?{urllib.parse.urlencode({'mac': mac, 'ip': ip, 'link-login-only': 'javascript:window.injected=1'})}")
-    assert phone.find("#router-login").get_dom_attribute("action") == ""
+    # not the page's link: the router's own login page, as its probe read it
+    assert phone.find("#router-login").get_dom_attribute("action") == "http://10.5.50.1/login"
     phone.pay(1, number)
-    phone.wait_text("#progress", phone.t("js.online_title"))
+    phone.wait_text("#progress", phone.t("js.ready_title"))  # never "online" before the router let it on
+    assert phone.t("js.online_title") not in phone.text("#progress")
     payment = Payment.get(Payment.mac == mac)
     username, password = credential_for(payment.customer_id, utcnow())
     assert (phone.text("#shown-username"), phone.text("#shown-password")) == (username, password)

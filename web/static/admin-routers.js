@@ -87,9 +87,10 @@
             return h("span", {}, r.host + ":" + r.api_port + (r.api_tls ? " (TLS)" : ""),
               (r.warnings || []).map(function (w) { return h("div", {cls: "api-warning", text: w}); }));
           }],
-          ["Status", function (r) {
+          ["Status", function (r) {  // and what keeps the portal from knowing its customers
             return h("span", {}, C.status(r.status || "unknown"),
-              r.last_error && r.status !== "online" ? h("div", {cls: "muted", text: r.last_error}) : null);
+              r.last_error && r.status !== "online" ? h("div", {cls: "muted", text: r.last_error}) : null,
+              (r.hotspot_warnings || []).map(function (w) { return h("div", {cls: "api-warning", text: w}); }));
           }],
           ["Health", health],
           ["Seen", function (r) { return r.last_seen_at ? C.time(r.last_seen_at) : "never"; }],

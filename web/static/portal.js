@@ -138,16 +138,36 @@
   function online(view) {
     stop(); // whatever was being paid for, this is the answer
     remember(view);
-    say(hs.linkLogin ? t("logging_in") : "");
-    routerLogin(view.username, view.password, function () {
-      say("");
-      var nodes = [el("h2", {text: t("online_title")}), facts(view), el("p", {"class": "hint", text: t("other_device")}),
-        el("dl", {"class": "facts credentials"}, [el("dt", {text: t("username")}), el("dd", {"class": "secret", id: "shown-username", text: view.username}),
-                                                  el("dt", {text: t("password")}), el("dd", {"class": "secret", id: "shown-password", text: view.password})])];
-      if (hs.linkOrig) { nodes.push(el("a", {"class": "button primary", href: hs.linkOrig, text: t("continue")})); }
-      show("progress", nodes).scrollIntoView();
-      hide("buy", "trial", "account");
-    });
+    say(t("logging_in"));
+    routerLogin(view.username, view.password, function () { confirm(view, 0); });
+  }
+  // Says "online" only when hotspotd sees the device's session (the router let it on); until
+  // then the login is shown as ready, with a button that tries the router again.
+  var CONFIRM_TRIES = 6;
+  function confirm(view, tries) {
+    call("GET", "/api/portal/status?fresh=1").then(function (res) {
+      var v = res.body || {};
+      if (res.ok && v.online && v.username === view.username) { shown(Object.assign({}, view, v), true); return; }
+      if (tries + 1 < CONFIRM_TRIES && (hs.linkLogin || v.verified)) {
+        setTimeout(function () { confirm(view, tries + 1); }, 1500);
+        return;
+      }
+      shown(view, false);
+    }, function () { shown(view, false); });
+  }
+  function shown(view, isOnline) {
+    say("");
+    var nodes = [el("h2", {text: t(isOnline ? "online_title" : "ready_title")}), facts(view),
+      el("p", {"class": "hint", text: t(isOnline ? "other_device" : "ready_hint")}),
+      el("dl", {"class": "facts credentials"}, [el("dt", {text: t("username")}), el("dd", {"class": "secret", id: "shown-username", text: view.username}),
+                                                el("dt", {text: t("password")}), el("dd", {"class": "secret", id: "shown-password", text: view.password})])];
+    if (!isOnline && hs.linkLogin) {
+      nodes.push(el("button", {"class": "primary", type: "button", id: "go-online", text: t("go_online"),
+                               onclick: function () { online(view); }}));
+    }
+    if (isOnline && hs.linkOrig) { nodes.push(el("a", {"class": "button primary", href: hs.linkOrig, text: t("continue")})); }
+    show("progress", nodes).scrollIntoView();
+    hide("buy", "trial", "account");
   }
 
   // -- paying -------------------------------------------------------------------------
@@ -274,9 +294,11 @@
       if (!res.ok || !v.known) { return; }
       var saved = remembered();
       var nodes = [el("h2", {text: v.online ? t("online_title") : t("your_package")}), facts(v)];
-      if (!v.online && saved && saved.username === v.username) { // bought here, not logged in: one tap
+      var login = v.password ? {username: v.username, password: v.password}
+                             : (saved && saved.username === v.username ? saved : null);
+      if (!v.online && login) { // this device's own package, not logged in: one tap
         nodes.push(el("button", {"class": "primary", type: "button", id: "go-online", text: t("go_online"),
-                                 onclick: function () { online(Object.assign({}, v, saved)); }}));
+                                 onclick: function () { online(Object.assign({}, v, login)); }}));
       }
       nodes.push(el("button", {"class": v.online ? "primary" : "secondary", type: "button", id: "buy-more",
                                text: t("buy_more"), onclick: function () {
