@@ -59,7 +59,8 @@ def seed(state_dir: Path, subscribers: int) -> list[tuple[bytes, bytes]]:
                        "status, created_at) VALUES ('bench', '127.0.0.1', 8728, '', '', ?, '127.0.0.1', 3799, "
                        "'unknown', ?)", (SECRET.decode(), created))
         db.execute_sql("INSERT INTO package (name, price, duration_s, rate_limit, data_limit, devices, active, "
-                       "created_at) VALUES ('day', 50, 86400, '2M/5M', NULL, 1000000, 1, ?)", (created,))
+                       "created_at) VALUES ('day', 50, 86400, '2M/5M', NULL, 1, 1, ?)", (created,))
+        bound = db.execute_sql("SELECT 1 FROM sqlite_master WHERE name = 'device_binding'").fetchone()
         users = []
         for i in range(1, subscribers + 1):
             name, password = f"user{i:05d}", secrets.token_hex(4)
@@ -69,7 +70,11 @@ def seed(state_dir: Path, subscribers: int) -> list[tuple[bytes, bytes]]:
             db.execute_sql("INSERT INTO subscription (customer_id, package_id, status, starts_at, ends_at, data_limit, "
                            "bytes_used, created_at, updated_at) VALUES (?, 1, 'active', ?, ?, 5000000000, 0, ?, ?)",
                            (i, created, ends, created, created))
-            users.append((name.encode(), password.encode()))
+            mac = f"02:00:00:{i >> 16 & 255:02X}:{i >> 8 & 255:02X}:{i & 255:02X}"  # each customer's own phone
+            if bound:  # returning customers: their phone is the device their login works on
+                db.execute_sql("INSERT INTO device_binding (customer_id, mac, how, created_at) VALUES (?, ?, 'paid', ?)",
+                               (i, mac, created))
+            users.append((name.encode(), password.encode(), mac.encode()))
     db.close()
     return users
 
@@ -171,7 +176,7 @@ def start_freeradius(workdir: Path) -> tuple[subprocess.Popen, int, list[tuple[b
     return proc, port, [(b"benchuser", b"benchpw")]
 
 
-UNKNOWN = (b"nobody", b"not-a-customer")
+UNKNOWN = (b"nobody", b"not-a-customer", b"02:00:00:FF:FF:FF")
 
 
 def with_unknown(users: list[tuple[bytes, bytes]], share: float) -> list[tuple[bytes, bytes]]:
@@ -182,11 +187,11 @@ def with_unknown(users: list[tuple[bytes, bytes]], share: float) -> list[tuple[b
     return [UNKNOWN if n % every == every - 1 else user for n, user in enumerate(users)]
 
 
-def request(ident: int, user: tuple[bytes, bytes]) -> tuple[bytes, bytes]:
+def request(ident: int, user: tuple[bytes, ...]) -> tuple[bytes, bytes]:
     auth = os.urandom(16)
-    name, password = user
+    name, password, mac = user if len(user) == 3 else (*user, b"BC:24:11:EB:56:4D")
     attrs = (rp.attr(rp.USER_NAME, name) + rp.attr(rp.USER_PASSWORD, rp.hide_password(password, SECRET, auth))
-             + rp.attr(rp.CALLING_STATION_ID, b"BC:24:11:EB:56:4D"))
+             + rp.attr(rp.CALLING_STATION_ID, mac))
     return rp.encode_request(rp.ACCESS_REQUEST, ident, SECRET, attrs, authenticator=auth), auth
 
 

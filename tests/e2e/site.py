@@ -19,8 +19,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def http(method: str, url: str, body: Any = None, *, raw: bytes | None = None, headers: dict | None = None,
-         timeout: float = 10.0) -> tuple[int, Any]:
+         timeout: float = 10.0, source: str | None = None) -> tuple[int, Any]:
+    """A JSON request; with `source`, sent from that loopback address (a device of its own)."""
     data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+    if source is not None:
+        return _http_from(source, method, url, data, headers or {}, timeout)
     request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json",
                                                                                 **(headers or {})})
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -30,6 +33,25 @@ def http(method: str, url: str, body: Any = None, *, raw: bytes | None = None, h
             status = response.status
     except urllib.error.HTTPError as err:
         text, status = err.read().decode(), err.code
+    try:
+        return status, json.loads(text)
+    except ValueError:
+        return status, text
+
+
+def _http_from(source: str, method: str, url: str, data: bytes | None, headers: dict, timeout: float) -> tuple[int, Any]:
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout, source_address=(source, 0))
+    try:
+        conn.request(method, parts.path + (f"?{parts.query}" if parts.query else ""), body=data,
+                     headers={"Content-Type": "application/json", **headers})
+        response = conn.getresponse()
+        status, text = response.status, response.read().decode()
+    finally:
+        conn.close()
     try:
         return status, json.loads(text)
     except ValueError:

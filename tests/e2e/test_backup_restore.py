@@ -39,7 +39,7 @@ def buy(site: Site, phone: str) -> dict:
 def login(site: Site, port: str, username: str, password: str) -> str:
     out = subprocess.run(["radclient", "-x", "-r", "3", "-t", "3", f"127.0.0.1:{port}", "auth", SECRET],
                          input=f'User-Name = "{username}"\nUser-Password = "{password}"\n'
-                               f'Message-Authenticator = 0x00\n', capture_output=True, text=True, timeout=60)
+                               f'Calling-Station-Id = "AA:BB:CC:00:00:09"\nMessage-Authenticator = 0x00\n', capture_output=True, text=True, timeout=60)
     return out.stdout + out.stderr
 
 

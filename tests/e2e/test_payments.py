@@ -50,13 +50,12 @@ def test_paid_stk_push_becomes_an_active_subscription_with_credentials(site, dar
     payment = Payment.get(Payment.ref == ref)
     assert payment.receipt and payment.status == "paid"
     sub = Subscription.get_by_id(payment.subscription_id)
-    assert sub.status == "active" and sub.mac == MAC.format(1)
+    # no router here to confirm the device: its claimed MAC binds nothing (the page that paid,
+    # holding the payment id, has the login; a confirmed other device gets none: test_who_is_asking)
+    assert sub.status == "active" and sub.mac is None and not payment.verified
     push = next(p for p in daraja.pushes if p["checkout_request_id"] == payment.checkout_request_id)
     assert push["phone"] == "254712000001" and push["amount"] == 10
     assert push["callback_url"] == site.callback_url
-    # someone else asking about this payment sees its status, not the login
-    status, other = http("GET", f"{site.portal}/api/portal/payments/{ref}?mac=11:11:11:11:11:11")
-    assert other["status"] == "paid" and "password" not in other
 
 
 def test_cancelled_push_becomes_cancelled(site, daraja):

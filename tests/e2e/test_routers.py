@@ -56,8 +56,12 @@ def sites():
     db.close()
 
 
-def pay(site, phone: str, mac: str, ip: str) -> str:
-    status, body = http("POST", site.portal + "/api/portal/pay", {"package_id": 1, "phone": phone, "mac": mac, "ip": ip})
+def pay(site, routeros, phone: str, mac: str, ip: str) -> str:
+    """A phone on the hotspot (the router's host table has it) pays from its own address."""
+    if not any(h["mac-address"] == mac for h in routeros.router.table("/ip/hotspot/host")):
+        routeros.router.connect_device(mac, ip)
+    status, body = http("POST", site.portal + "/api/portal/pay", {"package_id": 1, "phone": phone, "mac": mac, "ip": ip},
+                        source=ip)
     assert status == 202, body
     return body["payment_id"]
 
@@ -73,7 +77,7 @@ def user_on(sim, name: str):
 def test_a_payment_in_api_mode_provisions_the_user_and_a_second_one_updates_it(tmp_path, daraja, routeros, sites):
     site = make_site(tmp_path, daraja, routeros, mode="api")
     sites.append(site)
-    payment = paid(pay(site, "0712300001", "AA:BB:CC:30:00:01", "10.5.50.31"))
+    payment = paid(pay(site, routeros, "0712300001", "AA:BB:CC:30:00:01", "127.0.50.31"))
     username = payment.customer.credentials[0].username
     user = wait_for(lambda: user_on(routeros, username), 30, "the hotspot user")
     assert (user["limit-uptime"], user["profile"], user["comment"]) == ("1h", "hotspotd-1",
@@ -81,7 +85,7 @@ def test_a_payment_in_api_mode_provisions_the_user_and_a_second_one_updates_it(t
     profile = next(p for p in routeros.router.table("/ip/hotspot/user/profile") if p["name"] == "hotspotd-1")
     assert (profile["rate-limit"], profile["shared-users"]) == ("2M/5M", "2")
     wait_for(lambda: Subscription.get_by_id(payment.subscription_id).provisioned_at, 30, "provisioned")
-    second = paid(pay(site, "0712300001", "AA:BB:CC:30:00:01", "10.5.50.31"))
+    second = paid(pay(site, routeros, "0712300001", "AA:BB:CC:30:00:01", "127.0.50.31"))
     assert second.subscription_id == payment.subscription_id  # the same package again: extended
     wait_for(lambda: user_on(routeros, username)["limit-uptime"] == "2h", 30, "the user updated to two hours")
     assert len(routeros.router.table("/ip/hotspot/user")) == 1
@@ -95,7 +99,7 @@ def test_a_router_refusing_connections_for_two_minutes_ends_provisioned_and_the_
     site = make_site(tmp_path, daraja, routeros, mode="api")
     sites.append(site)
     routeros.refuse()
-    payment = paid(pay(site, "0712300002", "AA:BB:CC:30:00:02", "10.5.50.32"))
+    payment = paid(pay(site, routeros, "0712300002", "AA:BB:CC:30:00:02", "127.0.50.32"))
     wait_for(lambda: Event.select().where(Event.type == "provisioning.failed").exists(), 30, "provisioning.failed")
     wait_for(lambda: Router.get(Router.name == "gate").status == "offline", 30, "the router shown offline")
     outage_ends = time.monotonic() + 120
@@ -113,10 +117,10 @@ def test_a_router_refusing_connections_for_two_minutes_ends_provisioned_and_the_
 def test_expiry_removes_the_user_and_kicks_the_session(tmp_path, daraja, routeros, sites):
     site = make_site(tmp_path, daraja, routeros, mode="api", package=("--duration", "6s"))
     sites.append(site)
-    payment = paid(pay(site, "0712300003", "AA:BB:CC:30:00:03", "10.5.50.33"))
+    payment = paid(pay(site, routeros, "0712300003", "AA:BB:CC:30:00:03", "127.0.50.33"))
     username = payment.customer.credentials[0].username
     wait_for(lambda: user_on(routeros, username), 30, "the hotspot user")
-    routeros.router.add_active(username, "AA:BB:CC:30:00:03", "10.5.50.33")
+    routeros.router.add_active(username, "AA:BB:CC:30:00:03", "127.0.50.33")
     wait_for(lambda: user_on(routeros, username) is None, 40, "the user removed at expiry")
     assert routeros.router.table("/ip/hotspot/active") == []
     wait_for(lambda: Subscription.get_by_id(payment.subscription_id).status == "expired", 30, "expired")
@@ -135,7 +139,7 @@ def test_probe_flips_offline_only_after_n_failures_and_writes_events(tmp_path, d
     wait_for(lambda: Router.get(Router.name == "gate").status == "online", 30, "online again")
     kinds = [e.type for e in Event.select().where(Event.type.in_(["router.online", "router.offline"])).order_by(Event.id)]
     assert kinds == ["router.online", "router.offline", "router.online"]
-    routeros.router.add_active("someone", "AA:BB:CC:30:00:09", "10.5.50.39", radius=True)
+    routeros.router.add_active("someone", "AA:BB:CC:30:00:09", "127.0.50.39", radius=True)
     wait_for(lambda: any(e.data.get("joined") for e in Event.select().where(Event.type == "router.sessions")), 30,
              "the live session announced")
 
@@ -145,9 +149,9 @@ def test_auto_login_in_radius_mode_ends_online_with_an_access_accept(tmp_path, d
     sites.append(site)
     out = site.cli("router", "deploy", "gate").stdout
     assert "completed" in out, out
-    mac, ip = "AA:BB:CC:30:00:05", "10.5.50.35"
+    mac, ip = "AA:BB:CC:30:00:05", "127.0.50.35"
     routeros.router.connect_device(mac, ip)
-    payment = paid(pay(site, "0712300005", mac, ip))
+    payment = paid(pay(site, routeros, "0712300005", mac, ip))
     username = payment.customer.credentials[0].username
     active = wait_for(lambda: [a for a in routeros.router.table("/ip/hotspot/active") if a["mac-address"] == mac],
                       30, "the device online at the router")
@@ -161,7 +165,7 @@ def test_a_silent_router_costs_a_task_its_timeout_and_nothing_else(tmp_path, dar
     sites.append(site)
     routeros.silent = True
     started = time.monotonic()
-    refs = [pay(site, f"07123001{n}0", f"AA:BB:CC:30:01:0{n}", f"10.5.51.{n}") for n in range(3)]
+    refs = [pay(site, routeros, f"07123001{n}0", f"AA:BB:CC:30:01:0{n}", f"127.0.51.{n + 2}") for n in range(3)]
     for ref in refs:
         paid(ref, timeout=30)
     assert time.monotonic() - started < 20  # payments went on while the router said nothing

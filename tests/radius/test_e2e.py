@@ -33,7 +33,15 @@ def now():
     return utcnow()  # the role judges by the real clock
 
 
-def radclient(port: int, kind: str, lines: list[str], tries: int = 3, timeout: float = 5) -> subprocess.CompletedProcess:
+PHONE = 'Calling-Station-Id = "AA:BB:CC:00:00:09"'  # the device logging in, as a MikroTik names it
+
+
+def radclient(port: int, kind: str, lines: list[str], tries: int = 3, timeout: float = 5,
+              station: str | None = PHONE) -> subprocess.CompletedProcess:
+    """radclient -x as the router: an Access-Request names its device (Calling-Station-Id)
+    unless the lines do, or `station` is None."""
+    if kind == "auth" and station and not any(line.startswith("Calling-Station-Id") for line in lines):
+        lines = [*lines, station]
     return subprocess.run(["radclient", "-x", "-r", str(tries), "-t", str(timeout), f"127.0.0.1:{port}", kind, SECRET],
                           input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=120)
 
@@ -104,7 +112,7 @@ def test_a_mac_login_needs_its_calling_station_id(radius_role):
     """MikroTik's MAC login: User-Name is the MAC. Without the router's Calling-Station-Id
     nothing says the device is that MAC, so it is rejected; with it, the bound MAC logs in."""
     mac = 'User-Name = "AA:BB:CC:00:00:01"'
-    out = radclient(radius_role.auth_port, "auth", [mac, 'User-Password = "mac-auth"', MA])
+    out = radclient(radius_role.auth_port, "auth", [mac, 'User-Password = "mac-auth"', MA], station=None)
     assert "Received Access-Reject" in out.stdout, out.stdout + out.stderr
     assert 'Reply-Message = "Unknown user"' in out.stdout
     out = radclient(radius_role.auth_port, "auth", [mac, 'User-Password = "mac-auth"', MA,
@@ -324,3 +332,12 @@ def test_garbage_is_counted_for_metrics_and_logged_as_a_summary(radius_role, sit
     lines = [line for line in radius_role.log_path.read_text().splitlines() if "dropped" in line]
     assert 1 <= len(lines) <= 3, lines  # a summary, not a line per packet
     assert "malformed" in lines[0]
+
+
+def test_a_password_without_its_device_is_refused(radius_role):
+    """Without Calling-Station-Id nothing says which device logs in, so the login cannot be
+    held to the devices its package admits: refused."""
+    out = radclient(radius_role.auth_port, "auth", ['User-Name = "alice"', 'User-Password = "alice-pw"', MA],
+                    station=None)
+    assert "Received Access-Reject" in out.stdout and 'Reply-Message = "The router did not say which device this is"' \
+        in out.stdout, out.stdout + out.stderr

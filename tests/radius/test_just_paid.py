@@ -22,11 +22,11 @@ def now():
     return utcnow()  # the role judges by the real clock
 
 
-def received(site, phone: str, n: int) -> int:
-    """A payment M-Pesa has confirmed, ready to apply."""
+def received(site, phone: str, n: int, customer=None) -> int:
+    """A payment M-Pesa has confirmed, ready to apply (for `customer`'s account: "buy more")."""
     now = utcnow()
     with write_transaction():
-        payment = Payment.create(ref=f"just-paid-{n}", package=site["hour"], phone=phone, amount=20,
+        payment = Payment.create(ref=f"just-paid-{n}", package=site["hour"], phone=phone, amount=20, customer=customer,
                                  status=PaymentStatus.PENDING, checkout_request_id=f"ws_CO_just_{n}",
                                  created_at=now, updated_at=now)
         payments.mark_received(payment.id, receipt=f"JUSTPAID{n:02d}", amount_paid=Decimal(20), result_desc="ok",
@@ -36,7 +36,8 @@ def received(site, phone: str, n: int) -> int:
 
 def login(radius_role, username: str, password: str):
     return radclient(radius_role.auth_port, "auth", [f'User-Name = "{username}"', f'User-Password = "{password}"',
-                                                     MA], tries=1, timeout=3)
+                                                     'Calling-Station-Id = "AA:BB:CC:00:00:09"', MA],
+                     tries=1, timeout=3)
 
 
 def test_a_new_customer_is_accepted_the_moment_the_payment_is_applied(radius_role, site):
@@ -58,7 +59,7 @@ def test_an_expired_customer_who_pays_again_is_accepted_at_once(radius_role, sit
     out = login(radius_role, "bob", "bob-pw")
     assert 'Reply-Message = "Your package has expired"' in out.stdout, out.stdout + out.stderr
     for n in range(3):
-        payment_id = received(site, phone, 10 + n)
+        payment_id = received(site, phone, 10 + n, customer=bob.customer_id)  # "buy more" on his phone
         assert payments.apply(payment_id, utcnow()).status == PaymentStatus.PAID
         out = login(radius_role, "bob", "bob-pw")
         assert "Received Access-Accept" in out.stdout, out.stdout + out.stderr
