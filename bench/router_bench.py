@@ -114,9 +114,8 @@ def probe_bench(count: int, silent: int) -> list[tuple[str, str, str]]:
             rt = Runtime(config)
             watch = RouterWatch(rt)
             started = time.monotonic()
-            watch.tick()
-            for future in list(watch.running.values()):
-                future.result()
+            watch.tick(started)
+            watch.settle(60)
             elapsed = time.monotonic() - started
             statuses = [r.status for r in Router.select().order_by(Router.id)]
             watch.close()

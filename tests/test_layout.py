@@ -12,6 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = {"hotspotd": ROOT / "hotspotd", "hotspotd.web": ROOT / "web", "hotspotd.radius": ROOT / "radius"}
 MAX_LINES = 400
+MAX_FLAT = 20  # modules directly in hotspotd/: the rest live in rooms a newcomer can name
 
 
 def modules() -> dict[str, Path]:
@@ -85,6 +86,26 @@ def test_the_core_imports_neither_web_nor_radius():
             continue
         reached = {m for m in imports(name, path, known) if m.startswith(("hotspotd.web", "hotspotd.radius"))}
         assert not reached, f"{path} imports {reached}"
+
+
+def test_the_customers_use_cases_and_the_operators_stay_apart_and_above_the_web():
+    """`hotspotd.customer` (what a customer does) and `hotspotd.console` (what an operator
+    does) share what lies below them, never each other; neither knows the web that calls it."""
+    known = set(modules())
+    rooms = {"hotspotd.customer": "hotspotd.console", "hotspotd.console": "hotspotd.customer"}
+    for name, path in modules().items():
+        room = next((r for r in rooms if name == r or name.startswith(r + ".")), None)
+        if room is None:
+            continue
+        other = rooms[room]
+        reached = {m for m in imports(name, path, known)
+                   if m == other or m.startswith((other + ".", "hotspotd.web"))}
+        assert not reached, f"{path} imports {reached}"
+
+
+def test_few_modules_are_left_directly_in_the_package():
+    flat = sorted(p.name for p in FOLDERS["hotspotd"].glob("*.py") if p.name not in ("__init__.py", "__main__.py"))
+    assert len(flat) <= MAX_FLAT, f"{len(flat)} modules directly in hotspotd/ (at most {MAX_FLAT}): {flat}"
 
 
 def test_no_import_loops():

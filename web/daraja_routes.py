@@ -2,11 +2,12 @@
 confirmation, each behind the secret path segment `[mpesa] callback_token`.
 
 They are installed on the portal app and, with `[portal] callback_listen`, on an app of
-their own served by a second listener (`callback_app`). Answers follow protocols.md 4.3
-and 4.5: 200 only once a callback or confirmation is committed (duplicates included),
+their own served by a second listener (`callback_app`). Answers follow docs/protocols.md
+§5.4, §5.8 and §5.9: 200 only once a callback or confirmation is committed (duplicates included),
 404 for a wrong token, 400 for a malformed body (a sample of them is kept for inspection:
 `hotspotd.store.sampling`), 413 for a body over 64 KiB, 503 when it could not be recorded
-(Daraja, or the reconciler, tries again).
+(an STK result is found again by the reconciler's STK query; Safaricom publishes no retry
+policy, so nothing promises that a C2B confirmation answered 503 comes back, §5.9).
 """
 
 from __future__ import annotations

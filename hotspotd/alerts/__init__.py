@@ -1,6 +1,6 @@
 """Alerts: tell someone when the site needs help, once when it starts and once when it is over.
 
-The worker asks `check()` every `[alerts] check_interval` seconds: the conditions
+The worker's ticker runs `tick()` every `[alerts] check_interval` seconds: the conditions
 (`conditions.py`) are evaluated, alerts raised and cleared in the store with their
 `alert.raised` / `alert.cleared` events and a message each (`state.py`). `send_due()`
 (a task of its own) delivers the messages to the webhook and/or Telegram
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SyncState", "central_sync_state", "check", "send_due", "recent"]
+__all__ = ["Checked", "SyncState", "central_sync_state", "check", "send_due", "tick", "recent"]
 
 
 def central_sync_state(config: Config) -> SyncState | None:
@@ -43,9 +43,25 @@ def central_sync_state(config: Config) -> SyncState | None:
     return SyncState(last_success=row.last_success_at, last_error=row.last_error)
 
 
+@dataclass(frozen=True)
+class Checked:
+    """What a check did: the alerts it raised and cleared (keys), and the messages due to be sent."""
+
+    raised: list[str]
+    cleared: list[str]
+    due: int
+
+
+def tick(now: datetime, config: Config) -> Checked:
+    """The worker's alerts pass at `now`: `check` with central sync's state from its record
+    and the disk as it is."""
+    return check(now, config, sync_state=central_sync_state(config))
+
+
 def check(now: datetime, config: Config, *, sync_state: SyncState | None = None,
-          free_percent: float | None = None) -> int:
-    """Raise and clear alerts as things stand at `now`; returns the messages due to be sent."""
+          free_percent: float | None = None) -> Checked:
+    """Raise and clear alerts as things stand at `now` (`sync_state`: None when sync is off;
+    `free_percent`: measured when not given)."""
     failing_since = state.get_setting_time(conditions.SYNC_FAILING_SINCE)
     failing = sync_state is not None and sync_state.last_error is not None
     if failing and failing_since is None:
@@ -64,7 +80,7 @@ def check(now: datetime, config: Config, *, sync_state: SyncState | None = None,
         log.warning("alert raised: %s: %s", key, messages[key])
     for key in cleared:
         log.info("alert cleared: %s", key)
-    return state.due(now)
+    return Checked(raised, cleared, state.due(now))
 
 
 @dataclass

@@ -59,10 +59,7 @@ class BackOffice(Role):
 
     def start(self) -> None:
         self.admin.start()
-        self.worker.start()
-        # The consumer would install huey's handlers over ours; ours stop both halves at once,
-        # and `WorkerRole.stop` does to the consumer what huey's SIGTERM handler does.
-        self.worker.consumer._set_signal_handlers = lambda: None
+        self.worker.start()  # installs no signal handlers: ours stop both halves at once
 
     def serve(self) -> None:
         import gevent

@@ -1,5 +1,5 @@
 """Daraja C2B (Paybill): parsing the validation and confirmation calls, and the answers
-Daraja expects (protocols.md section 4.5).
+Daraja expects (docs/protocols.md §5.8).
 
 Both calls carry the same body, every value a string: TransID (the M-Pesa receipt),
 TransAmount ("10.00"), BusinessShortCode, BillRefNumber (the account number the customer
@@ -23,7 +23,7 @@ MAX_AMOUNT = Decimal(1_000_000)
 _TRANS_ID = re.compile(r"[A-Za-z0-9]{4,40}")
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
-# The answers (protocols.md 4.5): validation accepts or refuses with a C2B code; the
+# The answers (docs/protocols.md §5.8): validation accepts or refuses with a C2B code; the
 # confirmation is acknowledged.
 ACCEPT = {"ResultCode": "0", "ResultDesc": "Accepted"}
 INVALID_ACCOUNT = "C2B00012"

@@ -1,6 +1,6 @@
 """Daraja (M-Pesa) API client: OAuth token, STK push and STK push query, C2B registration.
 
-Wire formats follow docs/protocols.md (Daraja). The other Daraja APIs live beside this
+Wire formats follow docs/protocols.md §5.1-§5.7. The other Daraja APIs live beside this
 module and go through `DarajaClient.call()` and `failure()`: Pull Transactions (pull.py),
 Transaction Status and Reversal (initiator.py). Every failure leaves
 this module as UpstreamError whose message can be shown to a customer; the Daraja
@@ -212,7 +212,7 @@ class DarajaClient:
 
     def register_c2b(self, *, short_code: str, confirmation_url: str, validation_url: str,
                      response_type: str = "Completed") -> C2BRegistered:
-        """Register where Daraja sends Paybill payments to `short_code` (protocols.md 4.5).
+        """Register where Daraja sends Paybill payments to `short_code` (docs/protocols.md §5.7).
 
         `response_type` says what M-Pesa does when the validation URL does not answer in
         time: "Completed" takes the payment, "Cancelled" refuses it. In production this is

@@ -1,8 +1,8 @@
 """Retention: what the site keeps and for how long, so that its disk use stays flat for months.
 
-The worker runs `run_once` every `[retention] interval` seconds. Business records
-(payments, subscriptions, customers, vouchers) are kept; what only grows with traffic is
-not:
+The worker's ticker sends a `tick` (one pass) to the queue every `[retention] interval`
+seconds. Business records (payments, subscriptions, customers, vouchers) are kept; what
+only grows with traffic is not:
 
 - the health log after `health_log_days` (7);
 - events after `event_days` once central sync has them (at most the id the receiver
@@ -51,7 +51,7 @@ def synced_through(config: Config) -> int:
     return outbox.cursor()
 
 
-def run_once(now: datetime, config: Config, *, synced_upto: int | None = None) -> dict[str, int]:
+def tick(now: datetime, config: Config, *, synced_upto: int | None = None) -> dict[str, int]:
     """One retention pass at `now`; returns the rows removed (or rolled up) per table.
 
     `synced_upto`: the highest event id central sync has (default: `synced_through`)."""

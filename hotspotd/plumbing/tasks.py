@@ -173,8 +173,7 @@ def sync_central(rt: Runtime) -> None:
 def check_alerts(rt: Runtime) -> None:
     from .. import alerts
 
-    config = rt.config
-    if alerts.check(utcnow(), config, sync_state=alerts.central_sync_state(config)):
+    if alerts.tick(utcnow(), rt.config).due:
         rt.queue.dispatch(send_alerts)
 
 
@@ -189,7 +188,7 @@ def send_alerts(rt: Runtime) -> None:
 def apply_retention(rt: Runtime) -> None:
     from ..operations import retention
 
-    retention.run_once(utcnow(), rt.config)
+    retention.tick(utcnow(), rt.config)
 
 
 @task()

@@ -1,6 +1,6 @@
 """The worker role: the huey consumer of the site's queue, plus the threads of periodic work.
 
-The consumer runs the tasks. One ticker runs, each at its own interval:
+The consumer runs the tasks. One ticker (`plumbing.ticker`) runs, each at its own interval:
 
     reconcile       [queue] reconcile_interval  inline: must work even when the queue does not
     check_alerts    [alerts] check_interval     inline: a few reads; sending goes to the queue
@@ -10,27 +10,31 @@ The consumer runs the tasks. One ticker runs, each at its own interval:
 Router work (probe, live sessions, router reconciliation: `router.watch`) runs in a thread
 of its own, never in the queue's; with `[central] url` set, another thread runs a central
 sync pass whenever one is due (`[central] interval`, or the backoff with jitter after a
-failure). SIGTERM stops it all gracefully (tasks in flight get up to 4 s). Once the
-consumer runs it handles the signals itself; before that, a signal sets the same flags.
+failure). Each of the three is a `tick(now)` called by a loop that only sleeps.
+
+SIGTERM stops it all gracefully (tasks in flight get up to 4 s). The role's own signal
+handlers only set `stopping`; the serving loop then stops huey's consumer through its
+public `stop(graceful=True)`. The consumer's threads are started here rather than by
+`consumer.run()`, which would put huey's signal handlers in place of the role's (in the
+back office, in place of the gevent handlers that stop the console too).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import signal
 import threading
 import time
-from dataclasses import dataclass
+from typing import Callable
 
+from ..config import Config
 from ..operations import backup
 from .. import sync
 from . import tasks
-from ..config import Config
 from .counters import Publisher
-from .queue import Task
 from .role import Role
 from .runtime import Runtime
+from .ticker import Periodic, Ticker, keep_ticking
 from ..store.db import utcnow
 
 log = logging.getLogger(__name__)
@@ -38,15 +42,19 @@ log = logging.getLogger(__name__)
 WORKER_NICENESS = 5
 BACKUP_CHECK_INTERVAL = 300.0
 RETENTION_FIRST_DELAY = 120.0  # not in the same minute as the catch-up after a restart
-SYNC_TICK = 1.0  # seconds between looks at whether a sync pass is due
+SYNC_LOOK = 1.0  # seconds at most between looks at whether a sync pass is due
+HEALTH_CHECK_INTERVAL = 10.0  # seconds between looks at huey's worker threads (a dead one is replaced)
 
 
-@dataclass
-class Periodic:
-    task: Task
-    every: float
-    inline: bool = False
-    due_at: float = 0.0
+def periodic(config: Config) -> list[Periodic]:
+    """The worker's periodic tasks (the table in this module's docstring)."""
+    return [
+        Periodic(tasks.reconcile, config.queue.reconcile_interval, config.queue.reconcile_interval, inline=True),
+        Periodic(tasks.check_alerts, config.alerts.check_interval, min(config.alerts.check_interval, 10.0),
+                 inline=True),
+        Periodic(tasks.apply_retention, config.retention.interval, RETENTION_FIRST_DELAY),
+        Periodic(tasks.nightly_backup, BACKUP_CHECK_INTERVAL, 30.0, when=lambda wall: backup.nightly_due(config, wall)),
+    ]
 
 
 class WorkerRole(Role):
@@ -70,84 +78,62 @@ class WorkerRole(Role):
         self.consumer = queue.consumer(
             workers=self.config.queue.workers, worker_type=self.worker_type, periodic=False,
             initial_delay=0.05, backoff=1.2, max_delay=0.5, scheduler_interval=1,
-            graceful_signal="TERM", shutdown_timeout=4, check_worker_health=True,
+            shutdown_timeout=4, check_worker_health=True,
         )
         queue.run(tasks.reconcile)  # catch up at once after a restart
-        self.ticker = threading.Thread(target=self._tick_forever, name="ticker", daemon=True)
-        self.ticker.start()
+        self.ticker = Ticker(queue, periodic(self.config))
+        self._loop("ticker", lambda: self.ticker.tick(time.monotonic()).next_at - time.monotonic(), "periodic work")
         self.publisher = Publisher("worker", queue.counters.snapshot, self.stopping)  # task outcomes for /metrics
         self.publisher.start()
         if self.config.central.url:
-            self.sync_ticker = threading.Thread(target=self._sync_forever, name="central-sync", daemon=True)
-            self.sync_ticker.start()
+            self._loop("central-sync", self._sync_step, "central sync")
         from ..router.watch import RouterWatch
 
         self.watch = RouterWatch(self.runtime, on_online=self._router_back)
-        self.router_ticker = threading.Thread(target=self._watch_routers, name="router-watch", daemon=True)
-        self.router_ticker.start()
+        self._loop("router-watch", lambda: self.watch.tick(time.monotonic()).next_at - time.monotonic(),
+                   "router watch", then=self.watch.close)
 
-    def periodic(self) -> list[Periodic]:
-        config, now = self.config, time.monotonic()
-        return [
-            Periodic(tasks.reconcile, config.queue.reconcile_interval, inline=True,
-                     due_at=now + config.queue.reconcile_interval),
-            Periodic(tasks.check_alerts, config.alerts.check_interval, inline=True,
-                     due_at=now + min(config.alerts.check_interval, 10.0)),
-            Periodic(tasks.apply_retention, config.retention.interval, due_at=now + RETENTION_FIRST_DELAY),
-            Periodic(tasks.nightly_backup, BACKUP_CHECK_INTERVAL, due_at=now + 30.0),
-        ]
+    def _loop(self, name: str, step: Callable[[], float], what: str, *,
+              then: Callable[[], None] | None = None) -> threading.Thread:
+        """A thread that calls `step` until the role stops (`keep_ticking`), then `then`."""
+        def run() -> None:
+            keep_ticking(self.stopping, step, what)
+            if then is not None:
+                then()
 
-    def _tick_forever(self) -> None:
-        queue, jobs = self.runtime.queue, self.periodic()
-        while not self.stopping.wait(max(0.0, min(job.due_at for job in jobs) - time.monotonic())):
-            for job in jobs:
-                now = time.monotonic()
-                if now < job.due_at:
-                    continue
-                job.due_at = now + max(job.every, 1.0)
-                if job.task is tasks.nightly_backup and not backup.nightly_due(self.config, utcnow()):
-                    continue
-                try:
-                    if job.inline:
-                        queue.run(job.task)
-                    else:
-                        queue.dispatch(job.task)
-                except Exception:  # the ticker must outlive any one pass
-                    log.exception("periodic %s failed", job.task.name)
+        thread = threading.Thread(target=run, name=name, daemon=True)
+        thread.start()
+        return thread
 
-    def _watch_routers(self) -> None:
-        while not self.stopping.wait(0.5):
-            try:
-                self.watch.tick()
-            except Exception:
-                log.exception("router watch failed; trying again")
-        self.watch.close()
+    def _sync_step(self) -> float:
+        queue = self.runtime.queue
+        # inline, in this thread: a pass waits on the network
+        looked = sync.tick(utcnow(), lambda: queue.run(tasks.sync_central))
+        if looked.next_at is None:
+            return SYNC_LOOK
+        return min(SYNC_LOOK, (looked.next_at - utcnow()).total_seconds())
+
+    def _check_health(self) -> float:
+        self.consumer.check_worker_health()  # a worker thread that died is replaced
+        return HEALTH_CHECK_INTERVAL
 
     def _router_back(self, router) -> None:
         """A router came back online: what waited for it goes now, not at the next retry."""
         queue = self.runtime.queue
         queue.dispatch(tasks.catch_up_router, router.id)
 
-    def _sync_forever(self) -> None:
-        queue = self.runtime.queue
-        while not self.stopping.wait(SYNC_TICK):
-            try:
-                if sync.due(utcnow()):
-                    queue.run(tasks.sync_central)  # inline, in this thread: it waits on the network
-            except Exception:  # a locked database now: look again next tick
-                log.exception("central sync ticker")
-
     def serve(self) -> None:
         if self.stopping.is_set():  # a signal came while starting
             return
+        consumer = self.consumer
+        consumer.scheduler.start()
+        for _, process in consumer.worker_threads:
+            process.start()
         log.info("worker consuming %s with %d %ss", self.config.queue_db_path, self.config.queue.workers, self.worker_type)
         try:
-            self.consumer.run()  # installs huey's own handlers (SIGTERM: finish what runs, then stop)
+            keep_ticking(self.stopping, self._check_health, "the queue's worker health check")
         finally:
             self.stopping.set()
-
-    def stop(self) -> None:
-        self.stopping.set()
-        consumer = getattr(self, "consumer", None)
-        if consumer is not None:
-            consumer._handle_signal(signal.SIGTERM, None)  # what huey's own SIGTERM handler does: set its flags
+            consumer.stop(graceful=True)  # tasks in flight get `shutdown_timeout` seconds
+            self.runtime.queue.huey.notify_interrupted_tasks()
+            log.info("worker stopped consuming")

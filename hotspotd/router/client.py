@@ -42,7 +42,7 @@ def _tls_wrapper(target: Target, timeout: float):
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE  # trust comes from the pinned fingerprint, when given
     if not target.fingerprint:
-        # a router without a certificate offers anonymous DH only (protocols.md §1.1)
+        # a router without a certificate offers anonymous DH only (docs/protocols.md §1.1)
         context.set_ciphers("DEFAULT:ADH:@SECLEVEL=0")
 
     def wrap(sock: socket.socket) -> socket.socket:
@@ -102,7 +102,7 @@ class _BoundedProtocol(ApiProtocol):
                 words.append(word)
                 if len(words) > limits.sentence_words:
                     raise _Oversized(f"a reply sentence ran past {limits.sentence_words} words")
-            if words:  # an empty sentence is ignored (protocols.md §1.3)
+            if words:  # an empty sentence is ignored (docs/protocols.md §1.3)
                 break
         if words[0] == "!fatal":
             self.transport.close()

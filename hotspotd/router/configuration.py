@@ -10,7 +10,7 @@ server uses our profile); `absent`: no item matches `find` (one an earlier versi
 `require`: the router must already hold the values, or nothing is changed and the
 operator is told what to do (`refusal`): device-mode must allow the hotspot.
 
-How customers reach the box (protocols.md §7.A2-A3): through the IP walled garden (their
+How customers reach the box (docs/protocols.md §2.8-§2.9): through the IP walled garden (their
 packets are routed, not proxied by the router) and past the hotspot's masquerade (a
 `srcnat` `accept` for the box's address before it), so the portal sees each device's own
 address and can ask the router which device it is. The HTTP walled garden, which goes
@@ -33,7 +33,8 @@ from .records import RouterMode
 TAG = "hotspotd"
 LOGIN_PAGE = f"{TAG}/login.html"
 CAPTIVE_OPTION = "captive"
-# MikroTik's login-page variables the portal takes (protocols.md §2.5)
+# MikroTik's login-page variables the portal takes; anyone can forge them, so they prove
+# nothing about who is asking (docs/protocols.md §2.5)
 LOGIN_VARIABLES = ("mac", "ip", "link-login-only", "link-orig", "error", "chap-id", "chap-challenge")
 # what the portal URL may hold: it is written into a login page, a DHCP option value (in
 # RouterOS quotes) and a script; anything else is refused rather than escaped three ways

@@ -1,7 +1,7 @@
 """Who is asking: the device behind an address, from the routers' hotspot host tables.
 
 The portal knows a request's own address; the router whose hotspot the device is on knows
-its MAC (`/ip/hotspot/host`: `address` -> `mac-address`, protocols.md §7.A1).
+its MAC (`/ip/hotspot/host`: `address` -> `mac-address`, docs/protocols.md §2.7).
 `HostFinder.lookup(address)` asks every router of the site that has an API login, all at
 once, through the pooled connections: `?address=` first, then `?to-address=` (the address
 after the hotspot's translation, which a box beside the router may see instead).

@@ -1,4 +1,5 @@
-"""Hotspot users and their profiles on an `api`-mode router (protocols.md §2.1-§2.2).
+"""Hotspot users and their profiles on an `api`-mode router (docs/protocols.md §2.1-§2.2;
+§1.7 for "already have user").
 
 One user profile per package (`hotspotd-<package id>`: rate-limit, shared-users), one
 hotspot user per customer (their username), whose comment names the subscription it

@@ -4,6 +4,7 @@ backoff, and the status an operator reads (`sync status`, /metrics, the admin pa
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
@@ -32,6 +33,25 @@ def due(now: datetime) -> bool:
     """Whether the worker should run a pass now."""
     state = load()
     return state.next_attempt_at is None or state.next_attempt_at <= now
+
+
+@dataclass(frozen=True)
+class Looked:
+    """One look of the worker's sync loop: whether it ran a pass, and when the next is due
+    (None: at once)."""
+
+    ran: bool
+    next_at: datetime | None
+
+
+def tick(now: datetime, run_pass: Callable[[], object]) -> Looked:
+    """One look of the worker's sync loop at `now`: `run_pass()` when a pass is due (the
+    pass records its outcome, which sets the next: `[central] interval` after a success,
+    the backoff after a failure)."""
+    ran = due(now)
+    if ran:
+        run_pass()
+    return Looked(ran, load().next_attempt_at)
 
 
 def announce_completed(now: datetime, *, delivered: int, applied: int) -> bool:

@@ -105,6 +105,26 @@ def test_a_confirmation_pays_for_the_device_once_however_often_it_comes(offer, n
     assert subscription.mac == MAC and Payment.get_by_id(offer.id).subscription_id == subscription.id
 
 
+def test_a_replayed_confirmation_is_a_duplicate_and_the_device_is_paid_for_once(runtime, offer, now):
+    """Through the use case, one commit per confirmation as Daraja's retries arrive: the
+    replay is answered `duplicate` by the check before any write, not by the unique index."""
+    paybill = Paybill(runtime, clock=lambda: now)
+    try:
+        paid = [paybill.confirm(body(offer.account, now), "196.201.214.200") for _ in range(3)]
+        stray = [paybill.confirm(body("7654321", now, amount=50, trans_id="SKL51ZDR4G"), "196.201.214.200")
+                 for _ in range(2)]
+    finally:
+        paybill.close()
+    assert [(o.outcome, o.payment_id, o.apply) for o in paid] == [
+        ("matched", offer.id, True), ("duplicate", None, False), ("duplicate", None, False)]
+    assert [o.outcome for o in stray] == ["unmatched", "duplicate"]
+    assert Payment.get_by_id(offer.id).status == "paid"  # applied, once
+    assert [e.data["payment_id"] for e in Event.select().where(Event.type == "payment.processed")] == [offer.id]
+    assert Subscription.select().count() == 1
+    assert Event.select().where(Event.type == "payment.unmatched").count() == 1
+    assert sorted(t.trans_id for t in C2BTransaction.select()) == ["RKL51ZDR4F", "SKL51ZDR4G"]
+
+
 def test_money_to_an_unknown_account_is_kept_for_the_operator(offer, now):
     [outcome] = record(body("7654321", now, amount=50, trans_id="SKL51ZDR4G"), now=now)
     assert outcome.outcome == "unmatched" and not outcome.apply

@@ -151,13 +151,13 @@ def test_retention_drops_the_sample_after_seven_days_and_keeps_money(package, no
     pending(package, now)
     record_callbacks(arriving(hostile(100) + [success("ws_CO_0"), success("ws_CO_stray", receipt="STRAY1")], now))
     c2b.record_confirmations(arriving(hostile(100) + [confirmation("RKL0000001", now)], now))
-    assert retention.run_once(now + timedelta(days=6), config)["mpesa_callback"] == 0
-    removed = retention.run_once(now + timedelta(days=8), config)
+    assert retention.tick(now + timedelta(days=6), config)["mpesa_callback"] == 0
+    removed = retention.tick(now + timedelta(days=8), config)
     assert (removed["mpesa_callback"], removed["c2b_transaction"]) == (N, N)
     assert sorted(c.outcome for c in MpesaCallback.select()) == ["orphan", "recorded"]
     assert [c.outcome for c in C2BTransaction.select()] == ["unmatched"]
     assert all_tallies()  # the counts stay as long as callbacks do
-    retention.run_once(now + timedelta(days=config.retention.callback_days + 1), config)
+    retention.tick(now + timedelta(days=config.retention.callback_days + 1), config)
     assert not all_tallies() and MpesaCallback.select().count() == 0
 
 
@@ -165,7 +165,7 @@ def test_a_shorter_callback_retention_shortens_the_samples_too(store, now, tmp_p
     config = config_mod.load(None, overrides={"site": {"state_dir": str(tmp_path / "other")},
                                               "retention": {"callback_days": "2"}})
     record_callbacks(arriving(hostile(5), now))
-    assert retention.run_once(now + timedelta(days=3), config)["mpesa_callback"] == 5
+    assert retention.tick(now + timedelta(days=3), config)["mpesa_callback"] == 5
 
 
 def test_an_unknown_kind_is_a_programming_error(store, now):

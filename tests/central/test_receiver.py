@@ -60,6 +60,20 @@ def test_a_heartbeat_reports_status_and_acknowledges_what_central_has(app, site)
     assert Site.get_by_id(site.site_id).status["sessions_open"] == 4
 
 
+def test_the_site_is_the_one_that_signed_whatever_the_body_says(app, site, central_store):
+    other = add_site(central_store, "Cafe Westlands", T0)
+    untouched = Site.get_by_id(other.site_id)
+    body = json.loads(gzip.decompress(batch(events(1, 5))))
+    body.update(site=other.site_id, site_id=other.site_id)  # a box (or a thief of its key) naming another site
+    status, _, answer = push(app, site.site_id, site.site_key, gzip.compress(json.dumps(body).encode()))
+    assert status == 200 and answer["acknowledged"] == 5  # stored, under the site whose key signed it
+    assert stored(site.site_id) == [1, 2, 3, 4, 5] and Site.get_by_id(site.site_id).last_event_id == 5
+    assert stored(other.site_id) == []
+    after = Site.get_by_id(other.site_id)
+    assert (after.last_seen_at, after.outbox, after.last_event_id, after.waiting, after.status) == (
+        untouched.last_seen_at, untouched.outbox, untouched.last_event_id, untouched.waiting, untouched.status)
+
+
 def test_a_rebuilt_box_whose_ids_start_again_is_not_taken_for_a_resend(app, site):
     push(app, site.site_id, site.site_key, batch(events(1, 5), outbox="old-box"))
     status, _, answer = push(app, site.site_id, site.site_key, batch(events(1, 3), outbox="new-box"))

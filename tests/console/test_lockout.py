@@ -4,15 +4,17 @@ import tracemalloc
 
 from hotspotd.console.lockout import Lockout
 
+from ..clock import FakeClock
+
 
 def test_a_flood_of_failed_logins_keeps_at_most_max_keys_and_a_few_megabytes():
-    now = [1000.0]
-    lockout = Lockout(clock=lambda: now[0])
+    clock = FakeClock()
+    lockout = Lockout(clock=clock)
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
     for n in range(60_000):
         lockout.failed([("account", f"guess{n}"), ("address", f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}")])
-        now[0] += 0.001
+        clock.advance(0.001)
     grown = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
     assert len(lockout._keys) == lockout.max_keys == 10_000

@@ -5,16 +5,10 @@ import pytest
 from hotspotd.customer.attempts import BUDGETS, MAX_KEYS, Attempts
 from hotspotd.errors import RateLimited
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from ..clock import FakeClock
 
 
-def guesses_in(attempts: Attempts, clock: Clock, seconds: float, *, mac, address) -> int:
+def guesses_in(attempts: Attempts, clock: FakeClock, seconds: float, *, mac, address) -> int:
     allowed, end = 0, clock.now + seconds
     while clock.now < end:
         try:
@@ -27,7 +21,7 @@ def guesses_in(attempts: Attempts, clock: Clock, seconds: float, *, mac, address
 
 
 def test_one_address_gets_at_most_seventy_voucher_guesses_in_its_first_hour_and_sixty_after():
-    clock = Clock()
+    clock = FakeClock(0.0)
     attempts = Attempts(clock)
     macs = iter(f"AA:BB:CC:00:{i // 256:02X}:{i % 256:02X}" for i in range(100_000))  # a new MAC every try
     rotating = Attempts.check
@@ -42,14 +36,14 @@ def test_one_address_gets_at_most_seventy_voucher_guesses_in_its_first_hour_and_
 
 
 def test_one_device_keeping_its_mac_gets_at_most_thirty_five_then_thirty():
-    clock = Clock()
+    clock = FakeClock(0.0)
     attempts = Attempts(clock)
     assert 34 <= guesses_in(attempts, clock, 3601, mac="aa:bb:cc:00:00:01", address=None) <= 35
     assert 29 <= guesses_in(attempts, clock, 3600, mac="AA:BB:CC:00:00:01", address=None) <= 30
 
 
 def test_a_refusal_says_when_to_come_back():
-    clock = Clock()
+    clock = FakeClock(0.0)
     attempts = Attempts(clock)
     for _ in range(BUDGETS["trial"][0].burst):
         attempts.take("trial", mac="AA:BB:CC:00:00:01", address="10.5.50.2")
@@ -59,7 +53,7 @@ def test_a_refusal_says_when_to_come_back():
 
 
 def test_a_client_rotating_made_up_macs_from_one_address_fills_no_map():
-    clock = Clock()
+    clock = FakeClock(0.0)
     attempts = Attempts(clock)
     allowed = 0
     for n in range(20_000):
@@ -76,7 +70,7 @@ def test_a_client_rotating_made_up_macs_from_one_address_fills_no_map():
 def test_a_flood_from_many_addresses_is_held_by_the_site_budget_and_the_maps_stay_small():
     import tracemalloc
 
-    clock = Clock()
+    clock = FakeClock(0.0)
     attempts = Attempts(clock, payments_per_minute=120)
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]

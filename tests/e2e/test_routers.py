@@ -90,23 +90,23 @@ def test_a_payment_in_api_mode_provisions_the_user_and_a_second_one_updates_it(t
     wait_for(lambda: user_on(routeros, username)["limit-uptime"] == "2h", 30, "the user updated to two hours")
     assert len(routeros.router.table("/ip/hotspot/user")) == 1
     assert not Event.select().where(Event.type == "provisioning.failed").exists()
-    provisioned = [e for e in Event.select().where(Event.type == "user.provisioned") if e.data["via"] == "api"]
-    assert len(provisioned) == 2
+    # the router has the change before the worker records it: wait for the record too
+    wait_for(lambda: len([e for e in Event.select().where(Event.type == "user.provisioned")
+                          if e.data["via"] == "api"]) == 2, 30, "the second user.provisioned")
 
 
-def test_a_router_refusing_connections_for_two_minutes_ends_provisioned_and_the_payment_paid(
+def test_a_router_refusing_connections_ends_provisioned_when_it_is_back_and_the_payment_paid(
         tmp_path, daraja, routeros, sites):
+    """The worker process's own loops: the outage's schedule over ten minutes is
+    tests/router/test_watch.py's, with a fake clock; here only its end, in real time."""
     site = make_site(tmp_path, daraja, routeros, mode="api")
     sites.append(site)
     routeros.refuse()
     payment = paid(pay(site, routeros, "0712300002", "AA:BB:CC:30:00:02", "127.0.50.32"))
     wait_for(lambda: Event.select().where(Event.type == "provisioning.failed").exists(), 30, "provisioning.failed")
     wait_for(lambda: Router.get(Router.name == "gate").status == "offline", 30, "the router shown offline")
-    outage_ends = time.monotonic() + 120
-    while time.monotonic() < outage_ends:
-        assert Payment.get_by_id(payment.id).status == "paid"  # never marked failed
-        assert Subscription.get_by_id(payment.subscription_id).provisioned_at is None
-        time.sleep(2)
+    assert Payment.get_by_id(payment.id).status == "paid"  # never marked failed
+    assert Subscription.get_by_id(payment.subscription_id).provisioned_at is None
     routeros.refuse(False)
     wait_for(lambda: Subscription.get_by_id(payment.subscription_id).provisioned_at, 60, "provisioned after the outage")
     assert user_on(routeros, payment.customer.credentials[0].username) is not None
@@ -124,24 +124,6 @@ def test_expiry_removes_the_user_and_kicks_the_session(tmp_path, daraja, routero
     wait_for(lambda: user_on(routeros, username) is None, 40, "the user removed at expiry")
     assert routeros.router.table("/ip/hotspot/active") == []
     wait_for(lambda: Subscription.get_by_id(payment.subscription_id).status == "expired", 30, "expired")
-
-
-def test_probe_flips_offline_only_after_n_failures_and_writes_events(tmp_path, daraja, routeros, sites):
-    site = make_site(tmp_path, daraja, routeros, mode="radius", roles=("worker",))
-    sites.append(site)
-    wait_for(lambda: Router.get(Router.name == "gate").status == "online", 30, "online")
-    routeros.refuse()
-    wait_for(lambda: Router.get(Router.name == "gate").failures >= 1, 30, "a failed probe")
-    assert Router.get(Router.name == "gate").status == "online"  # one failure is not enough
-    wait_for(lambda: Router.get(Router.name == "gate").status == "offline", 30, "offline")
-    assert Router.get(Router.name == "gate").failures >= 3
-    routeros.refuse(False)
-    wait_for(lambda: Router.get(Router.name == "gate").status == "online", 30, "online again")
-    kinds = [e.type for e in Event.select().where(Event.type.in_(["router.online", "router.offline"])).order_by(Event.id)]
-    assert kinds == ["router.online", "router.offline", "router.online"]
-    routeros.router.add_active("someone", "AA:BB:CC:30:00:09", "127.0.50.39", radius=True)
-    wait_for(lambda: any(e.data.get("joined") for e in Event.select().where(Event.type == "router.sessions")), 30,
-             "the live session announced")
 
 
 def test_auto_login_in_radius_mode_ends_online_with_an_access_accept(tmp_path, daraja, routeros, sites):

@@ -14,19 +14,12 @@ from hotspotd.errors import InvalidInput, UpstreamError
 from hotspotd.mpesa.client import SANDBOX_PASSKEY, DarajaClient, password, timestamp
 from hotspotd.sim.daraja import OUTCOMES
 
+from ..clock import FakeClock
 from ..loopback import QuietHandler, Served, free_port, wait_for
 
 PHONE = "254708374149"
 NOW = datetime(2026, 11, 23, 9, 0, 0, tzinfo=timezone.utc)
 DEAD_CALLBACK = "http://127.0.0.1:9/api/payments/stk-callback/tok"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

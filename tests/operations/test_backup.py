@@ -4,6 +4,7 @@ and what it refuses."""
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -89,6 +90,40 @@ def test_restore_refuses_while_a_role_runs(site, now):
         lock.close()
     assert not roles_running(site.state_dir)
     backup.restore(site, made)
+
+
+def corrupt_an_index(path) -> None:
+    """Point one entry of an index at a row id that is not there: the file opens, every
+    table reads and the schema is whole; only `PRAGMA integrity_check` sees the damage."""
+    with closing(sqlite3.connect(path)) as conn:
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        root = next(root for table, root in conn.execute(
+            "SELECT tbl_name, rootpage FROM sqlite_master WHERE type = 'index' AND rootpage > 1")
+            if conn.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0])
+    raw = bytearray(path.read_bytes())
+    page = (root - 1) * page_size
+    assert raw[page] == 0x0A  # a leaf page of an index b-tree
+    cell = page + int.from_bytes(raw[page + 8:page + 10], "big")  # the first cell
+    size = raw[cell]  # the payload's length, a one-byte varint for a short entry
+    assert size < 0x80
+    raw[cell + size] ^= 0x01  # the payload's last byte: the low byte of the row id
+    path.write_bytes(bytes(raw))
+
+
+def test_restore_refuses_a_backup_that_reads_but_fails_the_integrity_check(site, now):
+    add_package(name="Hour", price=10, duration="1h", now=now)
+    (made, _) = backup.backup(site, site.backup_dir, now)
+    corrupt_an_index(made)
+    with closing(sqlite3.connect(f"file:{made}?mode=ro", uri=True)) as conn:  # reads as a hotspotd database
+        assert conn.execute('SELECT MAX("version") FROM "schema_migration"').fetchone()[0] == max(MIGRATIONS)
+        assert conn.execute('SELECT "name" FROM "package"').fetchall() == [("Hour",)]
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] != "ok"
+    add_package(name="Day", price=50, duration="1d", now=now)
+    db.close()
+    with pytest.raises(InvalidInput, match="is damaged"):
+        backup.restore(site, made)
+    init_store(site)
+    assert packages() == ["Hour", "Day"]  # the database in place is the one before
 
 
 @pytest.mark.parametrize("spoil, error", [

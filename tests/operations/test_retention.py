@@ -93,7 +93,7 @@ def test_a_month_of_traffic_leaves_the_database_no_bigger_than_the_roll_ups_expl
     for day in range(30):
         midnight = start + timedelta(days=day)
         carried += a_day_of_traffic(router.id, day, midnight)
-        retention.run_once(midnight + timedelta(days=1, hours=3), short_config)
+        retention.tick(midnight + timedelta(days=1, hours=3), short_config)
         sizes[day] = database_bytes()
     # every table that grows with traffic holds at most the window's days of it
     assert Session.select().count() <= (WINDOW + 1) * CUSTOMERS * SESSIONS_A_DAY
@@ -127,9 +127,9 @@ def test_only_synced_events_go_when_central_sync_is_on(store, config, now):
     SyncState.update(cursor=gone_id).where(SyncState.id == 1).execute()  # the receiver acknowledged this far
     later = now + timedelta(days=synced.retention.event_days + 1)
     assert retention.synced_through(synced) == gone_id and retention.synced_through(config) == 0
-    assert retention.run_once(later, synced)["event"] == 1
+    assert retention.tick(later, synced)["event"] == 1
     assert [e.id for e in Event.select()] == [kept_id]
-    assert retention.run_once(later, config)["event"] == 1  # with sync off nothing will take it: it goes too
+    assert retention.tick(later, config)["event"] == 1  # with sync off nothing will take it: it goes too
     assert Event.select().count() == 0
 
 

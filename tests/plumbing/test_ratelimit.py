@@ -2,17 +2,11 @@
 
 from hotspotd.plumbing.ratelimit import RateLimit
 
-
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
+from ..clock import FakeClock
 
 
 def test_a_burst_then_one_per_refill_and_keys_are_apart():
-    clock = Clock()
+    clock = FakeClock()
     limit = RateLimit(rate=0.5, burst=3, clock=clock)
     assert [limit.allow("aa") for _ in range(4)] == [True, True, True, False]
     assert limit.allow("bb")  # another key has its own burst
@@ -24,7 +18,7 @@ def test_a_burst_then_one_per_refill_and_keys_are_apart():
 
 
 def test_memory_is_bounded_by_forgetting_the_oldest_keys():
-    limit = RateLimit(rate=1, burst=1, max_keys=100, clock=Clock())
+    limit = RateLimit(rate=1, burst=1, max_keys=100, clock=FakeClock())
     for n in range(1000):
         limit.allow(n)
     assert len(limit._buckets) == 100 and limit.allow(0)  # forgotten, so it starts full again

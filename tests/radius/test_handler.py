@@ -163,6 +163,29 @@ def test_a_mac_login_without_calling_station_id_is_rejected(handler, now):
     assert handler.decisions == {"ok": 1, "unknown_user": 3}
 
 
+def test_a_blocked_device_is_rejected_whatever_credentials_it_brings(loader, handler, now):
+    from hotspotd import devices
+    from hotspotd.access import BLOCKED
+
+    stolen = "AA:BB:CC:00:00:77"
+
+    def login(username: str, password: bytes, mac: str) -> rp.Packet:
+        station = rp.attr(rp.CALLING_STATION_ID, mac.encode())
+        return rp.decode(handler.access(pap(username, password, extra=station), "127.0.0.1", now))
+
+    assert login("alice", b"alice-pw", stolen).code == rp.ACCESS_ACCEPT
+    devices.block([stolen.lower(), BOUND_MAC], "stolen phone", now)
+    loader.refresh()
+    refused = login("alice", b"alice-pw", stolen)  # good credentials, from the blocked device
+    assert refused.code == rp.ACCESS_REJECT and refused.text(rp.REPLY_MESSAGE) == BLOCKED
+    assert login(BOUND_MAC, b"", BOUND_MAC).code == rp.ACCESS_REJECT  # its MAC login too
+    assert login("alice", b"alice-pw", "AA:BB:CC:00:00:78").code == rp.ACCESS_ACCEPT  # her other device is not blocked
+    assert handler.decisions == {"ok": 2, "blocked": 2}
+    devices.unblock([stolen])
+    loader.refresh()
+    assert login("alice", b"alice-pw", stolen).code == rp.ACCESS_ACCEPT
+
+
 def test_accounting_validation(handler):
     packet, router, record = handler.accounting(accounting(3, extra=rp.integer(rp.ACCT_INPUT_GIGAWORDS, 2)),
                                                 "127.0.0.1")

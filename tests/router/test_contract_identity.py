@@ -1,5 +1,5 @@
 """The contract for the menus that say who is asking and how customers reach the box
-(protocols.md §7.A): the hotspot host table, the IP walled garden, NAT with place-before,
+(docs/protocols.md §2.7-§2.10): the hotspot host table, the IP walled garden, NAT with place-before,
 and device-mode. The real client (librouteros) and the independent wire client both talk
 to the simulator, RouterOS 6 and 7, and must see the published field names."""
 
@@ -16,7 +16,7 @@ WALLED_IP = "/ip/hotspot/walled-garden/ip"
 NAT = "/ip/firewall/nat"
 DEVICE_MODE = "/system/device-mode"
 PHONE, LAPTOP = "AA:BB:CC:00:00:07", "AA:BB:CC:00:00:08"
-# the properties the daemon reads from a host (protocols.md §7.A1)
+# the properties the daemon reads from a host (docs/protocols.md §2.7)
 HOST_FIELDS = ("mac-address", "address", "to-address", "server", "authorized", "bypassed")
 
 

@@ -12,22 +12,15 @@ from hotspotd.errors import InvalidInput
 from hotspotd.router import add_router
 from hotspotd.router.hosts import HostFinder, Outcome
 
+from ..clock import FakeClock
 from .conftest import PASSWORD, register
 
 PHONE, TABLET = "AA:BB:CC:00:05:07", "AA:BB:CC:00:05:08"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock():
-    return Clock()
+    return FakeClock()
 
 
 @pytest.fixture

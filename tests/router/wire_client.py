@@ -1,5 +1,5 @@
 """A second, independent RouterOS API client for the contract test, written from
-protocols.md §1.2-§1.5 in a few lines: it proves the simulator speaks the protocol, not
+docs/protocols.md §1.2-§1.5 in a few lines: it proves the simulator speaks the protocol, not
 just whatever librouteros happens to accept. It also exposes the raw reply words."""
 
 from __future__ import annotations

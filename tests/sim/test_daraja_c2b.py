@@ -1,4 +1,4 @@
-"""The Daraja simulator's C2B rules (protocols.md 4.5): validation first, then the
+"""The Daraja simulator's C2B rules (docs/protocols.md §5.7-§5.8): validation first, then the
 confirmation; ResponseType decides when validation is silent; tokens and bad input refused."""
 
 from __future__ import annotations

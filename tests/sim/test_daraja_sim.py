@@ -1,4 +1,4 @@
-"""The Daraja simulator: wire formats of protocols.md section 4, callbacks, control, standalone run."""
+"""The Daraja simulator: wire formats of docs/protocols.md §5.1-§5.6, callbacks, control, standalone run."""
 
 from __future__ import annotations
 
@@ -161,7 +161,7 @@ def test_wrong_password_is_wrong_credentials(sim):
     assert answer.json()["errorCode"] == "500.001.1001"
 
 
-# protocols.md 4.2: the doc's request, whose Password decodes to 174379 + passkey + Timestamp.
+# docs/protocols.md §5.2: the doc's request, whose Password decodes to 174379 + passkey + Timestamp.
 DOC_TIMESTAMP = "20210628092408"
 DOC_PASSWORD = ("MTc0Mzc5YmZiMjc5ZjlhYTliZGJjZjE1OGU5N2RkNzFhNDY3Y2QyZTBjODkzMDU5YjEwZjc4ZTZiNzJhZGExZWQyYzkx"
                 "OTIwMjEwNjI4MDkyNDA4")

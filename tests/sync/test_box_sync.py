@@ -4,7 +4,10 @@ failing or hanging leaves it where it was."""
 
 from __future__ import annotations
 
+import http.client
 import socket
+import threading
+import urllib.parse
 from datetime import timedelta
 
 import pytest
@@ -18,6 +21,7 @@ from hotspotd.sync import outbox
 from hotspotd.sync.client import CentralClient
 from hotspotd.sync.passes import PassLock, run_pass
 
+from ..clock import FakeClock
 from ..loopback import QuietHandler, Served, free_port
 from .outbox_fill import busy_days, fill
 
@@ -51,12 +55,35 @@ def test_a_pass_sends_everything_waiting_once_and_moves_the_cursor(box, config):
     assert Event.select().where(Event.type == "sync.completed").count() == 1
 
 
-def test_the_next_pass_is_an_interval_later(box, config):
-    config.central.interval = 120
-    run_pass(config, box.client)
-    state = SyncState.get_by_id(1)
-    assert timedelta(seconds=119) < state.next_attempt_at - state.last_success_at <= timedelta(seconds=120)
-    assert not sync.due(utcnow()) and sync.due(utcnow() + timedelta(seconds=121))
+def test_the_worker_runs_a_pass_when_one_is_due_an_interval_after_a_success_and_backs_off(box, config):
+    """The worker's sync loop, one look at a time on a fake clock (`sync.tick`)."""
+    config.central.interval = 300
+    clock = FakeClock(wall=utcnow())
+    down = CentralClient(f"http://127.0.0.1:{free_port()}", box.site_id, config.central.site_key, timeout=1,
+                         allow_insecure=True)
+
+    def look(client=box.client):
+        return sync.tick(clock.wall(), lambda: run_pass(config, client, now=clock.wall))
+
+    first = look()
+    assert first.ran and first.next_at == clock.wall() + timedelta(seconds=300)
+    clock.advance(299)
+    assert not look().ran
+    clock.advance(1)
+    assert look().ran  # 300 s after the last success
+    clock.advance(300)
+    failed = look(down)
+    assert failed.ran and timedelta(seconds=7.5) <= failed.next_at - clock.wall() <= timedelta(seconds=15)
+    clock.now += (failed.next_at - clock.wall()).total_seconds() - 1
+    assert not look(down).ran  # the backoff holds
+    clock.advance(1.001)  # (a millisecond over: the clock's seconds are floats)
+    again = look(down)
+    assert again.ran and timedelta(seconds=15) <= again.next_at - clock.wall() <= timedelta(seconds=30)  # doubled
+    clock.now += (again.next_at - clock.wall()).total_seconds() + 0.001
+    back = look()
+    assert back.ran and back.next_at == clock.wall() + timedelta(seconds=300)
+    assert SyncState.get_by_id(1).failures == 0 and central_ids(box.site_id) == box_ids()
+    down.close()
 
 
 def _emit(count: int) -> None:
@@ -110,6 +137,69 @@ def test_a_central_that_is_down_failing_or_hanging_leaves_the_cursor(box, config
 
     assert run_pass(config, box.client).ok  # central is back: everything arrives, once
     assert central_ids(box.site_id) == box_ids()
+
+
+class PushFails(Served):
+    """A front for the receiver: configuration pulls go through to it and back untouched
+    (its signed answers included); event pushes get `how`: a 500, a 503, or no answer
+    until the client gives up."""
+
+    def __init__(self, central_url: str, how: str) -> None:
+        self.pulls = self.pushes = 0
+        self.let_go = threading.Event()
+        target = urllib.parse.urlsplit(central_url)
+        owner = self
+
+        class Handler(QuietHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                owner.pulls += 1
+                upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
+                upstream.request("GET", self.path, headers={k: v for k, v in self.headers.items() if k.lower() != "host"})
+                answer = upstream.getresponse()
+                body = answer.read()
+                self.send_response(answer.status)
+                for name, value in answer.getheaders():
+                    if name.lower() not in ("connection", "transfer-encoding", "date", "server"):
+                        self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+                upstream.close()
+
+            def do_POST(self):  # noqa: N802
+                owner.pushes += 1
+                self.body()
+                if how == "hanging":
+                    owner.let_go.wait(10)  # the client gave up long before
+                    return
+                self.reply({"error": "try later"}, {"500": 500, "503": 503}[how])
+
+        super().__init__(Handler)
+
+    def close(self) -> None:
+        self.let_go.set()
+        super().close()
+
+
+@pytest.mark.parametrize("how", ["500", "503", "hanging"])
+def test_a_pull_that_works_and_a_push_that_fails_leave_the_cursor_then_all_arrives_once(box, config, central, how):
+    """The cursor moves on the receiver's acknowledgement, never on having sent."""
+    run_pass(config, box.client)  # in step first
+    before = outbox.cursor()
+    _emit(5)
+    with PushFails(central.url, how) as front:
+        client = CentralClient(front.url, box.site_id, config.central.site_key, timeout=1, allow_insecure=True)
+        result = run_pass(config, client)
+        client.close()
+    assert front.pulls >= 1 and front.pushes == 1  # the pull went through; the push was sent and failed
+    expected = {"500": "answered 500", "503": "answered 503", "hanging": "did not answer"}[how]
+    assert not result.ok and expected in result.error and result.delivered == 0
+    assert outbox.cursor() == before and result.waiting == 6  # the five and the sync.failed
+    assert len(central_ids(box.site_id)) == before  # central stored nothing
+
+    again = run_pass(config, box.client)  # central answers again: everything arrives, once
+    assert again.ok and again.delivered == 6 + 1  # and the sync.completed
+    assert central_ids(box.site_id) == box_ids() and outbox.cursor() == outbox.highest()
+    assert SyncState.get_by_id(1).events_sent == before + 6 + 1
 
 
 def test_failures_back_off_and_only_the_first_one_is_an_event(box, config):

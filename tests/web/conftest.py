@@ -16,6 +16,8 @@ from hotspotd.store.db import utcnow
 from hotspotd.web import admin
 from hotspotd.web.admin.auth import LoginThrottle
 
+from ..clock import FakeClock
+
 ADMIN = ("boss", "correct horse battery")
 OPERATOR = ("clerk", "staple paper clip")
 
@@ -76,14 +78,6 @@ class Client:
         if status == 200:
             self.csrf = body["csrf_token"]
         return status
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """A Daraja (M-Pesa) simulator for the demo and the contract tests.
 
-It speaks the wire formats of protocols.md section 4: OAuth, STK push, the STK callback
+It speaks the wire formats of docs/protocols.md §5.1-§5.6: OAuth, STK push, the STK callback
 POSTed to CallBackURL after `callback_delay` seconds, and STK push query. The HTTP
 handler only parses and answers; `DarajaSimulator.handle()` decides, so the rules can be
 read in one place. Run it alone with `python -m hotspotd.sim.daraja --port 8090`.

@@ -1,4 +1,4 @@
-"""C2B (Paybill) in the Daraja simulator, written from protocols.md 4.5: registering the
+"""C2B (Paybill) in the Daraja simulator, written from docs/protocols.md §5.7-§5.8: registering the
 confirmation and validation URLs, the sandbox's simulate call, and the calls Daraja then
 makes to the registered URLs.
 
@@ -70,7 +70,8 @@ class C2BSimulator:
             self.registrations[short_code] = {"ConfirmationURL": data["ConfirmationURL"],
                                               "ValidationURL": data["ValidationURL"],
                                               "ResponseType": data["ResponseType"], "version": version}
-        return 200, {"OriginatorCoversationID": originator_id(), "ResponseCode": "0", "ResponseDescription": "Success"}
+        # the sample body's text ("success"; the page's table says "Success"): docs/protocols.md §5.7
+        return 200, {"OriginatorCoversationID": originator_id(), "ResponseCode": "0", "ResponseDescription": "success"}
 
     def _simulate(self, data: dict) -> Answer:
         short_code = str(data.get("ShortCode", ""))

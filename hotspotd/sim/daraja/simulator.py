@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 class DarajaSimulator(ServedSimulator):
     """An in-process Daraja on 127.0.0.1; `start()` it, point a client at `url`.
 
-    PartyB is checked (protocols.md 4.2): a CustomerPayBillOnline push pays
+    PartyB is checked (docs/protocols.md §5.2): a CustomerPayBillOnline push pays
     the BusinessShortCode itself; a CustomerBuyGoodsOnline push pays a till, which must be
     `till` when one is given (any number otherwise). Each push is kept in `pushes`.
     """
@@ -216,7 +216,7 @@ class DarajaSimulator(ServedSimulator):
         except ValueError:
             return bad("Timestamp")
         if data.get("Password") != stk_password(self.shortcode, self.passkey, ts):
-            # protocols.md 4.2: a bad Password is 500.001.1001 "Wrong credentials", not 400.
+            # docs/protocols.md §5.3: a bad Password is 500.001.1001 "Wrong credentials", not 400.
             return error(500, "500.001.1001", "Wrong credentials")
         return None
 

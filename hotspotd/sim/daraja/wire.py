@@ -1,4 +1,4 @@
-"""Daraja's wire formats as protocols.md §4 publishes them: the STK Password, timestamps,
+"""Daraja's wire formats as docs/protocols.md §5 gives them: the STK Password, timestamps,
 callback bodies, error bodies and the rules a push must meet.
 
 Written from the published description, not from hotspotd's client: the simulator checks
@@ -28,14 +28,14 @@ TRANSACTION_TYPES = ("CustomerPayBillOnline", "CustomerBuyGoodsOnline")
 PHONE_RE = re.compile(r"254[17]\d{8}")
 MAX_BODY = 1 << 20
 Answer = tuple[int, Any]
-# The sandbox passkey of the Daraja docs (protocols.md 4.2). The simulator keeps its own
+# The sandbox passkey of the Daraja docs (docs/protocols.md §5.2). The simulator keeps its own
 # copy and its own formulas below: it checks the client, so it must not borrow from it.
 SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
 DARAJA_TZ = ZoneInfo("Africa/Nairobi")
 
 
 def stk_password(shortcode: str, passkey: str, timestamp: str) -> str:
-    """The STK Password as protocols.md 4.2 describes it: base64(BusinessShortCode + Passkey + Timestamp)."""
+    """The STK Password as docs/protocols.md §5.2 describes it: base64(BusinessShortCode + Passkey + Timestamp)."""
     return base64.b64encode((str(shortcode) + passkey + timestamp).encode("utf-8")).decode("ascii")
 
 
@@ -46,7 +46,7 @@ def daraja_time(when: datetime) -> str:
 
 def success_callback(checkout_request_id: str, merchant_request_id: str, amount: float, receipt: str,
                      phone: str, when: datetime) -> dict:
-    """The body Daraja POSTs when the customer paid (protocols.md 4.3)."""
+    """The body Daraja POSTs when the customer paid (docs/protocols.md §5.4)."""
     return {"Body": {"stkCallback": {
         "MerchantRequestID": merchant_request_id,
         "CheckoutRequestID": checkout_request_id,
@@ -117,7 +117,7 @@ PUSH_RULES: tuple[tuple[str, Callable[[Any], bool]], ...] = (
 )
 
 
-# -- C2B (Paybill), protocols.md 4.5: every value of the validation and confirmation
+# -- C2B (Paybill), docs/protocols.md §5.7-§5.8: every value of the validation and confirmation
 # bodies is a string; the payer's number is masked (v2) or a SHA-256 hash (v1).
 
 C2B_COMMANDS = ("CustomerPayBillOnline", "CustomerBuyGoodsOnline")

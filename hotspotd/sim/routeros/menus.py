@@ -4,8 +4,9 @@ Each menu knows the properties RouterOS accepts in it (anything else is `unknown
 parameter`), the values a few of them take (`action`), its defaults, the commands it has
 (the host table is read-only but for `remove`), whether it is a list or a single item
 (`/radius/incoming`, `/system/device-mode`), and whether its order matters (firewall and
-walled-garden rules: `add` takes `place-before`). Written from protocols.md §1.3
-(queries), §2 (fields) and §7.A (host table, walled garden, NAT, device-mode).
+walled-garden rules: `add` takes `place-before`). Written from docs/protocols.md §1.3
+(queries), §1.7, §2, §3.1, §3.6 (fields) and §2.7-§2.10 (host table, walled garden, NAT,
+device-mode).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ class Menu:
     def position(self, ref: str) -> int:
         """Where `place-before` points: an item's `.id`, or its number in print order.
         Either must name an existing item; `0` on an empty list is `no such item` too
-        (protocols.md §7.A3, observed)."""
+        (docs/protocols.md §2.9, observed)."""
         if ref.isdigit():
             if int(ref) < len(self.items):
                 return int(ref)
@@ -142,7 +143,7 @@ def matches(item: dict[str, Any], queries: list[str]) -> bool:
 
 
 # `/system/device-mode print` on an `advanced` device (everything allowed); `home` and
-# `basic` devices come with hotspot and proxy off (protocols.md §7.A4)
+# `basic` devices come with hotspot and proxy off (docs/protocols.md §2.10)
 DEVICE_MODE = {"mode": "advanced", "allowed-versions": "7.13+,6.49.8+", "flagged": "false",
                "flagging-enabled": "true", "attempt-count": "0", "hotspot": "true", "proxy": "true",
                "fetch": "true", "scheduler": "true", "socks": "true", "bandwidth-test": "true", "email": "true",
@@ -169,7 +170,7 @@ def menus() -> dict[str, Menu]:
           "on-login on-logout parent-queue",
           {"shared-users": "1", "rate-limit": "", "add-mac-cookie": "true", "mac-cookie-timeout": "3d"}),
         m("/ip/hotspot/active", "user address mac-address server", {}),
-        # the devices the hotspot sees: read-only (protocols.md §7.A1); see Router.connect_device
+        # the devices the hotspot sees: read-only (docs/protocols.md §2.7); see Router.connect_device
         m("/ip/hotspot/host", "mac-address address to-address server bridge-port comment", {},
           verbs=frozenset({"print", "getall", "remove"})),
         m("/ip/hotspot", "name interface address-pool profile idle-timeout addresses-per-mac disabled",
@@ -205,7 +206,7 @@ def menus() -> dict[str, Menu]:
         m("/ppp/active", "name service caller-id address", {}),
         m("/file", "name contents", {}),
         m("/system/identity", "name", {"name": "MikroTik"}, single=True),
-        # RouterOS 7.17+ (protocols.md §7.A4); changed only with `update` and a button press,
+        # RouterOS 7.17+ (docs/protocols.md §2.10); changed only with `update` and a button press,
         # so over this API it is read-only: tests switch it with Router.set_device_mode
         m("/system/device-mode", " ".join(DEVICE_MODE), single=True, verbs=frozenset({"print", "getall"})),
     ]
@@ -221,7 +222,7 @@ def menus() -> dict[str, Menu]:
     found["/system/device-mode"].items.append({".id": "*0", **DEVICE_MODE})
     nat = found["/ip/firewall/nat"]
     # the default configuration's masquerade, then the one the hotspot setup wizard adds
-    # (`masquerade network: yes`: no out-interface, protocols.md §7.A3)
+    # (`masquerade network: yes`: no out-interface, docs/protocols.md §2.9)
     nat.add({"chain": "srcnat", "action": "masquerade", "out-interface-list": "WAN", "ipsec-policy": "out,none",
              "comment": "defconf: masquerade"})
     nat.add({"chain": "srcnat", "action": "masquerade", "src-address": "10.5.50.0/24",

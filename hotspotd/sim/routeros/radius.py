@@ -1,7 +1,7 @@
 """The simulated router as a RADIUS client: what a MikroTik hotspot sends when a login
-(here `/ip/hotspot/active/login`) needs the RADIUS server. Written from protocols.md §3:
+(here `/ip/hotspot/active/login`) needs the RADIUS server. Written from docs/protocols.md §3.1-§3.3 and §4.2:
 PAP User-Password hiding (RFC 2865 §5.2), Message-Authenticator (RFC 3579), the
-attributes a hotspot sends (§3.2), the entry's timeout (1100 ms default) with retries.
+attributes a hotspot sends (docs/protocols.md §3.2), the entry's timeout (1100 ms default) with retries.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What the simulated RouterOS does with each command (protocols.md §1.4, §1.7, §2, §7.A).
+"""What the simulated RouterOS does with each command (docs/protocols.md §1.4, §1.7, §2).
 
 `Router.execute(words)` takes one request sentence and returns the reply sentences:
 `!re` per item, `!done` (with `=ret=` after an add), `!trap` + `!done` when refused, and on
@@ -9,7 +9,7 @@ demo put devices in it (`connect_device`, or `auto_hosts` for a whole range), an
 `authorized` while a session of its MAC is active. `/system/device-mode` exists on
 RouterOS 7 only; with `hotspot` off (`set_device_mode(hotspot=False)`) the hotspot menus
 refuse every change with `not allowed by device-mode` and the host table is empty. How a
-real router answers there is not published (protocols.md §7.A4 marks it unconfirmed):
+real router answers there is not published (docs/protocols.md §2.10 marks it unconfirmed):
 this is one plausible answer, enough to test that deploy looks before it changes anything.
 """
 
@@ -204,10 +204,13 @@ class Router:
         out = []
         for item in items:
             visible = {k: v for k, v in item.items() if not k.startswith("_")}
+            # queries see every property, listed or not (docs/protocols.md §1.3); a listed one
+            # the item lacks is simply absent, so `?name` is false for it
+            if not matches(visible, queries):
+                continue
             if proplist:
                 visible = {k: visible[k] for k in proplist if k in visible}
-            if matches(visible, queries):
-                out.append(["!re", *(f"={k}={v}" for k, v in visible.items())])
+            out.append(["!re", *(f"={k}={v}" for k, v in visible.items())])
         if not out and self.version >= 7:
             out.append(["!empty"])
         return out + [["!done"]]

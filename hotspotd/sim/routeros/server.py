@@ -1,9 +1,10 @@
 """The simulator's TCP front: the RouterOS API on loopback, one thread per connection.
 
-It logs in with the post-6.43 plain method (protocols.md §1.5) and can be told to misbehave
+It logs in with the post-6.43 plain method (docs/protocols.md §1.5) and can be told to misbehave
 the ways real routers do: refuse connections (nothing listens), accept and stay silent,
 answer slowly, drop the connection in the middle of a reply, refuse the login, and answer
-like RouterOS 6 or 7 (`!empty` only on 7); and the way a rogue one could: answer a command
+like RouterOS 6 or 7 (`!empty` from 7.18 on, as the simulator's RouterOS 7 is 7.18.2:
+docs/protocols.md §1.4); and the way a rogue one could: answer a command
 with a reply that never ends (`flood`: endless sentences, one endless sentence, or one
 word whose announced length is huge), until the client hangs up.
 """

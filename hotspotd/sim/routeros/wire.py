@@ -1,4 +1,4 @@
-"""The RouterOS API wire format, written from protocols.md §1.2-§1.4 (not from any client).
+"""The RouterOS API wire format, written from docs/protocols.md §1.2-§1.4 (not from any client).
 
 A word is a length prefix (1-5 bytes, big-endian, the high bits of the first byte say how
 many) followed by that many bytes; a sentence is words ended by a zero-length word.
