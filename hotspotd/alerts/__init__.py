@@ -26,6 +26,7 @@ from . import conditions, state
 from .conditions import SyncState
 
 if TYPE_CHECKING:
+    from ..plumbing.clock import Reading
     from .channels import Channel
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def central_sync_state(config: Config) -> SyncState | None:
 
 
 def check(now: datetime, config: Config, *, sync_state: SyncState | None = None,
-          free_percent: float | None = None) -> int:
+          free_percent: float | None = None, clock: Reading | None = None) -> int:
     """Raise and clear alerts as things stand at `now`; returns the messages due to be sent."""
     failing_since = state.get_setting_time(conditions.SYNC_FAILING_SINCE)
     failing = sync_state is not None and sync_state.last_error is not None
@@ -55,7 +56,7 @@ def check(now: datetime, config: Config, *, sync_state: SyncState | None = None,
         failing_since = None
         state.set_setting_time(conditions.SYNC_FAILING_SINCE, None, now)
     holding = conditions.evaluate(now, config, sync_state=sync_state, sync_failing_since=failing_since,
-                                  free_percent=free_percent)
+                                  free_percent=free_percent, clock=clock)
     a = config.alerts
     deliver = bool(a.webhook_url or (a.telegram_bot_token and a.telegram_chat_id))  # a channel to send to
     raised, cleared = state.apply(holding, now, site=config.site.name, deliver=deliver)

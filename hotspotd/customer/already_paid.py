@@ -67,6 +67,7 @@ class Restore:
     def restore(self, *, receipt: str, phone: str, mac: str | None, ip: str | None) -> dict[str, Any]:
         """Credentials for this device when a paid payment matches: {username, password,
         expires_at, package, ...}; NotFound (one message) when none does."""
+        self.rt.site_clock.require_believable()  # selling waits for a believable clock (plumbing.clock)
         code = clean_receipt(receipt)
         number = normalise_phone(phone)
         mac = device_mac(mac)

@@ -126,6 +126,7 @@ class Checkout:
         """Send the M-Pesa prompt to `phone` for a package; the device (mac, ip) is the one
         that will get the credentials. With `top_up`, the package is added to what the
         device is online with (same credentials). Returns {payment_id, status}."""
+        self.rt.site_clock.require_believable()  # selling waits for a believable clock (plumbing.clock)
         now = self.clock()
         with storage_errors("pay"):
             devices.refuse_blocked(mac)
@@ -182,6 +183,7 @@ class Checkout:
 
     def redeem_voucher(self, code: str, *, mac: str | None, ip: str | None) -> dict[str, Any]:
         """Turn a voucher code into access for this device; {username, password, expires_at}."""
+        self.rt.site_clock.require_believable()  # selling waits for a believable clock (plumbing.clock)
         with storage_errors("voucher"):
             devices.refuse_blocked(mac)
             redeemed = vouchers.redeem(code, mac=device_mac(mac), ip=ip, now=self.clock())

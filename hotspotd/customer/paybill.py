@@ -60,6 +60,7 @@ class Paybill:
     def offer(self, *, package_id: object, mac: str | None, ip: str | None, top_up: bool = False) -> dict[str, Any]:
         """An account number for this device and package: {payment_id, business_number,
         account, amount, package, expires_at}. The same device asking again gets the same one."""
+        self.rt.site_clock.require_believable()  # selling waits for a believable clock (plumbing.clock)
         if not self.business_number:
             raise NotFound("Paying by Paybill is not available here")
         mac = device_mac(mac)

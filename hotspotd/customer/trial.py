@@ -45,6 +45,7 @@ class Trial:
 
     def start(self, *, mac: str | None, ip: str | None) -> dict[str, Any]:
         """Access for this device now: {username, password, expires_at, minutes, ...}."""
+        self.rt.site_clock.require_believable()  # selling waits for a believable clock (plumbing.clock)
         if not self.minutes:
             raise NotFound(OFF)
         mac = device_mac(mac)
