@@ -56,7 +56,10 @@ KNOWN_ERRORS: dict[str, tuple[str, bool]] = {
 
 
 def timestamp(now: datetime, tz: str = "Africa/Nairobi") -> str:
-    """Daraja's YYYYMMDDHHmmss for the aware datetime `now`, in the local time of `tz`."""
+    """Daraja's YYYYMMDDHHmmss for the aware datetime `now`, in the local time of `tz`.
+
+    How far from Daraja's own clock it may be is not documented; pushes and queries are
+    made only on a believable clock (`hotspotd.plumbing.clock`)."""
     if now.tzinfo is None:
         raise ValueError("timestamp() needs an aware datetime (UTC), not a naive one")
     return now.astimezone(ZoneInfo(tz)).strftime("%Y%m%d%H%M%S")

@@ -46,7 +46,8 @@ log = logging.getLogger(__name__)
 
 STEP = 120.0  # seconds the wall clock must jump against the boot clock to count as a step
 DRIFT = 1.0  # smaller moves (NTP slewing) only update the stored offset
-CHECK_EVERY = 1.0  # seconds a process trusts its last look at the shared state
+CHECK_EVERY = 1.0  # seconds between a role's looks at the shared state (its watch thread)
+STALE_AFTER = 2.5  # seconds after which a caller looks itself (no watch thread: the command line, tests)
 MARK_EVERY = 30.0  # seconds between writes of the last known-good time
 DARAJA_AGREES = 60.0  # Daraja's Date has whole seconds and a network trip in it; we care about minutes
 NTP_EVERY = 5.0  # seconds between asks of the kernel
@@ -225,7 +226,9 @@ class SiteClock:
         """The wall clock, after any step it took has been recorded and repaired."""
         wall, mono = self._wall(), self._mono()
         state = self._state
-        if (state is None or mono - self._looked_at >= CHECK_EVERY
+        # The watch thread looks every second; a caller looks itself only when the clock
+        # jumped since (so nothing acts on a step before its repair) or nobody looked lately.
+        if (state is None or mono - self._looked_at >= STALE_AFTER
                 or (state.wall_offset is not None and abs(wall - mono - state.wall_offset) >= STEP)):
             self.tick()
             wall = self._wall()

@@ -4,7 +4,7 @@ The consumer runs the tasks. One ticker runs, each at its own interval:
 
     reconcile       [queue] reconcile_interval  inline: must work even when the queue does not
     check_alerts    [alerts] check_interval     inline: a few reads; sending goes to the queue
-    ask_daraja_time every 30 s                  inline: Daraja's Date header, while the clock is not believable
+    ask_daraja_time every 30 s                  sent to the queue: Daraja's Date header, while the clock is not believable
     apply_retention [retention] interval        sent to the queue (deletes in short chunks)
     nightly_backup  when one is due             sent to the queue
 
@@ -97,8 +97,8 @@ class WorkerRole(Role):
                      due_at=now + min(config.alerts.check_interval, 10.0)),
             Periodic(tasks.apply_retention, config.retention.interval, due_at=now + RETENTION_FIRST_DELAY),
             Periodic(tasks.nightly_backup, BACKUP_CHECK_INTERVAL, due_at=now + 30.0),
-            # inline: cheap unless the clock wants a witness, and then it must not wait behind payments
-            Periodic(tasks.ask_daraja_time, DARAJA_TIME_INTERVAL, inline=True, due_at=now + 1.0),
+            # queued: with the uplink down it waits out the client's timeout, which the ticker must not
+            Periodic(tasks.ask_daraja_time, DARAJA_TIME_INTERVAL, due_at=now + 1.0),
         ]
 
     def _tick_forever(self) -> None:

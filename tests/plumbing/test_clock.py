@@ -270,3 +270,28 @@ def test_a_clock_that_cannot_record_still_judges_and_forgets_the_frame_on_a_step
     monkeypatch.setattr(clock, "save", lambda state: (_ for _ in ()).throw(OSError("disk full")))
     box.step(HOUR)
     assert not site.frame_known()
+
+
+def test_after_a_stale_boot_payments_wait_to_be_applied_and_retention_deletes_nothing(hour, config):
+    from hotspotd.plumbing import tasks
+    from hotspotd.plumbing.runtime import Runtime
+    from hotspotd.store.models import HealthLog
+
+    box, _ = stale_boot(hour)
+    rt = Runtime(config, site_clock=box.clock())
+    with write_transaction():  # a Paybill confirmation recorded on the stale clock
+        payment = Payment.create(ref="p1", package=hour, phone="254712345678", amount=10, amount_paid=10,
+                                 status="received", receipt="TJK3ABC12X", created_at=at(box.wall),
+                                 updated_at=at(box.wall))
+        HealthLog.create(at=at(T - 30 * 86400), component="test", level="info", message="a month old")
+    rt.queue.run(tasks.apply_payments, [payment.id])
+    rt.queue.run(tasks.apply_retention)
+    assert Payment.get_by_id(payment.id).status == "received"
+    assert HealthLog.select().where(HealthLog.message == "a month old").count() == 1
+    box.step(5 * HOUR)  # NTP
+    rt.queue.run(tasks.apply_payments, [payment.id])
+    paid = Payment.get_by_id(payment.id)
+    assert paid.status == "paid" and paid.subscription.starts_at == at(box.wall)  # the whole hour, from now
+    rt.queue.run(tasks.apply_retention)
+    assert HealthLog.select().where(HealthLog.message == "a month old").count() == 0
+    rt.close()
