@@ -39,6 +39,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("site", "help_phone", "", text, "Phone number customers can call for help, shown on the portal."),
     Setting("site", "notice", "", text, "A short notice shown on the portal (opening hours, an outage)."),
     Setting("site", "state_dir", "/var/lib/hotspotd", text, "Folder for the databases (app and queue)."),
+    Setting("site", "require_ntp", "yes", yes_no,
+            "Sell only once the kernel says NTP keeps the clock (or Daraja's clock agrees); no: for boxes without "
+            "NTP and for tests (the clock is then believed when it is not behind the last known-good time). "
+            "Clock steps are detected and repaired either way."),
     Setting("store", "synchronous", "full", choice("full", "normal"),
             "SQLite synchronous mode for the app database; full survives power loss."),
     Setting("store", "busy_timeout", "10", seconds, "Seconds a writer waits for the database lock."),

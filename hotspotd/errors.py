@@ -53,6 +53,11 @@ class StorageUnavailable(HotspotdError):
     """The database cannot take the request now (a full disk, a lock held too long)."""
 
 
+class ClockNotBelievable(HotspotdError):
+    """The box's clock cannot be trusted to sell on yet (`hotspotd.plumbing.clock`): nothing
+    that starts a period of access is sold until it can; logins go on."""
+
+
 class RateLimited(HotspotdError):
     """Too many attempts from one device, address or phone number; `retry_after` seconds
     until the next one is allowed."""

@@ -26,6 +26,7 @@ TYPES = frozenset({
     "router.sessions",  # devices joined or left a router's live sessions (hotspot, PPPoE)
     "session.started", "session.stopped", "session.disconnected",
     "voucher.redeemed", "system.mode_changed", "system.critical",
+    "system.clock_stepped",  # the wall clock jumped; what it carried (hotspotd.plumbing.clock_steps)
     "admin.action",  # the audit log
     "alert.raised", "alert.cleared",
     "sync.completed", "sync.failed",

@@ -12,6 +12,7 @@ import logging
 import select
 import socket
 import threading
+from datetime import datetime
 from typing import Callable
 
 import peewee
@@ -36,13 +37,14 @@ class AccountingLoop(threading.Thread):
     """Serves `sock` until `stop` is set; sets `wake` when a session must be cut off."""
 
     def __init__(self, sock: socket.socket, handler: Handler, stop: threading.Event, wake: threading.Event,
-                 tick: Callable[[], None] | None = None) -> None:
+                 tick: Callable[[], None] | None = None, now: Callable[[], datetime] = utcnow) -> None:
         super().__init__(name="radius-accounting", daemon=True)
         self.sock = sock
         self.handler = handler
         self.stop = stop
         self.wake = wake
         self.tick = tick  # small bookkeeping that may write the store, never on the auth thread
+        self.now = now  # the time periods are judged by (the site clock's `decision_now`)
 
     def run(self) -> None:
         self.sock.setblocking(False)
@@ -71,7 +73,7 @@ class AccountingLoop(threading.Thread):
         if not batch:
             return 0
         try:
-            done, disconnect = apply_accounting([record for (_, _, record), _ in batch], utcnow())
+            done, disconnect = apply_accounting([record for (_, _, record), _ in batch], self.now())
         except peewee.OperationalError as exc:  # e.g. locked past busy_timeout: no answer, router retries
             log.warning("accounting batch of %d not recorded: %s", len(batch), exc)
             return 0

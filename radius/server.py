@@ -25,6 +25,7 @@ import socket
 import threading
 import time
 from datetime import datetime
+from typing import Callable
 
 from hotspotd.access import AccessView
 from hotspotd.access_loader import ViewLoader, status_secret
@@ -65,8 +66,10 @@ def bind(host: str, port: int, reuse_port: bool) -> socket.socket:
 class AuthLoop:
     """Answers Access-Requests until `stop` is set; keeps the view current between batches."""
 
-    def __init__(self, sock: socket.socket, handler: Handler, loader: ViewLoader, stop: threading.Event) -> None:
+    def __init__(self, sock: socket.socket, handler: Handler, loader: ViewLoader, stop: threading.Event,
+                 clock: Callable[[], datetime] = utcnow) -> None:
         self.sock = sock
+        self.clock = clock  # the site clock's `decision_now`: never a stale boot's time
         self.handler = handler
         self.loader = loader
         self.stop = stop
@@ -88,7 +91,7 @@ class AuthLoop:
 
     def serve_batch(self) -> int:
         """Answer what is waiting on the socket (up to AUTH_BATCH); return the number read."""
-        sock, access, now, read = self.sock, self.handler.access, utcnow(), 0
+        sock, access, now, read = self.sock, self.handler.access, self.clock(), 0
         while read < AUTH_BATCH:
             try:
                 data, address = sock.recvfrom(RECV_BUFFER)
@@ -118,7 +121,7 @@ class AuthLoop:
         waiting, self.deferred = self.deferred, []
         if not waiting:
             return
-        now = utcnow()
+        now = self.clock()
         for data, address in waiting:
             try:
                 reply = self.handler.access(data, source_ip(address), now)
@@ -186,10 +189,12 @@ class RadiusRole(Role):
                                bind=self._bind)
         position = ReadPosition(f"radius-{self.instance or 0}", self.loader)
         self.threads: list[threading.Thread] = [
-            AccountingLoop(self.acct_sock, self.handler, self.stopping, self.wake, tick=position.tick),
+            AccountingLoop(self.acct_sock, self.handler, self.stopping, self.wake, tick=position.tick,
+                           now=self.runtime.site_clock.decision_now),
             Publisher(f"radius-{self.instance or 0}", self.handler.counts, self.stopping)]
         if self.instance in (None, 0):
-            self.threads.append(Enforcer(radius.sweep_interval, self.stopping, self.wake))
+            self.threads.append(Enforcer(radius.sweep_interval, self.stopping, self.wake,
+                                         clock=self.runtime.site_clock.decision_now))
         for thread in self.threads:
             thread.start()
         log.info("radius serving on %s auth %d acct %d (pid %d)", radius.listen, radius.auth_port, radius.acct_port,
@@ -212,7 +217,8 @@ class RadiusRole(Role):
             path = str(self.config.path) if self.config.path else None
             return supervise({f"radius-{index}": role_command("radius", path, "--instance", str(index))
                               for index in range(self.config.radius.processes)})
-        AuthLoop(self.auth_sock, self.handler, self.loader, self.stopping).run()
+        AuthLoop(self.auth_sock, self.handler, self.loader, self.stopping,
+                 clock=self.runtime.site_clock.decision_now).run()
         return 0
 
     def stop(self) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import datetime
+from typing import Callable
 
 from hotspotd import sessions
 from hotspotd.router import router_views
@@ -18,10 +20,11 @@ from . import disconnect
 
 log = logging.getLogger(__name__)
 
-def enforce_once(sweep: bool, retry_after: float) -> int:
+def enforce_once(sweep: bool, retry_after: float, clock: Callable[[], datetime] = utcnow) -> int:
     """One pass: the sweep when `sweep` is True, then one delivery round of due
-    disconnects. Returns the number of Disconnect-Requests sent."""
-    now = utcnow()
+    disconnects. Returns the number of Disconnect-Requests sent. `clock`: the time periods
+    are judged by (the site clock's `decision_now`: a step is repaired before the sweep)."""
+    now = clock()
     if sweep:
         marked = sessions.mark_overdue(now)
         if marked:
@@ -31,15 +34,17 @@ def enforce_once(sweep: bool, retry_after: float) -> int:
         return 0
     for job, outcome, detail in disconnect.deliver(jobs, {router.id: router for router in router_views()}):
         log.info("disconnect session %s (%s): %s", job.acct_session_id, job.reason, outcome)
-        sessions.disconnect_result(job.session_id, outcome, detail, utcnow(), retry_after)
+        sessions.disconnect_result(job.session_id, outcome, detail, clock(), retry_after)
     return len(jobs)
 
 
 class Enforcer(threading.Thread):
     """Sweep every `sweep_interval` s; deliver due disconnects every second or at `wake`."""
 
-    def __init__(self, sweep_interval: float, stop: threading.Event, wake: threading.Event) -> None:
+    def __init__(self, sweep_interval: float, stop: threading.Event, wake: threading.Event,
+                 clock: Callable[[], datetime] = utcnow) -> None:
         super().__init__(name="radius-enforcer", daemon=True)
+        self.clock = clock
         self.sweep_interval = sweep_interval
         self.stop = stop
         self.wake = wake
@@ -51,7 +56,7 @@ class Enforcer(threading.Thread):
             if sweep:
                 next_sweep = time.monotonic() + self.sweep_interval
             try:
-                enforce_once(sweep, retry_after=self.sweep_interval)
+                enforce_once(sweep, retry_after=self.sweep_interval, clock=self.clock)
             except Exception:
                 log.exception("enforcement pass failed; trying again")
             self.wake.wait(1.0)

@@ -44,7 +44,9 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def config(tmp_path):
     return config_mod.load(None, overrides={
-        "site": {"state_dir": str(tmp_path / "state")},
+        # The clock is believed when it is not behind the last known-good time: a test box
+        # need not run NTP (tests/plumbing/test_clock.py covers the rest).
+        "site": {"state_dir": str(tmp_path / "state"), "require_ntp": "no"},
         "mpesa": {
             "base_url": "http://127.0.0.1:9",  # never the real Daraja: nothing listens here
             "callback_url": "http://127.0.0.1:9",  # simulated callbacks go nowhere unless a test says

@@ -18,11 +18,13 @@ from .billing.test_payments import success
 from .e2e.site import wait_for
 
 
-def call(app, method, path, body=b""):
+def call(app, method, path, body=b"", lang=None):
     environ = {}
     setup_testing_defaults(environ)
     environ.update(REQUEST_METHOD=method, PATH_INFO=path, CONTENT_LENGTH=str(len(body)),
                    CONTENT_TYPE="application/json", **{"wsgi.input": io.BytesIO(body)})
+    if lang:
+        environ["HTTP_ACCEPT_LANGUAGE"] = lang
     status = []
     chunks = app(environ, lambda s, h, e=None: status.append(s))
     return int(status[0].split()[0]), json.loads(b"".join(chunks) or b"null")
@@ -102,3 +104,27 @@ def test_device_addresses_are_stored_as_the_router_reports_them(store, now, make
     status, body = call(app, "POST", "/api/portal/pay",
                         json.dumps({"package_id": 1, "phone": "0712345678", "mac": "not-a-mac"}).encode())
     assert status == 400 and "mac" in body["error"]
+
+
+def test_selling_waits_for_a_believable_clock_in_both_languages(config, store, now):
+    from hotspotd.customer.checkout import Checkout as Cases
+    from hotspotd.web import language
+
+    from .plumbing.test_clock import FakeTime
+
+    stale = Runtime(config, site_clock=FakeTime(wall=86400.0).clock())  # a Pi without a clock battery: 1970
+    checkout = Cases(stale)
+    app = make_app(config, checkout)
+    package = add_package(name="Hour", price=10, duration="1h", now=now)
+    sales = [("/api/portal/pay", {"package_id": package.id, "phone": "0712345678", "mac": "AA:BB:CC:DD:EE:01"}),
+             ("/api/portal/voucher", {"code": "ABCDE12345", "mac": "AA:BB:CC:DD:EE:01"}),
+             ("/api/portal/paybill", {"package_id": package.id, "mac": "AA:BB:CC:DD:EE:01"}),
+             ("/api/portal/trial", {"mac": "AA:BB:CC:DD:EE:01"})]
+    for path, body in sales:
+        for lang in ("en", "sw"):
+            status, answer = call(app, "POST", path, json.dumps(body).encode(), lang=lang)
+            assert status == 503, (path, answer)
+            assert answer["error"] == language.catalogue(lang)("err.clock"), (path, lang)
+    assert Payment.select().count() == 0  # and no prompt went to anyone's phone
+    app.config["hotspotd.portal"].cases.close()
+    checkout.close()

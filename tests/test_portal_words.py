@@ -28,8 +28,9 @@ CUSTOMER_FACING = {
                                                                "_error", "_customer_message"},
     "web/jsonapi.py": None, "web/portal_api.py": None, "web/portal_forms.py": None,
     "hotspotd/devices.py": None,  # devices blocked by central sync (issue 10), once merged
+    "hotspotd/plumbing/clock.py": {"require_believable"},  # selling waits for a believable clock
 }
-ERRORS = {"InvalidInput", "NotFound", "Conflict", "UpstreamError", "StorageUnavailable"}
+ERRORS = {"InvalidInput", "NotFound", "Conflict", "UpstreamError", "StorageUnavailable", "ClockNotBelievable"}
 SAME_IN_BOTH = {"words.price"}  # "KES {n}" reads the same in Swahili
 
 

@@ -16,7 +16,8 @@ from typing import Any, Callable
 
 import bottle
 
-from hotspotd.errors import (Conflict, Forbidden, HotspotdError, InvalidInput, NotFound, RateLimited,
+from hotspotd.errors import (ClockNotBelievable, Conflict, Forbidden, HotspotdError, InvalidInput, NotFound,
+                             RateLimited,
                              StorageUnavailable, UpstreamError)
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ STATUS_FOR_ERROR: tuple[tuple[type[HotspotdError], int], ...] = (
     (Conflict, 409),
     (UpstreamError, 502),
     (StorageUnavailable, 503),
+    (ClockNotBelievable, 503),
     (RateLimited, 429),
 )
 

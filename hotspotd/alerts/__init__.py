@@ -26,6 +26,7 @@ from . import conditions, state
 from .conditions import SyncState
 
 if TYPE_CHECKING:
+    from ..plumbing.clock import Reading
     from .channels import Channel
 
 log = logging.getLogger(__name__)
@@ -52,16 +53,16 @@ class Checked:
     due: int
 
 
-def tick(now: datetime, config: Config) -> Checked:
-    """The worker's alerts pass at `now`: `check` with central sync's state from its record
-    and the disk as it is."""
-    return check(now, config, sync_state=central_sync_state(config))
+def tick(now: datetime, config: Config, clock: Reading | None = None) -> Checked:
+    """The worker's alerts pass at `now`: `check` with central sync's state from its record,
+    the disk as it is and the site clock's reading."""
+    return check(now, config, sync_state=central_sync_state(config), clock=clock)
 
 
 def check(now: datetime, config: Config, *, sync_state: SyncState | None = None,
-          free_percent: float | None = None) -> Checked:
+          free_percent: float | None = None, clock: Reading | None = None) -> Checked:
     """Raise and clear alerts as things stand at `now` (`sync_state`: None when sync is off;
-    `free_percent`: measured when not given)."""
+    `free_percent`: measured when not given; `clock`: the site clock's reading)."""
     failing_since = state.get_setting_time(conditions.SYNC_FAILING_SINCE)
     failing = sync_state is not None and sync_state.last_error is not None
     if failing and failing_since is None:
@@ -71,7 +72,7 @@ def check(now: datetime, config: Config, *, sync_state: SyncState | None = None,
         failing_since = None
         state.set_setting_time(conditions.SYNC_FAILING_SINCE, None, now)
     holding = conditions.evaluate(now, config, sync_state=sync_state, sync_failing_since=failing_since,
-                                  free_percent=free_percent)
+                                  free_percent=free_percent, clock=clock)
     a = config.alerts
     deliver = bool(a.webhook_url or (a.telegram_bot_token and a.telegram_chat_id))  # a channel to send to
     raised, cleared = state.apply(holding, now, site=config.site.name, deliver=deliver)

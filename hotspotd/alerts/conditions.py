@@ -10,6 +10,8 @@ Conditions and their keys (one open alert per key):
     restarts:<role>        a role started `restart_loop_count` times in `restart_loop_minutes`
     router:<id>            a router offline longer than `router_offline_minutes`
     sync                   central sync failing longer than `sync_failing_hours`
+    clock.stepped          the wall clock stepped (`system.clock_stepped`) in the last CLOCK_STEP_MINUTES
+    clock                  the clock has not been believable for CLOCK_WAIT seconds: selling waits
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from ..config import Config
+from ..plumbing.clock import Reading, span
 from ..plumbing.processes import unit_of
 from ..store.db import db
 from ..store.models import from_db_time, to_db_time
@@ -45,7 +48,9 @@ class SyncState:
     last_error: str | None
 
 
-SYNC_FAILING_SINCE = "alerts.sync_failing_since"  # a setting: first seen failing, when it never succeeded
+SYNC_FAILING_SINCE = "alerts.sync_failing_since"
+CLOCK_STEP_MINUTES = 60
+CLOCK_WAIT = 300.0  # a box that just booted waits a minute or two for NTP; longer needs a person  # a setting: first seen failing, when it never succeeded
 
 
 def critical(now: datetime, quiet_minutes: int) -> list[Condition]:
@@ -127,8 +132,36 @@ def sync_failing(state: SyncState | None, failing_since: datetime | None, now: d
                       "central sync works again")]
 
 
+def clock_stepped(now: datetime, minutes: int = CLOCK_STEP_MINUTES) -> list[Condition]:
+    since = to_db_time(now - timedelta(minutes=minutes))
+    rows = db.execute_sql('SELECT "data" FROM "event" WHERE "type" = \'system.clock_stepped\' AND "at" >= ? '
+                          'ORDER BY "id" DESC', (since,)).fetchall()
+    if not rows:
+        return []
+    last = json.loads(rows[0][0])
+    carried = (f"running periods moved with it ({last.get('subscriptions', 0)} subscriptions, "
+               f"{last.get('sessions', 0)} sessions)" if last.get("frame") == "carried"
+               else "nothing had been sold on the old time")
+    times = f"; {len(rows)} steps in {minutes} min" if len(rows) > 1 else ""
+    state = "" if last.get("believable") else f"; not believable now ({last.get('reason')}): selling waits"
+    return [Condition("clock.stepped", "clock.stepped",
+                      f"the clock stepped {span(last['step_s'])} ({last['from'][:16]} -> {last['to'][:16]} UTC): "
+                      f"{carried}{times}{state}",
+                      f"no clock step for {minutes} min")]
+
+
+def clock_unbelievable(reading: Reading | None) -> list[Condition]:
+    if reading is None or reading.believable or reading.unbelievable_for < CLOCK_WAIT:
+        return []
+    return [Condition("clock", "clock.unbelievable",
+                      f"the clock is not believable ({reading.reason}): selling has waited "
+                      f"{span(reading.unbelievable_for)[1:]}; logins go on",
+                      "the clock is believable again: selling goes on")]
+
+
 def evaluate(now: datetime, config: Config, *, sync_state: SyncState | None = None,
-             sync_failing_since: datetime | None = None, free_percent: float | None = None) -> list[Condition]:
+             sync_failing_since: datetime | None = None, free_percent: float | None = None,
+             clock: Reading | None = None) -> list[Condition]:
     """Every condition that holds at `now`."""
     a = config.alerts
     free = disk_free_percent(config.state_dir) if free_percent is None else free_percent
@@ -139,4 +172,6 @@ def evaluate(now: datetime, config: Config, *, sync_state: SyncState | None = No
         *restart_loops(now, a.restart_loop_count, a.restart_loop_minutes),
         *routers_offline(now, a.router_offline_minutes),
         *sync_failing(sync_state, sync_failing_since, now, a.sync_failing_hours),
+        *clock_stepped(now),
+        *clock_unbelievable(clock),
     ]

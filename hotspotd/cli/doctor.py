@@ -113,21 +113,21 @@ def run_checks(config: Config) -> list[Check]:
     from ..store import open_store
     from ..store.db import db, utcnow
     from ..access_loader import status_secret
-    from ..store.models import Event
+    from ..plumbing.clock import SiteClock
 
     now = utcnow()
     checks = health.check_config(config)
     checks += health.check_databases(config)
     checks.append(health.check_disk(config))
     app_ok = all(c.status != health.FAIL for c in checks if c.name == "app database")
-    newest = secret = None
+    secret = reading = None
     routers: list[dict] = []
     if app_ok:
         open_store(config)
-        newest = Event.select(Event.at).order_by(Event.id.desc()).scalar()
+        reading = SiteClock(require_ntp=config.site.require_ntp).reading()
         secret = status_secret()
         routers = list_routers()
-    checks.append(health.check_clock(now, newest, health.kernel_clock_synchronized()))
+    checks.append(health.check_clock(reading, now))
     checks.append(probe_http("portal", config.portal.listen))
     checks.append(probe_http("admin", config.admin.listen))
     checks.append(probe_radius(config, secret))

@@ -75,6 +75,7 @@ class Restore:
     def restore(self, *, receipt: str, phone: str, device: Asker) -> dict[str, Any]:
         """Credentials for the asking device when a paid payment matches: {username,
         password, expires_at, package, ...}; NotFound (one message) when none does."""
+        self.rt.site_clock.require_believable()  # selling waits for a believable clock (plumbing.clock)
         code = clean_receipt(receipt)
         number = normalise_phone(phone)
         now = self.clock()

@@ -116,6 +116,7 @@ class Checkout:
         account when a router confirms the device has one ("buy more" extends it), else a
         new account of its own. `top_up` (the "buy more" button) needs a confirmed device.
         Returns {payment_id, status}; the payment id is the secret that fetches the login."""
+        self.rt.site_clock.require_believable()  # selling waits for a believable clock (plumbing.clock)
         now = self.clock()
         with storage_errors("pay"):
             devices.refuse_blocked(device.mac)
@@ -174,6 +175,7 @@ class Checkout:
     def redeem_voucher(self, code: str, *, device: Asker) -> dict[str, Any]:
         """Turn a voucher code into access for the device typing it (whoever has the code);
         {username, password, expires_at}."""
+        self.rt.site_clock.require_believable()  # selling waits for a believable clock (plumbing.clock)
         with storage_errors("voucher"):
             devices.refuse_blocked(device.mac)
             redeemed = vouchers.redeem(code, device=device, now=self.clock())

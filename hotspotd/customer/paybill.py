@@ -60,6 +60,7 @@ class Paybill:
         """An account number for the asking device and package: {payment_id, business_number,
         account, amount, package, expires_at}. A device a router confirms gets the same one
         when it asks again; the account it pays for is chosen as for the M-Pesa prompt."""
+        self.rt.site_clock.require_believable()  # selling waits for a believable clock (plumbing.clock)
         if not self.business_number:
             raise NotFound("Paying by Paybill is not available here")
         now = self.clock()

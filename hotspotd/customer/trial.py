@@ -49,6 +49,7 @@ class Trial:
     def start(self, *, device: Asker) -> dict[str, Any]:
         """Access for the asking device now (a device a router confirms): {username,
         password, expires_at, minutes, ...}."""
+        self.rt.site_clock.require_believable()  # selling waits for a believable clock (plumbing.clock)
         if not self.minutes:
             raise NotFound(OFF)
         mac = device.confirmed().mac

@@ -56,7 +56,10 @@ KNOWN_ERRORS: dict[str, tuple[str, bool]] = {
 
 
 def timestamp(now: datetime, tz: str = "Africa/Nairobi") -> str:
-    """Daraja's YYYYMMDDHHmmss for the aware datetime `now`, in the local time of `tz`."""
+    """Daraja's YYYYMMDDHHmmss for the aware datetime `now`, in the local time of `tz`.
+
+    How far from Daraja's own clock it may be is not documented; pushes and queries are
+    made only on a believable clock (`hotspotd.plumbing.clock`)."""
     if now.tzinfo is None:
         raise ValueError("timestamp() needs an aware datetime (UTC), not a naive one")
     return now.astimezone(ZoneInfo(tz)).strftime("%Y%m%d%H%M%S")
@@ -112,6 +115,7 @@ class DarajaClient:
         timeout: float = 15.0,
         tz: str = "Africa/Nairobi",
         clock: Callable[[], float] = time.monotonic,
+        on_date: Callable[[str | None], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.shortcode = str(shortcode)
@@ -123,6 +127,7 @@ class DarajaClient:
         self._consumer_secret = consumer_secret
         self._passkey = passkey
         self._clock = clock
+        self._on_date = on_date  # every answer's Date header: how far off our clock is (plumbing.clock)
         self._session = Session()
         self._lock = threading.Lock()
         self._token: str | None = None
@@ -271,10 +276,18 @@ class DarajaClient:
             if self._token == token:
                 self._token = None
 
+    def ask_time(self) -> str | None:
+        """Daraja's clock, as the Date header of an answer to `GET /` (no credentials, no
+        token minted: any answer carries the header). UpstreamError when it cannot be reached."""
+        return self._send("GET", "/").headers.get("Date")
+
     def _send(self, method: str, path: str, **kwargs: Any) -> Response:
         url = self.base_url + path
         try:
-            return self._session.request(method, url, timeout=self.timeout, **kwargs)
+            response = self._session.request(method, url, timeout=self.timeout, **kwargs)
+            if self._on_date is not None:
+                self._on_date(response.headers.get("Date"))
+            return response
         except Timeout:
             log.warning("Daraja did not answer %s %s within %s s", method, path, self.timeout)
             raise UpstreamError("M-Pesa did not answer in time, try again in a minute",

@@ -8,7 +8,6 @@ the site works) or fail (the site does not work as it should). The role probes (
 
 from __future__ import annotations
 
-import ctypes
 import ipaddress
 import socket
 import sqlite3
@@ -22,6 +21,7 @@ from urllib.parse import urlsplit
 from ..alerts.conditions import disk_free_percent
 from ..config import Config
 from ..errors import HotspotdError
+from ..plumbing.clock import Reading, span
 from ..store import migrations
 from ..store.files import database_links, exposed, readable_by_others
 
@@ -132,27 +132,32 @@ def check_disk(config: Config) -> Check:
     return Check("disk", OK, f"{free:.0f}% free on the state folder's disk")
 
 
-def kernel_clock_synchronized() -> bool | None:
-    """The kernel's own word (adjtimex) on whether an NTP client keeps the clock in step
-    (chrony, systemd-timesyncd and ntpd all tell it); None when it cannot be asked."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        state = libc.adjtimex(ctypes.create_string_buffer(512))  # modes 0: read only
-    except (OSError, AttributeError):
-        return None
-    return None if state < 0 else state != 5  # TIME_ERROR: not synchronized
+SOURCES = {
+    "ntp": "synchronised by NTP",
+    "daraja": "agrees with Daraja's clock",
+    "held": "has run unbroken since it was last believable (no step since)",
+    "known-good": "not behind the last known-good time (require_ntp = no)",
+}
+RECENT_STEP = timedelta(hours=24)
 
 
-def check_clock(now: datetime, newest_record: datetime | None, synchronized: bool | None) -> Check:
-    if now < EARLIEST_SANE:
-        return Check("clock", FAIL, f"the clock says {now:%Y-%m-%d %H:%M} UTC: set the time (NTP) before selling")
-    if newest_record is not None and now < newest_record - timedelta(minutes=5):
-        return Check("clock", FAIL, f"the clock ({now:%Y-%m-%d %H:%M} UTC) is behind the newest record "
-                                    f"({newest_record:%Y-%m-%d %H:%M} UTC): it went back; fix NTP")
-    if synchronized is False:
-        return Check("clock", WARN, f"{now:%Y-%m-%d %H:%M} UTC, not synchronized by NTP "
-                                    "(timedatectl set-ntp true, and check the uplink)")
-    return Check("clock", OK, f"{now:%Y-%m-%d %H:%M} UTC" + (", synchronized by NTP" if synchronized else ""))
+def check_clock(reading: Reading | None, now: datetime) -> Check:
+    """Whether the clock is believable and by what (`plumbing.clock`), and its last step.
+    `reading` None: no database to read the clock's record from."""
+    if reading is None:
+        if now < EARLIEST_SANE:
+            return Check("clock", FAIL, f"the clock says {now:%Y-%m-%d %H:%M} UTC: set the time (NTP) before selling")
+        return Check("clock", WARN, f"{now:%Y-%m-%d %H:%M} UTC; no database to tell whether it is believable")
+    step, recent = "", False
+    if reading.last_step_at is not None and reading.last_step_s is not None:
+        step = f"; last step {span(reading.last_step_s)} at {reading.last_step_at:%Y-%m-%d %H:%M} UTC"
+        recent = abs(now - reading.last_step_at) < RECENT_STEP
+    if not reading.believable:
+        waited = f" for {span(reading.unbelievable_for)[1:]}" if reading.unbelievable_for >= 60 else ""
+        return Check("clock", FAIL, f"{now:%Y-%m-%d %H:%M} UTC, not believable: {reading.reason}; "
+                                    f"selling has waited{waited}{step}")
+    return Check("clock", WARN if recent else OK,
+                 f"{now:%Y-%m-%d %H:%M} UTC, believable: {SOURCES.get(reading.source, reading.source)}{step}")
 
 
 def router_reachable(router: dict) -> tuple[bool, str]:

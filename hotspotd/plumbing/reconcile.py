@@ -31,12 +31,19 @@ class Plan:
     expired: list[int] = field(default_factory=list)
 
 
-def run_once(now: datetime, config: Config) -> Plan:
-    """Expire what is due and return the work to enqueue (every task is idempotent)."""
+def run_once(now: datetime, config: Config, *, frame_known: bool = True) -> Plan:
+    """Expire what is due and return the work to enqueue (every task is idempotent).
+
+    While the clock's frame is unknown (a boot at a stale time: `plumbing.clock`), nothing
+    is judged by the time: no expiry, no queries, no payments applied; provisioning goes on."""
     plan = Plan()
-    with write_transaction():
-        plan.expired = subscriptions.expire_due(now)
-        c2b.expire_offers(now, config.mpesa.paybill_valid_for)  # Paybill offers nobody paid
+    if frame_known:
+        with write_transaction():
+            plan.expired = subscriptions.expire_due(now)
+            c2b.expire_offers(now, config.mpesa.paybill_valid_for)  # Paybill offers nobody paid
+    plan.provision = _unprovisioned(now)
+    if not frame_known:
+        return plan
     plan.apply = [p.id for p in Payment.select(Payment.id).where(Payment.status == PaymentStatus.RECEIVED).limit(BATCH)]
     query_after = timedelta(seconds=config.mpesa.query_after)
     cutoff = now - query_after
@@ -44,8 +51,11 @@ def run_once(now: datetime, config: Config) -> Plan:
         (Payment.status == PaymentStatus.PENDING) & (Payment.method == "stk") & (Payment.created_at <= cutoff)
         & (Payment.queried_at.is_null() | (Payment.queried_at <= cutoff))
     ).order_by(Payment.created_at).limit(BATCH)]
-    plan.provision = [s.id for s in Subscription.select(Subscription.id).where(
+    return plan
+
+
+def _unprovisioned(now: datetime) -> list[int]:
+    return [s.id for s in Subscription.select(Subscription.id).where(
         (Subscription.status == SubscriptionStatus.ACTIVE) & Subscription.provisioned_at.is_null()
         & (Subscription.provision_tried_at.is_null() | (Subscription.provision_tried_at <= now - PROVISION_QUIET))
     ).limit(BATCH)]
-    return plan

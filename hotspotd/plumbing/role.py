@@ -75,6 +75,8 @@ class Role:
         if self.records_start:
             self._record_start()
         self.install_signal_handlers()
+        if self.opens_site_store:
+            self.runtime.site_clock.watch(self.stopping)  # steps noticed even when nobody asks the time
         self.start()
         try:
             self.ready.set()

@@ -17,6 +17,7 @@ from ..store.db import db
 
 if TYPE_CHECKING:
     from ..mpesa.client import DarajaClient
+    from .clock import SiteClock
     from .queue import Queue
     from ..router.pool import RouterClients
     from ..sync.client import CentralClient
@@ -26,12 +27,14 @@ class Runtime:
     """The shared things of one process. `open()` also opens the store; the constructor
     alone does not (tests open theirs first)."""
 
-    def __init__(self, config: Config, *, daraja: DarajaClient | None = None, queue: Queue | None = None) -> None:
+    def __init__(self, config: Config, *, daraja: DarajaClient | None = None, queue: Queue | None = None,
+                 site_clock: SiteClock | None = None) -> None:
         self.config = config
         self._daraja = daraja
         self._queue = queue
         self._routers: RouterClients | None = None
         self._central: CentralClient | None = None
+        self._clock = site_clock
         self._lock = threading.Lock()
 
     @classmethod
@@ -63,8 +66,18 @@ class Runtime:
                 m = self.config.mpesa
                 self._daraja = DarajaClient(m.base_url, m.consumer_key, m.consumer_secret, m.shortcode, m.passkey,
                                             transaction_type=m.transaction_type, party_b=self.config.mpesa_party_b,
-                                            timeout=m.timeout, tz=self.config.site.timezone)
+                                            timeout=m.timeout, tz=self.config.site.timezone,
+                                            on_date=self.site_clock.witness)
             return self._daraja
+
+    @property
+    def site_clock(self) -> SiteClock:
+        """Whether the clock may be sold on, and its steps noticed (`plumbing.clock`)."""
+        if self._clock is None:  # no lock: `daraja` asks for it while holding it
+            from .clock import SiteClock
+
+            self._clock = SiteClock(require_ntp=self.config.site.require_ntp)
+        return self._clock
 
     @property
     def routers(self) -> RouterClients:

@@ -59,7 +59,9 @@ def after_grant(rt: Runtime, granted: Sequence[Granted]) -> None:
 
 @task(retry=PAYMENT_RETRY, serial=True)
 def apply_payments(rt: Runtime, payment_ids: list[int]) -> None:
-    applied, failed = payments.apply_many(payment_ids, utcnow())
+    if not rt.site_clock.frame_known():
+        return  # a period started on a stale clock would be lost at the next step; the reconciler sends it again
+    applied, failed = payments.apply_many(payment_ids, rt.site_clock.now())
     after_grant(rt, [a.granted for a in applied if a.granted is not None])
     if len(payment_ids) == 1 and failed:
         raise failed[0][1]  # alone now: let its own retries run
@@ -69,7 +71,9 @@ def apply_payments(rt: Runtime, payment_ids: list[int]) -> None:
 
 @task(retry=PAYMENT_RETRY)
 def check_payment(rt: Runtime, payment_id: int) -> None:
-    status = payments.record_query(payment_id, rt.daraja, now=utcnow(),
+    if not rt.site_clock.believable():
+        return  # the query's Timestamp and Password come from the clock; the reconciler sends it again
+    status = payments.record_query(payment_id, rt.daraja, now=rt.site_clock.now(),
                                    pending_timeout=rt.config.mpesa.pending_timeout)
     if status == PaymentStatus.RECEIVED:
         rt.queue.dispatch(apply_payments, [payment_id])
@@ -82,28 +86,28 @@ def check_payment(rt: Runtime, payment_id: int) -> None:
 def provision_subscriptions(rt: Runtime, subscription_ids: list[int]) -> None:
     from ..router import provisioning
 
-    provisioning.provision(rt, subscription_ids, utcnow())
+    provisioning.provision(rt, subscription_ids, rt.site_clock.decision_now())
 
 
 @task(retry=PROVISIONING_RETRY)
 def remove_ended_users(rt: Runtime, subscription_ids: list[int]) -> None:
     from ..router import provisioning
 
-    provisioning.expire(rt, subscription_ids, utcnow())
+    provisioning.expire(rt, subscription_ids, rt.site_clock.decision_now())
 
 
 @task(retry=PROVISIONING_RETRY)
 def auto_login(rt: Runtime, payment_ids: list[int]) -> None:
     from ..router import provisioning
 
-    provisioning.auto_login(rt, payment_ids, utcnow())
+    provisioning.auto_login(rt, payment_ids, rt.site_clock.decision_now())
 
 
 @task(retry=PROVISIONING_RETRY)
 def auto_login_device(rt: Runtime, subscription_id: int, mac: str | None, ip: str | None) -> None:
     from ..router import provisioning
 
-    provisioning.login_device(rt, subscription_id, mac, ip, utcnow())
+    provisioning.login_device(rt, subscription_id, mac, ip, rt.site_clock.decision_now())
 
 
 @task()
@@ -141,14 +145,16 @@ def catch_up_router(rt: Runtime, router_id: int) -> None:
 
     pending = operations.waiting_for(router_id)
     if pending:
-        provisioning.provision(rt, pending, utcnow())
+        provisioning.provision(rt, pending, rt.site_clock.decision_now())
 
 
 @task(serial=True)
 def reconcile(rt: Runtime) -> None:
     from . import reconcile as reconciler
 
-    plan = reconciler.run_once(utcnow(), rt.config)
+    clock = rt.site_clock
+    # now() first: a step the clock took is repaired before anything is judged by the new time
+    plan = reconciler.run_once(clock.now(), rt.config, frame_known=clock.frame_known())
     if plan.apply:
         rt.queue.dispatch(apply_payments, plan.apply)
     for payment_id in plan.check:
@@ -173,7 +179,7 @@ def sync_central(rt: Runtime) -> None:
 def check_alerts(rt: Runtime) -> None:
     from .. import alerts
 
-    if alerts.tick(utcnow(), rt.config).due:
+    if alerts.tick(utcnow(), rt.config, clock=rt.site_clock.reading()).due:
         rt.queue.dispatch(send_alerts)
 
 
@@ -188,7 +194,21 @@ def send_alerts(rt: Runtime) -> None:
 def apply_retention(rt: Runtime) -> None:
     from ..operations import retention
 
-    retention.tick(utcnow(), rt.config)
+    if rt.site_clock.believable():  # ages on a clock that is not believable would delete what is new
+        retention.tick(rt.site_clock.now(), rt.config)
+
+
+@task()
+def ask_daraja_time(rt: Runtime) -> None:
+    # While the clock is not believable (and hourly anyway), Daraja's Date header is a witness.
+    from ..errors import UpstreamError
+
+    m = rt.config.mpesa
+    if m.consumer_key and rt.site_clock.wants_witness():
+        try:
+            rt.daraja.ask_time()  # the client hands the header to the clock
+        except UpstreamError:
+            pass  # the uplink is down: NTP cannot help either; ask again next time
 
 
 @task()
@@ -202,4 +222,4 @@ def nightly_backup(rt: Runtime) -> None:
 ALL: tuple[Task, ...] = (apply_payments, check_payment, provision_subscriptions, auto_login, reconcile,
                          remove_ended_users, auto_login_device, probe_router, refresh_sessions, kick_session,
                          deploy_router, catch_up_router, sync_central, check_alerts, send_alerts, apply_retention,
-                         nightly_backup)
+                         nightly_backup, ask_daraja_time)

@@ -4,6 +4,7 @@ The consumer runs the tasks. One ticker (`plumbing.ticker`) runs, each at its ow
 
     reconcile       [queue] reconcile_interval  inline: must work even when the queue does not
     check_alerts    [alerts] check_interval     inline: a few reads; sending goes to the queue
+    ask_daraja_time every 30 s                  sent to the queue: Daraja's Date header, while the clock is not believable
     apply_retention [retention] interval        sent to the queue (deletes in short chunks)
     nightly_backup  when one is due             sent to the queue
 
@@ -44,6 +45,7 @@ BACKUP_CHECK_INTERVAL = 300.0
 RETENTION_FIRST_DELAY = 120.0  # not in the same minute as the catch-up after a restart
 SYNC_LOOK = 1.0  # seconds at most between looks at whether a sync pass is due
 HEALTH_CHECK_INTERVAL = 10.0  # seconds between looks at huey's worker threads (a dead one is replaced)
+DARAJA_TIME_INTERVAL = 30.0  # seconds between looks at whether the clock wants Daraja's word
 
 
 def periodic(config: Config) -> list[Periodic]:
@@ -54,6 +56,8 @@ def periodic(config: Config) -> list[Periodic]:
                  inline=True),
         Periodic(tasks.apply_retention, config.retention.interval, RETENTION_FIRST_DELAY),
         Periodic(tasks.nightly_backup, BACKUP_CHECK_INTERVAL, 30.0, when=lambda wall: backup.nightly_due(config, wall)),
+        # queued: with the uplink down it waits out the client's timeout, which the ticker must not
+        Periodic(tasks.ask_daraja_time, DARAJA_TIME_INTERVAL, 1.0),
     ]
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from ..errors import HotspotdError
-from ..store.db import utcnow
 from ..store.models import Router
 from . import live, probe, reconcile
 from .records import RouterMode
@@ -91,9 +90,9 @@ class RouterWatch:
                 if result.changed and result.status == "online":
                     self.on_online(router)
             elif kind == "sessions":
-                live.refresh(session, router, utcnow())
+                live.refresh(session, router, self.rt.site_clock.decision_now())
             elif kind == "reconcile" and (router.mode == RouterMode.API or router.deployed_at is not None):
-                reconcile.run(session, router, self.rt.config, utcnow())
+                reconcile.run(session, router, self.rt.config, self.rt.site_clock.decision_now())
         except HotspotdError as exc:
             log.info("%s of router %s: %s", kind, router.name, exc)
         except Exception:

@@ -52,6 +52,8 @@ def write_config(state: Path, *, daraja_url: str, portal_port: int, admin_port: 
 [site]
 name = Demo Hotspot
 state_dir = {state}
+# A laptop or a container may not run NTP; a site keeps the default (yes).
+require_ntp = no
 
 [portal]
 listen = 127.0.0.1:{portal_port}

@@ -266,6 +266,20 @@ _V10_DEVICES = (
     'ALTER TABLE "router" ADD COLUMN "hotspot_allowed" INTEGER',
 )
 
+# The believable clock (hotspotd.plumbing.clock): one row the roles share. Times of the
+# boot clock (CLOCK_BOOTTIME seconds: `boot_seen`, `since`, `daraja_seen`) mean something
+# only while `boot_id` is this boot's; `mark` (the last known-good time) and `last_step_at`
+# are POSIX seconds. The mark starts at the newest event, what `doctor` compared before.
+_V11_CLOCK = (
+    'CREATE TABLE "clock_state" ("id" INTEGER NOT NULL PRIMARY KEY CHECK ("id" = 1), "boot_id" TEXT, '
+    '"wall_offset" REAL, "boot_seen" REAL, "frame_known" INTEGER NOT NULL DEFAULT 0, '
+    '"held" INTEGER NOT NULL DEFAULT 0, "believable" INTEGER NOT NULL DEFAULT 0, '
+    '"source" TEXT NOT NULL DEFAULT \'\', "reason" TEXT NOT NULL DEFAULT \'\', "since" REAL, "mark" REAL, '
+    '"daraja_base" REAL, "daraja_seen" REAL, "last_step_at" REAL, "last_step_s" REAL)',
+    'INSERT INTO "clock_state" ("id", "mark") '
+    'SELECT 1, CAST(strftime(\'%s\', substr(MAX("at"), 1, 19)) AS REAL) FROM "event"',
+)
+
 MIGRATIONS: dict[int, Migration] = {
     1: _V1_INITIAL,
     2: _V2_INDEXES,
@@ -277,6 +291,7 @@ MIGRATIONS: dict[int, Migration] = {
     8: _V8_PORTAL,
     9: _V9_SAMPLES,
     10: _V10_DEVICES,
+    11: _V11_CLOCK,
 }
 
 

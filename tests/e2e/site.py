@@ -67,7 +67,7 @@ class Site:
         self.admin_port = free_port()
         self.procs: dict[str, subprocess.Popen] = {}
         values = {
-            "site": {"state_dir": str(folder / "state")},
+            "site": {"state_dir": str(folder / "state"), "require_ntp": "no"},  # a test box need not run NTP
             "portal": {"listen": f"127.0.0.1:{self.portal_port}", "public_url": f"http://127.0.0.1:{self.portal_port}"},
             "admin": {"listen": f"127.0.0.1:{self.admin_port}"},
             "queue": {"reconcile_interval": "1", "workers": "2"},

@@ -321,3 +321,18 @@ def test_query_result_code_is_a_string_even_when_sent_as_a_number(scripted):
     server = scripted((200, "application/json", answer.encode()))
     result = make_client(server.url).stk_query("ws_CO_1", now=NOW)
     assert result == type(result)(pending=False, result_code="1032", result_desc="Request cancelled by user")
+
+
+def test_every_answer_hands_its_date_to_the_clock_and_ask_time_mints_no_token(sim):
+    from email.utils import parsedate_to_datetime
+
+    dates: list[str | None] = []
+    client = make_client(sim.url, on_date=dates.append)
+    push(client)
+    assert len(dates) == 2  # the token call and the push
+    said = parsedate_to_datetime(dates[-1])
+    assert abs(said.timestamp() - time.time()) < 5
+    tokens = sim.tokens_issued
+    assert client.ask_time() and len(dates) == 3
+    assert sim.tokens_issued == tokens  # Daraja may revoke the previous token on every new one
+    client.close()

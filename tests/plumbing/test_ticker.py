@@ -40,7 +40,8 @@ def queue(runtime):
 
 
 def waiting(queue) -> list[str]:
-    return [task.name for task in queue.huey.pending()]
+    """What the ticker sent that waits in the queue (the clock's question to Daraja aside)."""
+    return [task.name for task in queue.huey.pending() if task.name != "ask_daraja_time"]
 
 
 def test_each_periodic_task_runs_at_its_interval_and_the_backup_only_after_the_hour(runtime, queue, config):
@@ -55,13 +56,14 @@ def test_each_periodic_task_runs_at_its_interval_and_the_backup_only_after_the_h
     assert at["apply_retention"] == [120.0]  # not in the first minutes after a restart; then hourly
     # looked at after 30 s (02:58:30, too early) and 300 s later (03:03:30): sent once
     assert at["nightly_backup"] == [330.0]
+    assert at["ask_daraja_time"] == [1.0 + 30 * n for n in range(14)]  # a second after the start, then every 30 s
     assert runtime.queue.last_reconciled() is not None  # the reconciler ran for real, inline
 
     assert waiting(queue) == ["apply_retention", "nightly_backup"]
 
     passed = ticker.tick(clock.advance(3600))  # the box was asleep for an hour: each due task once
     assert sorted(passed.ran) == ["check_alerts", "reconcile"]
-    assert sorted(passed.sent) == ["apply_retention", "nightly_backup"]  # no backup was made: due still
+    assert sorted(passed.sent) == ["apply_retention", "ask_daraja_time", "nightly_backup"]  # backup: due still
 
 
 def test_inline_tasks_run_in_the_ticker_and_the_others_go_to_the_queue(queue, config):
@@ -69,7 +71,8 @@ def test_inline_tasks_run_in_the_ticker_and_the_others_go_to_the_queue(queue, co
     ticker = Ticker(queue, periodic(config), wall=clock.wall)
     ticker.tick(clock.now)
     passed = ticker.tick(clock.advance(120))
-    assert passed.ran == ["reconcile", "check_alerts"] and passed.sent == ["apply_retention", "nightly_backup"]
+    assert passed.ran == ["reconcile", "check_alerts"]
+    assert passed.sent == ["apply_retention", "nightly_backup", "ask_daraja_time"]
     done = {label for name, label, _ in queue.counters.snapshot() if name == "task"}
     assert {"reconcile:done", "check_alerts:done"} <= done and "apply_retention:done" not in done
     assert waiting(queue) == ["apply_retention", "nightly_backup"]
@@ -78,7 +81,7 @@ def test_inline_tasks_run_in_the_ticker_and_the_others_go_to_the_queue(queue, co
 def test_the_first_pass_only_sets_the_schedule_and_says_when_the_next_is(runtime, config):
     clock = FakeClock()
     passed = Ticker(runtime.queue, periodic(config), wall=clock.wall).tick(clock.now)
-    assert (passed.ran, passed.sent, passed.next_at) == ([], [], clock.now + 10)
+    assert (passed.ran, passed.sent, passed.next_at) == ([], [], clock.now + 1)  # the clock's question to Daraja
 
 
 def test_a_job_in_trouble_does_not_stop_the_others(runtime, config):
