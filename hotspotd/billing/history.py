@@ -105,7 +105,19 @@ def search(*, q: str = "", status: str = "", package_id: int | None = None, sinc
     query = matching(q=q, status=status, package_id=package_id, since=since, until=until, method=method)
     total = query.count()
     rows = query.order_by(Payment.id.desc()).paginate(page, per_page)
-    return [payment_row(p, p.package.name) for p in rows], total
+    return with_paybill_phones([payment_row(p, p.package.name) for p in rows]), total
+
+
+def with_paybill_phones(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Paybill payments have no phone until M-Pesa's confirmation names the payer (masked by
+    Daraja): fill it in from there."""
+    missing = [row["id"] for row in rows if row["method"] == PAYBILL and not row["phone"]]
+    if missing:
+        payers = {payment_id: _msisdn(msisdn) for payment_id, msisdn in C2BTransaction.select(
+            C2BTransaction.payment, C2BTransaction.msisdn).where(C2BTransaction.payment.in_(missing)).tuples()}
+        for row in rows:
+            row["phone"] = row["phone"] or payers.get(row["id"], "")
+    return rows
 
 
 # -- one payment, in order

@@ -43,8 +43,8 @@ def payments_csv(tz: ZoneInfo, **filters: Any) -> Iterator[str]:
         rows = list(query.where(Payment.id > last).limit(BATCH))
         if not rows:
             return
-        for p in rows:
-            row = history.payment_row(p, p.package.name)
+        shown = history.with_paybill_phones([history.payment_row(p, p.package.name) for p in rows])
+        for p, row in zip(rows, shown):
             yield _line([_local(p.created_at, tz), p.ref, row["how_paid"], p.account or "", row["phone"],
                          row["package"], p.amount, "" if p.amount_paid is None else money(p.amount_paid),
                          p.status, p.receipt or "", row["receipt_note"] or "", p.reason or ""])

@@ -94,6 +94,7 @@ def test_a_paybill_payments_timeline_speaks_of_paybill_not_of_a_prompt(hour):
     assert confirmation["detail"]["receipt"] == "TK1ABC2DEF" and confirmation["detail"]["amount"] == 10
     assert paid["payment"]["receipt"] == "TK1ABC2DEF" and paid["payment"]["phone"] == "2547 ***** 702"
     assert not any("prompt" in s["title"] for s in paid["steps"])
+    assert history.search(method="c2b")[0][0]["phone"] == "2547 ***** 702"  # the list names the payer too
 
 
 def test_an_expired_paybill_offer_says_no_money_was_taken_and_a_late_payment_still_counts(hour):
@@ -252,6 +253,7 @@ def test_the_payments_export_lists_what_the_filters_pick_oldest_first(hour):
                        "account": "", "phone": "2547*****101", "package": "Hour", "amount_kes": "10",
                        "paid_kes": "10", "status": "paid", "receipt": first.receipt, "receipt_note": "", "reason": ""}
     assert (rows[1]["how_paid"], rows[1]["account"], rows[1]["receipt"]) == ("Paybill", offer.account, "TK9PAYBILL")
+    assert rows[1]["phone"] == "2547 ***** 702"
     assert rows[2]["receipt"] == "" and rows[2]["receipt_note"] == "confirmed by M-Pesa's query; receipt not given"
     only = list(csv.DictReader(io.StringIO("".join(exports.payments_csv(NAIROBI, method="c2b")))))
     assert [r["reference"] for r in only] == [offer.ref]

@@ -132,3 +132,17 @@ def test_the_wifi_name_goes_on_the_voucher_sheet(boss, hour):
 def test_the_last_admin_cannot_become_an_operator_and_is_told_why(boss):
     status, body = boss.json("POST", "/api/admin/admins/boss/role", {"role": "operator"})
     assert status == 409 and "there must always be an admin" in body["error"]
+
+
+def test_a_link_with_filters_keeps_them_through_the_login(app):
+    from urllib.parse import parse_qs, urlsplit
+
+    from .conftest import ADMIN, Client
+
+    visitor = Client(app)
+    status, headers, _ = visitor.call("GET", "/payments?method=c2b&status=paid")
+    assert status == 303
+    where = parse_qs(urlsplit(headers["Location"]).query)["next"][0]
+    assert where == "/payments?method=c2b&status=paid"
+    status, headers, _ = visitor.call("POST", "/login", form={"username": ADMIN[0], "password": ADMIN[1], "next": where})
+    assert status == 303 and headers["Location"].endswith("/payments?method=c2b&status=paid")

@@ -149,7 +149,7 @@
         var b = data.batch;
         C.clear(box);
         box.appendChild(h("p", {id: "batch-summary", text: b.package + " · " + C.kes(b.price) + " · valid " + b.validity +
-          " · " + b.count + " codes: " + b.used + " used, " + b.unused + " unused, " + b.voided + " voided"}));
+          " · " + C.plural(b.count, "code") + ": " + b.used + " used, " + b.unused + " unused, " + b.voided + " voided"}));
         box.appendChild(C.table([
           ["Code", function (v) { return h("code", {text: C.code(v)}); }],
           ["Status", function (v) { return C.status(v.status); }],

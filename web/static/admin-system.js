@@ -81,8 +81,8 @@
       var sum = function (key) { return q.tasks.reduce(function (n, t) { return n + t[key]; }, 0); };
       C.clear(queue).appendChild(h("p", {id: "queue-mode"}, "Mode: ", h("strong", {text: q.mode}), " ", mode));
       queue.appendChild(h("p", {id: "queue-summary", text: C.plural(sum("queued"), "task") + " waiting, " +
-        sum("scheduled") + " retrying, " + sum("running") + " running; " + C.plural(sum("done"), "task") + " done, " +
-        sum("failed") + " gave up since the start." + (busy.length ? "" : " Nothing is busy.")}));
+        sum("scheduled") + " retrying, " + sum("running") + " running; " + sum("done") + " done since hotspotd started." +
+        (busy.length ? "" : " Nothing is busy.")}));
       queue.appendChild(C.details("Each kind of task (" + q.tasks.length + ")", C.table([
         ["Task", function (t) { return t.task; }], ["Waiting", function (t) { return t.queued; }],
         ["Retrying", function (t) { return t.scheduled; }], ["Running", function (t) { return t.running; }],
