@@ -113,7 +113,8 @@
                  paybill ? "business number " + (d.business_number || "—") : "the prompt on the phone"),
           paybill ? C.card("Account number", p.account, "payment-account") : null,
           C.card("Phone", p.phone || "—", "payment-phone", !p.phone && paybill ? "known when M-Pesa confirms" : null),
-          C.card("Receipt", p.receipt || p.receipt_note || "—", "payment-receipt")));
+          C.card("Receipt", p.receipt || (p.receipt_note ? "not given" : "—"), "payment-receipt",
+                 p.receipt ? null : p.receipt_note)));
         box.appendChild(h("p", {cls: "diagnosis", id: "diagnosis", text: d.diagnosis}));
         box.appendChild(h("h2", {text: "Timeline"}));
         box.appendChild(h("ol", {cls: "timeline", id: "timeline"}, d.steps.map(function (s) {
