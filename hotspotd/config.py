@@ -38,6 +38,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("site", "timezone", "Africa/Nairobi", timezone, "Time zone for display and Daraja timestamps."),
     Setting("site", "help_phone", "", text, "Phone number customers can call for help, shown on the portal."),
     Setting("site", "notice", "", text, "A short notice shown on the portal (opening hours, an outage)."),
+    Setting("site", "wifi_name", "", text, "The WiFi network's name (SSID) printed on voucher sheets; empty: the site's name."),
     Setting("site", "state_dir", "/var/lib/hotspotd", text, "Folder for the databases (app and queue)."),
     Setting("site", "require_ntp", "yes", yes_no,
             "Sell only once the kernel says NTP keeps the clock (or Daraja's clock agrees); no: for boxes without "

@@ -243,6 +243,18 @@ def request_disconnect(session_id: int, reason: str, now: datetime) -> bool:
         return bool(_mark([session_id], reason, now))
 
 
+def renew_disconnect(session_id: int, reason: str, now: datetime) -> bool:
+    """Ask (again) for a session to be cut off, whatever became of an earlier request: the
+    operator's "kick" and "try again" after the router did not answer. False: the session
+    is closed already."""
+    with write_transaction():
+        if not Session.select().where(Session.id == session_id).exists():
+            raise NotFound(f"no session {session_id}")
+        return bool(Session.update(disconnect_requested_at=now, disconnect_reason=reason, disconnect_attempts=0,
+                                   disconnect_next_at=now).where(
+            (Session.id == session_id) & (Session.status == SessionStatus.OPEN)).execute())
+
+
 def mark_overdue(now: datetime) -> list[int]:
     """The sweep: request a disconnect for every open session whose customer has no
     current subscription with data left. Returns the sessions marked now."""

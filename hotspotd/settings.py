@@ -1,5 +1,6 @@
 """Site settings an operator changes from the console without a restart: the site's name,
-the help phone number and notice shown on the portal, and the time zone times are shown in.
+the help phone number and notice shown on the portal, the time zone times are shown in, and
+the WiFi network's name printed on voucher sheets.
 
 The config file gives the defaults (`[site] name, help_phone, notice, timezone`); what the
 operator sets is kept in the `setting` table and wins.
@@ -29,6 +30,12 @@ class SiteSettings:
     help_phone: str
     notice: str
     timezone: str
+    wifi_name: str = ""
+
+    @property
+    def wifi(self) -> str:
+        """The WiFi name customers look for: the one set, or the site's name."""
+        return self.wifi_name or self.name
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
@@ -52,6 +59,8 @@ def _clean(field: str, value: Any) -> str:
         raise InvalidInput("the site name needs 1 to 60 characters")
     if field == "help_phone" and value and not _PHONE.match(value):
         raise InvalidInput("the help phone number may hold digits, spaces and a leading +")
+    if field == "wifi_name" and len(value) > 32:
+        raise InvalidInput("a WiFi name (SSID) may be 32 characters at most")
     if field == "notice" and len(value) > 280:
         raise InvalidInput("the notice may be 280 characters at most")
     if field == "timezone":

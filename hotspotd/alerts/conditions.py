@@ -77,7 +77,8 @@ def failed_tasks() -> list[Condition]:
     total = sum(count for _, count in rows)
     names = ", ".join(f"{task} x{count}" for task, count in rows)
     return [Condition("tasks.failed", "tasks.failed",
-                      f"{total} task(s) failed for good ({names}): see `hotspotd queue failed`, then `queue retry`",
+                      f"{total} {'task' if total == 1 else 'tasks'} failed for good ({names}): retry on the "
+                      "console's System page once the cause is fixed (or `hotspotd queue retry --all`)",
                       "no failed tasks waiting")]
 
 

@@ -1,10 +1,16 @@
 """What happened to a payment, for the operator answering "I paid but I'm not online".
 
-`search()` finds payments by receipt, phone or reference and filters them; `timeline()`
-puts everything the record knows about one payment in order: started on the portal, the
-prompt pushed, callbacks received, STK queries, applied, the subscription, provisioned,
-the device logged in. `orphan_callbacks()` lists money M-Pesa reported for no payment we
-know, which the operator may apply to the payment it belongs to.
+`search()` finds payments by receipt, phone, reference or Paybill account number and
+filters them (status, package, dates, how paid); `timeline()` puts everything the record
+knows about one payment in order: started on the portal, the prompt pushed (or, for
+Paybill, the account number given), callbacks or Paybill confirmations received, STK
+queries, applied, the subscription, provisioned, the device logged in.
+`orphan_callbacks()` lists money M-Pesa reported for no payment we know, which the
+operator may apply to the payment it belongs to.
+
+How a payment was paid (`method`): `stk`, the prompt on the customer's phone; `c2b`,
+Paybill, typed by the customer from the M-Pesa menu with the account number the portal
+showed. Vouchers are not payments (they are the customer's `vouchers`).
 """
 
 from __future__ import annotations
@@ -17,12 +23,29 @@ from .. import phone as phones
 from ..errors import InvalidInput, NotFound
 from ..mpesa.callback import parse_stk_callback
 from ..store.db import db
-from ..store.models import MpesaCallback, Package, Payment, iso, to_db_time
+from ..store.models import C2BTransaction, MpesaCallback, Package, Payment, iso, to_db_time
 from .payments import PaymentStatus
+
+PAYBILL = "c2b"
+# The ways a payment is paid, in the operator's words (the console's "How paid").
+METHODS = {"stk": "M-Pesa prompt", PAYBILL: "Paybill"}
+QUERY_RECEIPT_NOTE = "confirmed by M-Pesa's query; receipt not given"
 
 
 def _t(value: datetime | None) -> str | None:
     return None if value is None else iso(value)
+
+
+def receipt_note(p: Payment) -> str | None:
+    """Why a paid payment has no M-Pesa receipt (None: it has one, or it is not paid).
+
+    An STK query says "paid" but not the receipt number; the statement is matched by
+    phone, amount and time then."""
+    if p.receipt or p.status not in (PaymentStatus.RECEIVED, PaymentStatus.PAID):
+        return None
+    if p.queried_at is not None and p.method != PAYBILL:
+        return QUERY_RECEIPT_NOTE
+    return "receipt not given"
 
 
 def payment_row(p: Payment, package_name: str | None = None) -> dict[str, Any]:
@@ -30,8 +53,9 @@ def payment_row(p: Payment, package_name: str | None = None) -> dict[str, Any]:
         "id": p.id, "ref": p.ref, "created_at": _t(p.created_at), "phone": phones.mask(p.phone),
         "package_id": p.package_id, "package": package_name or p.package.name, "amount": p.amount,
         "amount_paid": None if p.amount_paid is None else float(p.amount_paid), "status": p.status,
-        "receipt": p.receipt, "reason": p.reason, "subscription_id": p.subscription_id,
-        "customer_id": p.customer_id, "mac": p.mac, "ip": p.ip,
+        "receipt": p.receipt, "receipt_note": receipt_note(p), "reason": p.reason,
+        "subscription_id": p.subscription_id, "customer_id": p.customer_id, "mac": p.mac, "ip": p.ip,
+        "method": p.method, "how_paid": METHODS.get(p.method, p.method), "account": p.account,
     }
 
 
@@ -46,28 +70,54 @@ def _phone_filter(q: str):
     return None
 
 
-def search(*, q: str = "", status: str = "", package_id: int | None = None, since: datetime | None = None,
-           until: datetime | None = None, page: int = 1, per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
-    """Payments newest first, matching `q` (receipt, phone, reference) and the filters."""
+def matching(*, q: str = "", status: str = "", package_id: int | None = None, since: datetime | None = None,
+             until: datetime | None = None, method: str = ""):
+    """The query behind `search` (and the CSV export): payments matching `q` (receipt, phone,
+    reference, Paybill account number) and the filters, in no particular order."""
     query = Payment.select(Payment, Package.name).join(Package)
     q = (q or "").strip()
     if q:
-        match = (Payment.receipt == q.upper()) | (Payment.ref == q) | (Payment.checkout_request_id == q)
+        match = ((Payment.receipt == q.upper()) | (Payment.ref == q) | (Payment.checkout_request_id == q)
+                 | (Payment.account == q))
         by_phone = _phone_filter(q)
         query = query.where(match | by_phone if by_phone is not None else match)
     if status:
         if status not in tuple(PaymentStatus):
             raise InvalidInput(f"status must be one of {', '.join(PaymentStatus)}")
         query = query.where(Payment.status == status)
+    if method:
+        if method not in METHODS:
+            raise InvalidInput(f"method must be one of {', '.join(METHODS)}")
+        query = query.where(Payment.method == method)
     if package_id is not None:
         query = query.where(Payment.package == package_id)
     if since is not None:
         query = query.where(Payment.created_at >= since)
     if until is not None:
         query = query.where(Payment.created_at < until)
+    return query
+
+
+def search(*, q: str = "", status: str = "", package_id: int | None = None, since: datetime | None = None,
+           until: datetime | None = None, method: str = "", page: int = 1,
+           per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
+    """Payments newest first, matching `q` (receipt, phone, reference, account) and the filters."""
+    query = matching(q=q, status=status, package_id=package_id, since=since, until=until, method=method)
     total = query.count()
     rows = query.order_by(Payment.id.desc()).paginate(page, per_page)
-    return [payment_row(p, p.package.name) for p in rows], total
+    return with_paybill_phones([payment_row(p, p.package.name) for p in rows]), total
+
+
+def with_paybill_phones(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Paybill payments have no phone until M-Pesa's confirmation names the payer (masked by
+    Daraja): fill it in from there."""
+    missing = [row["id"] for row in rows if row["method"] == PAYBILL and not row["phone"]]
+    if missing:
+        payers = {payment_id: _msisdn(msisdn) for payment_id, msisdn in C2BTransaction.select(
+            C2BTransaction.payment, C2BTransaction.msisdn).where(C2BTransaction.payment.in_(missing)).tuples()}
+        for row in rows:
+            row["phone"] = row["phone"] or payers.get(row["id"], "")
+    return rows
 
 
 # -- one payment, in order
@@ -81,8 +131,8 @@ _CALLBACKS = ('SELECT "id", "received_at", "outcome", "body" FROM "mpesa_callbac
 LOGINS_SHOWN = 5
 # Steps that happened in the same instant are shown in the order the story goes.
 ORDER = {step: rank for rank, step in enumerate((
-    "started", "pushed", "callback", "queried", "failed", "subscription", "applied", "restored", "provisioned",
-    "provisioning_failed", "logged_in", "operator"))}
+    "started", "pushed", "account", "callback", "confirmation", "queried", "failed", "subscription", "applied",
+    "restored", "provisioned", "provisioning_failed", "logged_in", "operator"))}
 
 
 def _step(at: str, step: str, title: str, **detail: Any) -> dict[str, Any]:
@@ -106,11 +156,30 @@ def _event_step(event_id: int, type_: str, at: str, data: dict[str, Any]) -> dic
     if type_ not in titles:
         return None
     step, title = titles[type_]
+    if type_ == "payment.initiated" and data.get("method") == PAYBILL:
+        step, title = "account", "Paybill account number given to the customer"
+        data = {k: v for k, v in data.items() if k != "phone"}  # a Paybill offer has no phone yet
     return _step(at, step, title, event_id=event_id, type=type_, **data)
 
 
-def timeline(payment_id: int) -> dict[str, Any]:
-    """One payment with every step the record knows, in time order, and what is missing."""
+def _msisdn(value: str | None) -> str:
+    """The payer as Daraja's C2B confirmation names them: masked by Daraja already, or hashed."""
+    value = (value or "").strip()
+    if value.isdigit():
+        return phones.mask(value)
+    return value if "*" in value else ("number hidden by M-Pesa" if value else "")
+
+
+def _confirmation_steps(payment: Payment) -> list[dict[str, Any]]:
+    rows = (C2BTransaction.select().where(C2BTransaction.payment == payment.id).order_by(C2BTransaction.id))
+    return [_step(to_db_time(row.received_at), "confirmation", "Paybill payment confirmed by M-Pesa",
+                  receipt=row.trans_id, amount=None if row.amount is None else float(row.amount),
+                  phone=_msisdn(row.msisdn), account=row.bill_ref) for row in rows]
+
+
+def timeline(payment_id: int, business_number: str = "") -> dict[str, Any]:
+    """One payment with every step the record knows, in time order, and what is missing.
+    `business_number`: the Paybill the site is paid to (`[mpesa] paybill`), for Paybill payments."""
     payment = Payment.get_or_none(Payment.id == payment_id)
     if payment is None:
         raise NotFound(f"no payment {payment_id}")
@@ -119,7 +188,15 @@ def timeline(payment_id: int) -> dict[str, Any]:
     for event_id, type_, at, data in db.execute_sql(_BY_PAYMENT, (payment.id,)).fetchall():
         step = _event_step(event_id, type_, at, json.loads(data))
         if step:
+            if step["step"] == "account":
+                step["detail"]["business_number"] = business_number
             steps.append(step)
+    row = payment_row(payment)
+    if payment.method == PAYBILL:
+        confirmations = _confirmation_steps(payment)
+        steps += confirmations
+        if not row["phone"] and confirmations:  # a Paybill payment's phone is known from M-Pesa's confirmation
+            row["phone"] = confirmations[-1]["detail"]["phone"]
     if payment.checkout_request_id:
         for cb_id, received_at, outcome, body in db.execute_sql(_CALLBACKS, (payment.checkout_request_id,)).fetchall():
             detail = _callback_detail(body)
@@ -144,7 +221,8 @@ def timeline(payment_id: int) -> dict[str, Any]:
                 steps.append(step)
     steps = _unique(steps)
     steps.sort(key=lambda s: (s["at"], ORDER.get(s["step"], len(ORDER)), s["detail"].get("event_id", 0)))
-    return {"payment": payment_row(payment), "steps": steps, "diagnosis": diagnose(payment, steps)}
+    return {"payment": row, "steps": steps, "business_number": business_number,
+            "diagnosis": diagnose(payment, steps, business_number)}
 
 
 def _unique(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -161,10 +239,24 @@ def _unique(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return kept
 
 
-def diagnose(payment: Payment, steps: list[dict[str, Any]]) -> str:
+def _paybill_pending(payment: Payment, business_number: str) -> str:
+    to = f" to business number {business_number}" if business_number else ""
+    # Said so that it holds however M-Pesa reports the money: its confirmation, or hotspotd
+    # finding the payment later in what M-Pesa lists for the Paybill.
+    return (f"Waiting for the customer to pay account {payment.account}{to}. No confirmation yet: "
+            "hotspotd applies the payment as soon as M-Pesa reports it. If the customer says they paid, "
+            "ask for the code in their M-Pesa message and search for it.")
+
+
+def diagnose(payment: Payment, steps: list[dict[str, Any]], business_number: str = "") -> str:
     """One sentence for the operator on the phone with the customer."""
     seen = {s["step"] for s in steps}
     status = payment.status
+    if status == PaymentStatus.PENDING and payment.method == PAYBILL:
+        return _paybill_pending(payment, business_number)
+    if status == PaymentStatus.EXPIRED and payment.method == PAYBILL:
+        return (f"No money was taken: nobody paid account {payment.account} in time. If the customer pays it "
+                "now, the payment is still applied.")
     if status == PaymentStatus.PENDING:
         if "callback" not in seen and "pushed" in seen:
             return ("Waiting for M-Pesa: no answer yet. If the customer paid, look for an unmatched callback "

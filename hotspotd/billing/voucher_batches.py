@@ -72,7 +72,8 @@ def codes(batch: str, page: int = 1, per_page: int = 1000) -> tuple[list[dict[st
     if not total:
         raise NotFound(f"no voucher batch {batch!r}")
     rows = query.order_by(Voucher.id).paginate(page, per_page)
-    return [{"id": v.id, "code": v.code, "package": v.package.name, "price": v.package.price,
+    return [{"id": v.id, "code": v.code, "printed": vouchers.printed_code(v.code), "package": v.package.name,
+             "price": v.package.price,
              "validity": format_duration(v.package.duration_s), "data": format_data(v.package.data_limit),
              "status": voucher_status(v), "created_at": iso(v.created_at),
              "redeemed_at": iso(v.redeemed_at) if v.redeemed_at else None,

@@ -23,6 +23,12 @@ def new_code() -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
 
 
+def printed_code(code: str) -> str:
+    """A code as people read and type it, on the sheet and every screen: ABCDE-FGHIJ
+    (the portal takes it with or without the dash)."""
+    return f"{code[:5]}-{code[5:]}" if len(code) > 5 else code
+
+
 def clean_code(text: str) -> str:
     """What a customer typed, as stored: upper case, no spaces or dashes."""
     return "".join(ch for ch in (text or "").upper() if ch.isalnum())

@@ -22,9 +22,10 @@ from .audit import Actor
 from ..billing import adjustments, callbacks, grants
 from ..billing.subscriptions import credential_for
 from ..errors import Conflict, InvalidInput, NotFound
+from ..alerts import state as alerts_state
 from ..settings import site_settings
 from ..store.db import db, utcnow, write_transaction
-from ..store.models import FailedTask, HealthLog, Payment, iso
+from ..store.models import FailedTask, HealthLog, Payment, Session, iso
 
 if TYPE_CHECKING:
     from ..plumbing.runtime import Runtime
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 DASHBOARD_TTL = 2.0  # seconds a dashboard is reused while no event was written
 DASHBOARD_MIN_AGE = 1.0  # and at least this long however many were (50 open pages in a burst)
 SUSPEND_REASON = "suspended by operator"
+DISCONNECT_REASON = "disconnected by operator"
 
 
 class Console:
@@ -65,6 +67,7 @@ class Console:
         figures["last_event_id"] = last_event
         figures["site"] = settings.as_dict()
         figures["queue"] = self.queue_summary()
+        figures["alerts_open"] = alerts_state.open_count()
         self._dashboard = (key, time.monotonic(), figures)
         return figures
 
@@ -156,6 +159,17 @@ class Console:
         for session_id in open_sessions:
             sessions.request_disconnect(session_id, SUSPEND_REASON, self.clock())
         return len(open_sessions)
+
+    def disconnect(self, session_id: int, *, by: Actor) -> dict[str, Any]:
+        """Cut one session off (a Disconnect-Request to its router, sent by the RADIUS role),
+        or ask again when the router did not answer; audited. The answer says where it stands."""
+        now = self.clock()
+        asked = sessions.renew_disconnect(session_id, DISCONNECT_REASON, now)
+        with write_transaction():
+            audit.record(by, "session.disconnect", f"session {session_id}", now, session_id=session_id)
+        session = Session.get_by_id(session_id)
+        return {"id": session_id, "asked": asked, "status": session.status,
+                "disconnect": customers.disconnect_state(session, now)}
 
     def resume(self, customer_id: int, *, by: Actor) -> int:
         return adjustments.resume(customer_id, self.clock(), by=by)

@@ -126,7 +126,8 @@ def set_role(username: str, role: str, now: datetime, *, by: Actor | None = None
     with write_transaction():
         user = _get(username)
         if user.role == AdminRole.ADMIN and role != AdminRole.ADMIN and not _admins_left_without(user):
-            raise Conflict("this is the last admin account: make another admin first")
+            raise Conflict("this is the only admin account, and there must always be an admin: "
+                           "make another account admin first")
         AdminUser.update(role=role).where(AdminUser.id == user.id).execute()
         audit.record(by or audit.COMMAND_LINE, "account.role", f"account {user.username}", now, role=role.value)
 
@@ -136,7 +137,8 @@ def remove_admin(username: str, now: datetime, *, by: Actor | None = None) -> No
     with write_transaction():
         user = _get(username)
         if user.role == AdminRole.ADMIN and not _admins_left_without(user):
-            raise Conflict("this is the last admin account: add another admin first")
+            raise Conflict("this is the only admin account, and there must always be an admin: "
+                           "add another admin first")
         AdminSession.delete().where(AdminSession.admin_user == user.id).execute()
         user.delete_instance()
         audit.record(by or audit.COMMAND_LINE, "account.remove", f"account {user.username}", now)

@@ -14,12 +14,16 @@ from .. import phone as phones
 from ..billing.history import payment_row
 from ..billing.packages import format_data, format_duration
 from ..billing.subscriptions import SubscriptionStatus, in_use
+from ..billing.vouchers import printed_code
 from ..errors import InvalidInput, NotFound
 from ..mac import normalize_mac
 from ..sessions import SessionStatus
 from ..store.models import Credential, Customer, Package, Payment, Router, Session, Subscription, Voucher, iso
 
 SESSIONS_SHOWN = 20
+# How long the console waits for a router to confirm a disconnect before it says the
+# router did not answer (one delivery round retransmits for 7 s: radius/disconnect.py).
+DISCONNECT_DEADLINE = 15.0
 
 
 def _t(value: datetime | None) -> str | None:
@@ -94,7 +98,21 @@ def subscription_row(s: Subscription, now: datetime) -> dict[str, Any]:
     }
 
 
-def session_row(s: Session, router_name: str | None = None) -> dict[str, Any]:
+def disconnect_state(s: Session, now: datetime) -> dict[str, Any] | None:
+    """Where an asked-for disconnect stands: None (none asked for, or the session closed),
+    else {requested_at, attempts, state: "waiting" | "no_answer", wait_s}: `no_answer` once
+    a delivery round failed or DISCONNECT_DEADLINE passed with no answer from the router;
+    `wait_s`, the seconds left until then."""
+    if s.disconnect_requested_at is None or s.status != SessionStatus.OPEN:
+        return None
+    waited = (now - s.disconnect_requested_at).total_seconds()
+    late = s.disconnect_attempts > 0 or waited >= DISCONNECT_DEADLINE
+    return {"requested_at": _t(s.disconnect_requested_at), "attempts": s.disconnect_attempts,
+            "reason": s.disconnect_reason, "state": "no_answer" if late else "waiting",
+            "wait_s": 0.0 if late else round(DISCONNECT_DEADLINE - waited, 1)}
+
+
+def session_row(s: Session, router_name: str | None = None, now: datetime | None = None) -> dict[str, Any]:
     return {
         "id": s.id, "router_id": s.router_id, "router": router_name, "username": s.username, "mac": s.mac,
         "ip": s.ip, "status": s.status, "started_at": _t(s.started_at), "updated_at": _t(s.updated_at),
@@ -102,6 +120,7 @@ def session_row(s: Session, router_name: str | None = None) -> dict[str, Any]:
         "session_time": s.session_time, "terminate_cause": s.terminate_cause,
         "subscription_id": s.subscription_id,
         "disconnect_requested": s.disconnect_requested_at is not None and s.status == SessionStatus.OPEN,
+        "disconnect": disconnect_state(s, now) if now is not None else None,
     }
 
 
@@ -128,10 +147,11 @@ def detail(customer_id: int, now: datetime) -> dict[str, Any]:
         "suspended": any(s.status == "suspended" for s in subs),
         "subscriptions": [subscription_row(s, now) for s in subs],
         "payments": [payment_row(p, p.package.name) for p in payments],
-        "vouchers": [{"id": v.id, "code": v.code, "package": v.package.name, "redeemed_at": _t(v.redeemed_at),
+        "vouchers": [{"id": v.id, "code": v.code, "printed": printed_code(v.code), "package": v.package.name,
+                      "price": v.package.price, "redeemed_at": _t(v.redeemed_at),
                       "validity": format_duration(v.package.duration_s)} for v in vouchers],
         "devices": devices,
-        "sessions": [session_row(s, routers.get(s.router_id)) for s in sessions],
+        "sessions": [session_row(s, routers.get(s.router_id), now) for s in sessions],
     }
 
 
@@ -149,7 +169,7 @@ def reveal_phone(customer_id: int) -> str:
     return customer.phone or ""
 
 
-def online(page: int = 1, per_page: int = 100) -> tuple[list[dict[str, Any]], int]:
+def online(now: datetime, page: int = 1, per_page: int = 100) -> tuple[list[dict[str, Any]], int]:
     """Every open session (what RADIUS accounting says is online), newest first."""
     query = Session.select().where(Session.status == SessionStatus.OPEN)
     total = query.count()
@@ -159,5 +179,5 @@ def online(page: int = 1, per_page: int = 100) -> tuple[list[dict[str, Any]], in
         Credential.username.in_([s.username for s in rows]))}
     packages = {s.id: s.package.name for s in Subscription.select(Subscription, Package).join(Package).where(
         Subscription.id.in_([s.subscription_id for s in rows if s.subscription_id]))}
-    return [{**session_row(s, routers.get(s.router_id)), "customer_id": credentials_by_name.get(s.username),
+    return [{**session_row(s, routers.get(s.router_id), now), "customer_id": credentials_by_name.get(s.username),
              "package": packages.get(s.subscription_id)} for s in rows], total

@@ -47,3 +47,18 @@ def chromium(tmp_path: Path, *, width: int, height: int, mobile: bool, lang: str
                               options=options)
     driver.set_page_load_timeout(WAIT)
     return driver
+
+
+def full_page(driver, path: Path) -> Path:
+    """A screenshot of the whole page, not only what the window shows (a phone's long pages):
+    the window is made as tall as the page for the shot, then put back."""
+    width, height = driver.execute_script("return [window.innerWidth, window.innerHeight]")
+    mobile = driver.execute_script("return navigator.maxTouchPoints > 0")
+    full = driver.execute_script("return document.documentElement.scrollHeight")
+    metrics = {"width": width, "deviceScaleFactor": 1, "mobile": bool(mobile)}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**metrics, "height": max(full, height)})
+    try:
+        driver.save_screenshot(str(path))
+    finally:
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**metrics, "height": height})
+    return path

@@ -22,7 +22,7 @@ from hotspotd.sim.daraja import DarajaSimulator
 from hotspotd.store.db import db, open_database
 from hotspotd.store.models import Payment
 
-from .browser import WAIT, chromium
+from .browser import WAIT, chromium, full_page
 from .site import ROOT, Site, http, wait_for
 
 try:
@@ -128,11 +128,11 @@ def test_a_payment_appears_in_the_list_and_the_totals_without_a_reload(shop, lap
     laptop.save_screenshot(str(artifacts / "console-payments-laptop.png"))
 
     laptop.find_element(By.LINK_TEXT, "Dashboard").click()
-    wait_for(lambda: text(laptop, "revenue-today") == "KES 10", WAIT, "today's revenue on the dashboard")
+    wait_for(lambda: text(laptop, "income-today") == "KES 10", WAIT, "today's revenue on the dashboard")
     wait_for(lambda: laptop.find_elements(By.CSS_SELECTOR, "#chart-revenue svg"), WAIT, "the revenue chart")
     laptop.execute_script("window.stillTheSamePage = true")
     pay(shop, "AA:BB:CC:DD:EE:22", "0712 345 622")
-    wait_for(lambda: text(laptop, "revenue-today") == "KES 20", WAIT, "the dashboard total to follow the payment")
+    wait_for(lambda: text(laptop, "income-today") == "KES 20", WAIT, "the dashboard total to follow the payment")
     assert text(laptop, "payments-today-paid") == "2"
     assert laptop.execute_script("return window.stillTheSamePage") is True
     assert no_sideways_scroll(laptop)
@@ -196,7 +196,7 @@ def test_a_voucher_batch_and_its_print_sheet(shop, laptop, artifacts):
 def test_the_console_at_360_px_has_no_sideways_scroll(shop, phone, artifacts):
     paid = pay(shop, "AA:BB:CC:DD:EE:24", "0712 345 624")
     log_in(phone, shop, "/")
-    wait_for(lambda: text(phone, "revenue-today").startswith("KES"), WAIT, "the dashboard figures")
+    wait_for(lambda: text(phone, "income-today").startswith("KES"), WAIT, "the dashboard figures")
     wait_for(lambda: phone.find_elements(By.CSS_SELECTOR, "#chart-sessions svg"), WAIT, "the charts")
     assert phone.execute_script("return window.innerWidth") == 360
     assert no_sideways_scroll(phone)
@@ -209,7 +209,7 @@ def test_the_console_at_360_px_has_no_sideways_scroll(shop, phone, artifacts):
         phone.get(shop.admin + path)
         wait_for(lambda: loaded(phone) and phone.find_elements(By.CSS_SELECTOR, ready), WAIT, f"{path} at 360 px")
         name = re.sub(r"/\d+$", "-one", path).strip("/").replace("/", "-") or "dashboard"
-        phone.save_screenshot(str(artifacts / f"console-{name}-360.png"))
+        full_page(phone, artifacts / f"console-{name}-360.png")
         assert no_sideways_scroll(phone), f"{path} scrolls sideways at 360 px"
         if path == "/routers":  # no router yet: the page says so (test_admin_routers_browser.py has one)
             wait_for(lambda: phone.find_elements(By.CSS_SELECTOR, "#routers .empty, #routers table"), WAIT,

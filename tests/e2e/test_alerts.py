@@ -39,7 +39,7 @@ def test_the_worker_raises_and_clears_an_alert_once_on_both_channels(tmp_path):
             wait_for(lambda: about(receiver, "webhook", "tasks.failed") == ["raised"], 30, "the raise on the webhook")
             wait_for(lambda: len(about(receiver, "telegram", "tasks.failed")) == 1, 30, "the raise on Telegram")
             raised = receiver.got("telegram")[-1]["text"]
-            assert raised.startswith("[Hotspot] ALERT: 1 task(s) failed for good (reconcile x1)")
+            assert raised.startswith("[Hotspot] ALERT: 1 task failed for good (reconcile x1)")
             site.cli("queue", "retry", "--all")  # the operator deals with it
             wait_for(lambda: about(receiver, "webhook", "tasks.failed") == ["raised", "cleared"], 30, "the clear")
             wait_for(lambda: len(about(receiver, "telegram", "tasks.failed")) == 2, 30, "the clear on Telegram")

@@ -44,6 +44,7 @@ OPERATOR_CHANGES = {
     "/api/admin/customers/<customer_id:int>/resume", "/api/admin/customers/<customer_id:int>/credentials",
     "/api/admin/customers/<customer_id:int>/phone", "/api/admin/subscriptions/<subscription_id:int>/extend",
     "/api/admin/queue/failed/<failed_id:int>/retry", "/api/admin/queue/failed/retry", "/api/admin/sessions/<id:int>/kick",
+    "/api/admin/sessions/<session_id:int>/disconnect",
 }
 ADMIN_ONLY_READS = {"/api/admin/admins", "/api/admin/audit", "/api/admin/routers/<id:int>/script"}
 

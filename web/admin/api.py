@@ -10,16 +10,16 @@ from typing import Any
 
 import bottle
 
-from hotspotd.console import audit
+from hotspotd.console import audit, exports, income
 from hotspotd import events
-from hotspotd.billing import history, packages
+from hotspotd.billing import c2b, history, packages
 from hotspotd.console.actions import Console
-from hotspotd.errors import InvalidInput
+from hotspotd.errors import HotspotdError, InvalidInput
 
-from ..jsonapi import api, read_json, text_field
+from ..jsonapi import answer, api, read_json, status_for, text_field
 from . import charts
 from .auth import AUDIT_SELF, actor, current_login
-from .lists import date_arg, int_arg, page_of, text_arg
+from .lists import date_arg, int_arg, page_of, page_of_all, text_arg
 
 
 def _id(body: dict[str, Any], key: str) -> int:
@@ -49,35 +49,64 @@ def install(app: bottle.Bottle, console: Console) -> None:
     def dashboard() -> dict[str, Any]:
         return console.dashboard()
 
-    @app.get("/api/admin/charts/revenue.svg")
-    def revenue_chart() -> str:
-        figures = console.dashboard()
+    @app.get("/api/admin/income")
+    @api
+    def income_by_month() -> dict[str, Any]:
+        return {"currency": "KES", "months": income.by_month(console.clock(), console.timezone())}
+
+    def svg(draw) -> Any:
+        try:
+            width = charts.chart_width(int_arg("width", high=10_000))
+        except InvalidInput as exc:
+            return answer(400, {"error": str(exc)})
         bottle.response.content_type = "image/svg+xml; charset=utf-8"
         bottle.response.set_header("Cache-Control", "no-store")
-        return charts.revenue_svg(figures["revenue_30d"], figures["currency"])
+        return draw(console.dashboard(), width)
+
+    @app.get("/api/admin/charts/revenue.svg")
+    def revenue_chart() -> str:
+        return svg(lambda figures, width: charts.revenue_svg(figures["revenue_30d"], figures["currency"], width))
 
     @app.get("/api/admin/charts/sessions.svg")
     def sessions_chart() -> str:
-        figures = console.dashboard()
-        bottle.response.content_type = "image/svg+xml; charset=utf-8"
-        bottle.response.set_header("Cache-Control", "no-store")
-        return charts.sessions_svg(figures["sessions_24h"], console.timezone())
+        return svg(lambda figures, width: charts.sessions_svg(figures["sessions_24h"], console.timezone(), width))
 
     # -- payments
+
+    def payment_filters() -> dict[str, Any]:
+        tz = console.timezone()
+        return {"q": text_arg("q"), "status": text_arg("status", 20), "package_id": int_arg("package"),
+                "since": date_arg("since", tz), "until": date_arg("until", tz, end=True),
+                "method": text_arg("method", 10)}
 
     @app.get("/api/admin/payments")
     @api
     def payment_list() -> dict[str, Any]:
-        tz = console.timezone()
-        q, status, package_id = text_arg("q"), text_arg("status", 20), int_arg("package")
-        since, until = date_arg("since", tz), date_arg("until", tz, end=True)
-        return page_of(lambda page, per_page: history.search(q=q, status=status, package_id=package_id, since=since,
-                                                             until=until, page=page, per_page=per_page))
+        filters = payment_filters()
+        return page_of(lambda page, per_page: history.search(**filters, page=page, per_page=per_page))
+
+    @app.get("/api/admin/payments.csv")
+    def payment_export() -> Any:
+        try:
+            filters = payment_filters()
+            text = "".join(exports.payments_csv(console.timezone(), **filters))
+        except HotspotdError as exc:
+            return answer(status_for(exc), {"error": str(exc)})
+        stamp = console.clock().astimezone(console.timezone()).strftime("%Y-%m-%d")
+        bottle.response.content_type = "text/csv; charset=utf-8"
+        bottle.response.set_header("Content-Disposition", f'attachment; filename="payments-{stamp}.csv"')
+        bottle.response.set_header("Cache-Control", "no-store")
+        return text
 
     @app.get("/api/admin/payments/<payment_id:int>")
     @api
     def payment_detail(payment_id: int) -> dict[str, Any]:
-        return history.timeline(payment_id)
+        return history.timeline(payment_id, console.config.mpesa.paybill)
+
+    @app.get("/api/admin/paybill/unmatched")
+    @api
+    def paybill_unmatched() -> dict[str, Any]:
+        return page_of_all(c2b.unmatched(int_arg("limit", 50, high=200)))
 
     @app.post("/api/admin/payments/<payment_id:int>/resend", role="operator", audit=AUDIT_SELF)
     @api
@@ -103,4 +132,4 @@ def install(app: bottle.Bottle, console: Console) -> None:
     def assign(callback_id: int) -> dict[str, Any]:
         payment_id = _id(read_json(), "payment_id")
         console.assign_callback(callback_id, payment_id, by=actor())
-        return history.timeline(payment_id)
+        return history.timeline(payment_id, console.config.mpesa.paybill)

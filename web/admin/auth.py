@@ -138,7 +138,9 @@ class Guard:
                 return None
             path = bottle.request.path
             if bottle.request.method == "GET" and not path.startswith(JSON_PREFIXES):
-                raise bottle.HTTPResponse(status=303, headers={"Location": "/login?next=" + quote(path)})
+                query = bottle.request.query_string  # a link's filters (/payments?method=c2b) survive the login
+                where = path + ("?" + query if query else "")
+                raise bottle.HTTPResponse(status=303, headers={"Location": "/login?next=" + quote(where)})
             raise self.refuse(401, "login required")
         method = bottle.request.method
         if not same_origin(environ, required=bottle.request.path == "/ws"):

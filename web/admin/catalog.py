@@ -123,9 +123,10 @@ def install(app: bottle.Bottle, console: Console) -> None:
         tz = ZoneInfo(site_settings(config).timezone)
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(["code", "package", "price_kes", "validity", "data", "status", "redeemed_at_local", "url"])
+        writer.writerow(["code", "printed_code", "package", "price_kes", "validity", "data", "status",
+                         "redeemed_at_local", "url"])
         for row in found:
-            writer.writerow([row["code"], row["package"], row["price"], row["validity"], row["data"], row["status"],
+            writer.writerow([row["code"], row["printed"], row["package"], row["price"], row["validity"], row["data"], row["status"],
                              local_time(row["redeemed_at"], tz), voucher_url(config.portal.public_url, row["code"])])
         bottle.response.content_type = "text/csv; charset=utf-8"
         bottle.response.set_header("Content-Disposition", f'attachment; filename="vouchers-{batch}.csv"')

@@ -1,7 +1,9 @@
 """Customers and their subscriptions, who is online now, and console accounts.
 
-Kicking a session is the router module's route (`POST /api/admin/sessions/<id>/kick`);
-the pages call it from here too.
+Two ways to end a session: `POST /api/admin/sessions/<id>/disconnect` here, for a session
+of the record (`GET /api/admin/sessions`, RADIUS accounting: a Disconnect-Request to its
+router), and the router module's `POST /api/admin/sessions/<id>/kick` for a session as a
+router lists it (the Routers page).
 """
 
 from __future__ import annotations
@@ -65,7 +67,12 @@ def install(app: bottle.Bottle, console: Console) -> None:
     @app.get("/api/admin/sessions")
     @api
     def online() -> dict[str, Any]:
-        return page_of(customers.online, 100)
+        return page_of(lambda page, per_page: customers.online(utcnow(), page, per_page), 100)
+
+    @app.post("/api/admin/sessions/<session_id:int>/disconnect", role="operator", audit=AUDIT_SELF)
+    @api
+    def disconnect(session_id: int) -> tuple[int, dict[str, Any]]:
+        return 202, console.disconnect(session_id, by=actor())
 
     # -- console accounts (admins only)
 

@@ -8,7 +8,7 @@ from typing import Any
 import bottle
 
 from hotspotd import alerts
-from hotspotd.console import audit, reports
+from hotspotd.console import attention, audit, reports
 from hotspotd.console.actions import Console
 from hotspotd.errors import InvalidInput
 from hotspotd.settings import site_settings, update_site_settings
@@ -34,7 +34,7 @@ def install(app: bottle.Bottle, console: Console) -> None:
     @app.get("/api/admin/queue/failed")
     @api
     def failed() -> dict[str, Any]:
-        return page_of_all(reports.failed_tasks())
+        return page_of_all([attention.explain_failed(row) for row in reports.failed_tasks()])
 
     @app.post("/api/admin/queue/failed/<failed_id:int>/retry", role="operator", audit=AUDIT_SELF)
     @api
@@ -54,7 +54,16 @@ def install(app: bottle.Bottle, console: Console) -> None:
     @app.get("/api/admin/alerts")
     @api
     def alert_list() -> dict[str, Any]:
-        return page_of(alerts.listed)
+        a = config.alerts
+        configured = bool(a.webhook_url or (a.telegram_bot_token and a.telegram_chat_id))
+        waiting = len(reports.failed_tasks())
+
+        def explained(page: int, per_page: int) -> tuple[list[dict[str, Any]], int]:
+            items, total = alerts.listed(page, per_page)
+            return [attention.explain_alert(item, channels_configured=configured, failed_waiting=waiting)
+                    for item in items], total
+
+        return page_of(explained)
 
     @app.get("/api/admin/settings")
     @api

@@ -1,4 +1,4 @@
-/* Pages: a customer, vouchers, packages, system health, settings, audit log. */
+/* Pages: a customer, vouchers, packages, settings, audit log. */
 (function () {
   "use strict";
   var C = window.Console, h = C.h;
@@ -8,14 +8,35 @@
   // -- one customer
 
   C.pages.customer = function (id) {
-    var main = C.clear(C.main()), box = h("div", {id: "customer"});
-    main.appendChild(C.title("Customer " + id, C.link("/customers", "‹ all customers")));
+    var main = C.clear(C.main()), box = h("div", {id: "customer"}), heading = h("h1", {id: "customer-title", text: "Customer"});
+    main.appendChild(h("div", {cls: "page-head"}, heading, C.link("/customers", "‹ all customers")));
     main.appendChild(box);
+    // What the operator revealed (each reveal is a POST the server audits) stays on screen
+    // through the live redraws until they hide it or leave the page.
+    var revealed = {login: null, phone: null};
+
     function load() {
       return C.get("/api/admin/customers/" + id).then(function (c) {
+        heading.textContent = c.username ? "Customer " + c.username : c.phone ? "Customer " + c.phone : "Customer #" + c.id;
+        document.title = heading.textContent;
         C.clear(box);
         var cur = c.current;
-        var phone = h("strong", {text: c.phone || "voucher customer"});
+        var phone = h("strong", {id: "customer-phone"});
+        var secret = h("p", {cls: "creds", id: "customer-login"});
+        function hide(what) {
+          return h("button", {type: "button", cls: "link-button", id: "hide-" + what,
+                              on: {click: function () { revealed[what] = null; show(); }}}, "Hide");
+        }
+        function show() {
+          C.clear(phone).appendChild(document.createTextNode(revealed.phone || c.phone || "voucher customer"));
+          if (revealed.phone) { phone.appendChild(document.createTextNode(" ")); phone.appendChild(hide("phone")); }
+          C.clear(secret);
+          if (revealed.login) {
+            secret.appendChild(document.createTextNode("Username " + revealed.login.username + " · password " +
+                                                       revealed.login.password + " "));
+            secret.appendChild(hide("login"));
+          }
+        }
         box.appendChild(h("div", {cls: "cards"},
           C.card("Username", c.username || "—", "customer-username"),
           h("div", {cls: "card"}, h("div", {cls: "label", text: "Phone"}), phone),
@@ -30,15 +51,13 @@
             if (why === null) return;
             return C.post("/api/admin/customers/" + id + "/suspend", {reason: why}).then(load);
           }, "danger"));
-        var secret = h("span", {cls: "creds"});
-        actions.appendChild(C.button("Show login", function () {
-          return C.post("/api/admin/customers/" + id + "/credentials").then(function (r) {
-            secret.textContent = "Username " + r.username + " · password " + r.password;
-          });
+        if (c.username) actions.appendChild(C.button("Show login", function () {
+          return C.post("/api/admin/customers/" + id + "/credentials").then(function (r) { revealed.login = r; show(); });
         }));
         if (c.phone) actions.appendChild(C.button("Show phone", function () {
-          return C.post("/api/admin/customers/" + id + "/phone").then(function (r) { phone.textContent = r.phone; });
+          return C.post("/api/admin/customers/" + id + "/phone").then(function (r) { revealed.phone = r.phone; show(); });
         }));
+        show();
         box.appendChild(actions);
         box.appendChild(secret);
         box.appendChild(h("h2", {text: "Subscriptions"}));
@@ -57,19 +76,24 @@
           }]
         ], c.subscriptions, "Nothing bought yet."));
         box.appendChild(h("h2", {text: "Sessions"}));
-        box.appendChild(C.table(C.sessionColumns(false), c.sessions, "No sessions."));
-        box.appendChild(h("h2", {text: "Payments"}));
+        box.appendChild(C.table(C.sessionColumns(false, load), c.sessions, "No sessions."));
+        box.appendChild(h("h2", {text: "What they bought"}));
+        var bought = c.payments.map(function (p) {
+          return {id: "p" + p.id, at: p.created_at, how: C.howPaid(p), what: p.package,
+                  amount: p.amount_paid === null ? p.amount : p.amount_paid, status: p.status,
+                  receipt: C.receipt(p), href: "/payments/" + p.id};
+        }).concat(c.vouchers.map(function (v) {
+          return {id: "v" + v.id, at: v.redeemed_at, how: "Voucher " + C.code(v), what: v.package, amount: v.price,
+                  status: "used", receipt: ""};
+        })).sort(function (a, b) { return a.at < b.at ? 1 : -1; });
         box.appendChild(C.table([
-          ["Time", function (p) { return C.link("/payments/" + p.id, C.time(p.created_at)); }],
-          ["Package", function (p) { return p.package; }],
-          ["Amount", function (p) { return C.kes(p.amount); }],
-          ["Status", function (p) { return C.status(p.status); }]
-        ], c.payments, "No M-Pesa payments."));
-        if (c.vouchers.length) {
-          box.appendChild(h("h2", {text: "Vouchers"}));
-          box.appendChild(C.table([["Code", function (v) { return v.code; }], ["Package", function (v) { return v.package; }],
-                                   ["Redeemed", function (v) { return C.time(v.redeemed_at); }]], c.vouchers));
-        }
+          ["Time", function (b) { return b.href ? C.link(b.href, C.time(b.at)) : C.time(b.at); }],
+          ["How paid", function (b) { return b.how; }],
+          ["Package", function (b) { return b.what; }],
+          ["Amount", function (b) { return C.kes(b.amount); }],
+          ["Status", function (b) { return C.status(b.status); }],
+          ["Receipt", function (b) { return b.receipt; }]
+        ], bought, "Nothing bought yet."));
       }).catch(C.failed);
     }
     load();
@@ -125,9 +149,9 @@
         var b = data.batch;
         C.clear(box);
         box.appendChild(h("p", {id: "batch-summary", text: b.package + " · " + C.kes(b.price) + " · valid " + b.validity +
-          " · " + b.count + " codes: " + b.used + " used, " + b.unused + " unused, " + b.voided + " voided"}));
+          " · " + C.plural(b.count, "code") + ": " + b.used + " used, " + b.unused + " unused, " + b.voided + " voided"}));
         box.appendChild(C.table([
-          ["Code", function (v) { return h("code", {text: v.code}); }],
+          ["Code", function (v) { return h("code", {text: C.code(v)}); }],
           ["Status", function (v) { return C.status(v.status); }],
           ["Redeemed", function (v) { return v.redeemed_at ? C.time(v.redeemed_at) : ""; }],
           ["", function (v) {
@@ -150,15 +174,15 @@
     main.appendChild(C.title("Packages"));
     if (C.isAdmin()) {
       var inputs = {name: h("input", {required: true, maxlength: 60}), price: h("input", {type: "number", min: 1, required: true}),
-                    duration: h("input", {placeholder: "1h, 1d, 1w", required: true}), rate: h("input", {placeholder: "2M/5M"}),
-                    data: h("input", {placeholder: "e.g. 3GB, empty: none"}), devices: h("input", {type: "number", min: 1, value: 1})};
+                    duration: h("input", {placeholder: "1h, 1d", required: true}), rate: h("input", {placeholder: "2M/5M"}),
+                    data: h("input", {placeholder: "3GB"}), devices: h("input", {type: "number", min: 1, value: 1})};
       main.appendChild(h("form", {cls: "filters", id: "package-form", on: {submit: function (ev) {
         ev.preventDefault();
         var body = {};
         Object.keys(inputs).forEach(function (k) { body[k] = inputs[k].value; });
         C.post("/api/admin/packages", body).then(function () { C.toast("Package added"); load(); }).catch(C.failed);
       }}}, field("Name", inputs.name), field("Price (KES)", inputs.price), field("Duration", inputs.duration),
-         field("Speed up/down", inputs.rate), field("Data cap", inputs.data), field("Devices", inputs.devices),
+         field("Speed up/down", inputs.rate), field("Data cap (empty: none)", inputs.data), field("Devices", inputs.devices),
          h("button", {type: "submit"}, "Add package")));
     } else {
       main.appendChild(h("p", {cls: "muted", text: "Only an admin may change packages."}));
@@ -179,7 +203,7 @@
           ["Time", function (p) { return p.duration; }],
           ["Speed", function (p) { return p.rate || "—"; }],
           ["Data", function (p) { return p.data; }],
-          ["Devices", function (p) { return p.devices; }],
+          ["Devices", function (p) { return C.plural(p.devices, "device"); }],
           ["", function (p) {
             if (!C.isAdmin()) return p.active ? "on sale" : "retired";
             return h("span", {cls: "inline"}, C.button("Edit", function () { return edit(p); }),
@@ -194,60 +218,6 @@
     return {};
   };
 
-  // -- system health
-
-  C.pages.system = function () {
-    var main = C.clear(C.main());
-    var queue = h("div", {id: "queue"}), failed = h("div", {id: "failed"}), health = h("div", {id: "health"}),
-        alerts = h("div", {id: "alerts"});
-    main.appendChild(C.title("System health"));
-    [["Task queue", queue], ["Failed tasks", failed], ["Alerts", alerts], ["Health log", health]].forEach(function (s) {
-      main.appendChild(h("h2", {text: s[0]})); main.appendChild(s[1]);
-    });
-    function load() {
-      C.get("/api/admin/queue").then(function (q) {
-        var mode = C.isAdmin() ? C.button(q.mode === "async" ? "Switch to immediate" : "Switch to async", function () {
-          return C.post("/api/admin/queue/mode", {mode: q.mode === "async" ? "immediate" : "async"}).then(load);
-        }) : "";
-        C.clear(queue).appendChild(h("p", {id: "queue-mode"}, "Mode: ", h("strong", {text: q.mode}), " ", mode));
-        queue.appendChild(C.table([["Task", function (t) { return t.task; }], ["Waiting", function (t) { return t.queued; }],
-          ["Retrying", function (t) { return t.scheduled; }], ["Running", function (t) { return t.running; }],
-          ["Done", function (t) { return t.done; }], ["Retried", function (t) { return t.retried; }],
-          ["Failed", function (t) { return t.failed; }]], q.tasks));
-      }).catch(C.failed);
-      C.get("/api/admin/queue/failed").then(function (data) {
-        C.clear(failed);
-        if (data.items.length) failed.appendChild(C.button("Retry all", function () {
-          return C.post("/api/admin/queue/failed/retry").then(load);
-        }));
-        failed.appendChild(C.table([["Failed", function (f) { return C.time(f.failed_at); }], ["Task", function (f) { return f.task; }],
-          ["Error", function (f) { return f.error; }], ["Tries", function (f) { return f.attempts; }],
-          ["", function (f) { return C.button("Retry", function () { return C.post("/api/admin/queue/failed/" + f.id + "/retry").then(load); }); }]],
-          data.items, "No failed tasks."));
-      }).catch(C.failed);
-      C.get("/api/admin/alerts?per_page=20").then(function (data) {
-        C.clear(alerts).appendChild(C.table([
-          ["Raised", function (a) { return C.time(a.raised_at); }],
-          ["What", function (a) { return a.message; }],
-          ["Cleared", function (a) { return a.cleared_at ? C.time(a.cleared_at) : C.status("open"); }],
-          ["Sent", function (a) {
-            return a.messages.map(function (m) {
-              return m.action + ": " + m.status + (m.channels.length ? " (" + m.channels.join(", ") + ")" : "") +
-                (m.last_error && m.status !== "sent" ? " · " + m.last_error : "");
-            }).join("; ") || "—";
-          }]
-        ], data.items, "No alerts."));
-      }).catch(C.failed);
-      C.get("/api/admin/health?per_page=30").then(function (data) {
-        C.clear(health).appendChild(C.table([["Time", function (l) { return C.time(l.at); }], ["Part", function (l) { return l.component; }],
-          ["Level", function (l) { return C.status(l.level); }], ["Message", function (l) { return l.message; }]], data.items, "Nothing logged."));
-      }).catch(C.failed);
-    }
-    load();
-    var reload = C.debounce(load, 500);
-    return {onEvent: function (e) { if (/^(system|alert)\./.test(e.type) || e.type === "payment.processed") reload(); }};
-  };
-
   // -- settings and accounts
 
   C.pages.settings = function () {
@@ -255,11 +225,13 @@
     main.appendChild(C.title("Settings"));
     main.appendChild(form);
     C.get("/api/admin/settings").then(function (s) {
-      var inputs = {name: h("input", {value: s.name, maxlength: 60}), help_phone: h("input", {value: s.help_phone}),
+      var inputs = {name: h("input", {value: s.name, maxlength: 60}), wifi_name: h("input", {value: s.wifi_name || "",
+                    maxlength: 32, placeholder: s.name}), help_phone: h("input", {value: s.help_phone}),
                     notice: h("textarea", {maxlength: 280}, s.notice), timezone: h("input", {value: s.timezone})};
       var disabled = !C.isAdmin();
       Object.keys(inputs).forEach(function (k) { if (disabled) inputs[k].setAttribute("disabled", ""); });
       form.appendChild(field("Site name", inputs.name));
+      form.appendChild(field("WiFi name on voucher sheets (empty: the site name)", inputs.wifi_name));
       form.appendChild(field("Help phone (shown on the portal)", inputs.help_phone));
       form.appendChild(field("Notice (shown on the portal)", inputs.notice));
       form.appendChild(field("Time zone", inputs.timezone));
@@ -293,14 +265,20 @@
     }}}, user, pass, role, h("button", {type: "submit"}, "Add account")));
     function loadAccounts() {
       C.get("/api/admin/admins").then(function (data) {
+        var admins = data.items.filter(function (a) { return a.role === "admin"; }).length;
         C.clear(accounts).appendChild(C.table([["Name", function (a) { return a.username; }], ["Role", function (a) { return a.role; }],
           ["Logged in", function (a) { return a.logins; }],
           ["", function (a) {
-            var base = "/api/admin/admins/" + encodeURIComponent(a.username);
-            return h("span", {cls: "inline"},
+            var base = "/api/admin/admins/" + encodeURIComponent(a.username), me = a.username === C.me.username;
+            var role = a.role === "admin" && admins <= 1 ?
+              h("span", {cls: "muted only-admin", text: "The only admin: there must always be one, so make another account admin first."}) :
               C.button(a.role === "admin" ? "Make operator" : "Make admin", function () {
-                return C.post(base + "/role", {role: a.role === "admin" ? "operator" : "admin"}).then(loadAccounts);
-              }),
+                if (me && !confirm("Make yourself an operator? You will no longer be able to change packages, routers, accounts or settings.")) return;
+                return C.post(base + "/role", {role: a.role === "admin" ? "operator" : "admin"}).then(function () {
+                  if (me) location.reload(); else loadAccounts();
+                });
+              });
+            return h("span", {cls: "inline"}, role,
               C.button("Set password", function () {
                 var p = prompt("New password for " + a.username + " (8 or more characters)"); if (!p) return;
                 return C.post(base + "/password", {password: p}).then(function () { C.toast("Password changed"); });
@@ -316,6 +294,24 @@
     return {};
   };
 
+  /* An audit entry's details as readable lines ("reason: goodwill"), nested values indented. */
+  function details(value) {
+    if (value === null || value === undefined) return "";
+    var lines = [];
+    (function walk(v, depth, key) {
+      var pad = new Array(depth + 1).join("  "), label = key === null ? "" : key.replace(/_/g, " ") + ": ";
+      if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+        if (key !== null) lines.push(pad + key.replace(/_/g, " ") + ":");
+        Object.keys(v).forEach(function (k) { walk(v[k], key === null ? depth : depth + 1, k); });
+      } else if (Array.isArray(v)) {
+        lines.push(pad + label + (v.length ? v.map(function (x) { return typeof x === "object" ? JSON.stringify(x) : String(x); }).join(", ") : "none"));
+      } else {
+        lines.push(pad + label + (v === true ? "yes" : v === false ? "no" : v === "" ? "(empty)" : String(v)));
+      }
+    })(value, 0, null);
+    return h("div", {cls: "audit-details"}, lines.map(function (line) { return h("div", {text: line}); }));
+  }
+
   C.pages.audit = function () {
     var main = C.clear(C.main()), list = h("div", {id: "audit-list"});
     main.appendChild(C.title("Audit log"));
@@ -324,7 +320,7 @@
       ["Time", function (e) { return C.time(e.at, true); }], ["Who", function (e) { return e.data.by + " (" + e.data.role + ")"; }],
       ["From", function (e) { return e.data.from || ""; }], ["Action", function (e) { return e.data.action; }],
       ["On", function (e) { return e.data.target; }],
-      ["Details", function (e) { return e.data.details ? JSON.stringify(e.data.details) : ""; }]
+      ["Details", function (e) { return details(e.data.details); }]
     ], "Nothing yet.");
     entries.load();
     return {onEvent: function (e) { if (e.type === "admin.action" && entries.page === 1) entries.load(); }};

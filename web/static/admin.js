@@ -62,6 +62,24 @@
     while (n >= 1000 && i < units.length - 1) { n /= 1000; i++; }
     return (i ? n.toFixed(n < 10 ? 1 : 0) : n) + " " + units[i];
   };
+  /* "1 hour", "2 hours": the console is English only, so one and many are enough. */
+  C.plural = function (n, one, many) { return n + " " + (Number(n) === 1 ? one : (many || one + "s")); };
+  C.code = function (v) { return v.printed || v.code; };  // a voucher code as printed: ABCDE-FGHIJ
+  /* How a payment was paid, and its receipt (or why there is none). */
+  C.howPaid = function (p) {
+    return p.how_paid + (p.method === "c2b" && p.account ? " · account " + p.account : "");
+  };
+  C.receipt = function (p) { return p.receipt || p.receipt_note || ""; };
+  /* A short name for a payment, for titles: its receipt, its Paybill account, or the phone. */
+  C.paymentName = function (p) {
+    if (p.receipt) return "M-Pesa " + p.receipt;
+    if (p.method === "c2b" && p.account) return "Paybill account " + p.account;
+    return p.phone ? "from " + p.phone : "reference " + p.ref;
+  };
+  /* A toggle: the summary always shown, the rest when asked for ("details"). */
+  C.details = function (summary, content, id) {
+    return h("details", {cls: "more", id: id}, h("summary", {text: summary}), content);
+  };
   C.left = function (seconds) {
     if (seconds <= 0) return "none";
     var d = Math.floor(seconds / 86400), hr = Math.floor(seconds % 86400 / 3600), m = Math.floor(seconds % 3600 / 60);
@@ -77,7 +95,7 @@
     return fetch(path, {method: method, headers: headers, credentials: "same-origin",
                         body: body === undefined ? undefined : JSON.stringify(body)})
       .then(function (r) {
-        if (r.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname); }
+        if (r.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search); }
         var type = r.headers.get("Content-Type") || "";
         var read = type.indexOf("json") >= 0 ? r.json() : r.text();
         return read.then(function (data) {
@@ -109,7 +127,8 @@
       h("tbody", {}, rows.map(function (row) {
         return h("tr", {"data-id": row.id}, columns.map(function (c) {
           var v = c[1](row);
-          return h("td", {"data-label": c[0]}, v instanceof Node ? v : (v === null || v === undefined ? "" : String(v)));
+          var empty = v === null || v === undefined || v === "";
+          return h("td", {"data-label": c[0], cls: empty ? "empty-cell" : null}, empty ? null : v instanceof Node ? v : String(v));
         }));
       })));
   };
@@ -143,7 +162,7 @@
       Promise.resolve(onClick(ev)).catch(C.failed).then(function () { b.disabled = false; });
     }}}, text);
   };
-  C.field = function (label, input) { return h("label", {cls: "field"}, h("span", {text: label}), input); };
+  C.field = function (label, input, cls) { return h("label", {cls: "field" + (cls ? " " + cls : "")}, h("span", {text: label}), input); };
   C.isAdmin = function () { return C.me && C.me.role === "admin"; };
   /* Call `fn` `ms` after the first call, once for all calls meanwhile (live updates: a
      burst of events reloads a page a few times a second, not once per event nor never). */
@@ -161,9 +180,11 @@
     });
     return parts.length ? "?" + parts.join("&") : "";
   };
-  /* An SVG the server drew, put inline so its tooltips work. */
+  /* An SVG the server drew at the container's width (so its labels keep their size on a
+     phone), put inline so its tooltips work. */
   C.svg = function (container, path) {
-    return fetch(path, {credentials: "same-origin"}).then(function (r) { return r.text(); }).then(function (text) {
+    var width = Math.floor(container.clientWidth - 2) || 640;
+    return fetch(path + (path.indexOf("?") < 0 ? "?" : "&") + "width=" + width, {credentials: "same-origin"}).then(function (r) { return r.text(); }).then(function (text) {
       var doc = new DOMParser().parseFromString(text, "image/svg+xml");
       C.clear(container).appendChild(document.importNode(doc.documentElement, true));
     });
@@ -208,6 +229,7 @@
         var href = a.getAttribute("href");
         if (href === path || (href !== "/" && path.indexOf(href + "/") === 0)) a.className = "here";
       });
+      menu();
       C.lastEventId = me.last_event_id || 0;  // events after this come over /ws; pages load what is before
     }).then(function () {
       route();
@@ -215,6 +237,16 @@
     }).catch(C.failed);
     document.getElementById("logout").addEventListener("click", function () {
       C.post("/logout").then(function () { location.href = "/login"; }).catch(C.failed);
+    });
+  }
+
+  /* On a phone the menu is one row: the page you are on and a Menu button that opens the rest. */
+  function menu() {
+    var nav = document.getElementById("nav"), toggle = document.getElementById("menu-toggle");
+    toggle.addEventListener("click", function () {
+      var open = !nav.classList.contains("open");
+      nav.classList.toggle("open", open);
+      toggle.setAttribute("aria-expanded", String(open));
     });
   }
 
