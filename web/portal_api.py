@@ -82,12 +82,22 @@ def install(app: bottle.Bottle, portal: PortalContext) -> None:
 
     @app.post("/api/portal/restore")
     @api
-    def restore() -> dict[str, Any]:
+    def restore() -> tuple[int, dict[str, Any]]:
         body = read_json()
         mac, ip = portal.device(body)
         receipt, phone = text_field(body, "receipt", 40) or "", text_field(body, "phone", 20) or ""
         portal.check("restore", mac)
-        return portal.worded(cases.restore.restore(receipt=receipt, phone=phone, mac=mac, ip=ip), portal.t())
+        view = cases.restore.restore_or_check(receipt=receipt, phone=phone, mac=mac, ip=ip,
+                                              package_id=id_field(body, "package_id"), lang=portal.lang())
+        return (202, view) if view.get("status") == "checking" else (200, portal.worded(view, portal.t()))
+
+    @app.get("/api/portal/restore/<restore_id>")
+    @api
+    def restore_checked(restore_id: str) -> tuple[int, dict[str, Any]]:
+        query = bottle.request.query
+        view = cases.restore.checked(restore_id[:64], mac=query.getunicode("mac", default="")[:17] or None,
+                                     ip=query.getunicode("ip", default="")[:45] or bottle.request.remote_addr)
+        return (202, view) if view.get("status") == "checking" else (200, portal.worded(view, portal.t()))
 
     @app.post("/api/portal/login")
     @api

@@ -10,6 +10,7 @@ Conditions and their keys (one open alert per key):
     restarts:<role>        a role started `restart_loop_count` times in `restart_loop_minutes`
     router:<id>            a router offline longer than `router_offline_minutes`
     sync                   central sync failing longer than `sync_failing_hours`
+    sms                    texts to customers failing for `sms_failing_minutes`, none sent meanwhile
 """
 
 from __future__ import annotations
@@ -127,6 +128,22 @@ def sync_failing(state: SyncState | None, failing_since: datetime | None, now: d
                       "central sync works again")]
 
 
+def sms_failing(now: datetime, minutes: int) -> list[Condition]:
+    """Texts have failed to go out (the gateway refused them, or could not be reached) for
+    `minutes`, and none was sent since the first of those failures (within the last day)."""
+    since = to_db_time(now - timedelta(days=1))
+    last_sent = db.execute_sql('SELECT MAX("sent_at") FROM "sms_message" WHERE "sent_at" >= ?', (since,)).fetchone()[0]
+    first_failed, count, error = db.execute_sql(
+        'SELECT MIN("failed_at"), COUNT(*), (SELECT "error" FROM "sms_message" WHERE "failed_at" IS NOT NULL '
+        'AND "attempts" > 0 ORDER BY "failed_at" DESC LIMIT 1) FROM "sms_message" '
+        'WHERE "failed_at" > ? AND "attempts" > 0', (max(last_sent or "", since),)).fetchone()
+    if first_failed is None or from_db_time(first_failed) > now - timedelta(minutes=minutes):
+        return []
+    return [Condition("sms", "sms.failing",
+                      f"texts to customers failing for {minutes} min or more ({count} text(s), none sent): "
+                      f"{error or 'see the console SMS page'}"[:300], "texts to customers go out again")]
+
+
 def evaluate(now: datetime, config: Config, *, sync_state: SyncState | None = None,
              sync_failing_since: datetime | None = None, free_percent: float | None = None) -> list[Condition]:
     """Every condition that holds at `now`."""
@@ -139,4 +156,5 @@ def evaluate(now: datetime, config: Config, *, sync_state: SyncState | None = No
         *restart_loops(now, a.restart_loop_count, a.restart_loop_minutes),
         *routers_offline(now, a.router_offline_minutes),
         *sync_failing(sync_state, sync_failing_since, now, a.sync_failing_hours),
+        *(sms_failing(now, a.sms_failing_minutes) if config.sms.provider else []),
     ]

@@ -105,8 +105,8 @@ def validate(payment: C2BPayment, *, short_code: str, now: datetime, valid_for: 
 
 
 _KEEP = ('INSERT INTO "c2b_transaction" ("trans_id", "received_at", "body", "short_code", "bill_ref", "amount", '
-         '"msisdn", "outcome", "error", "payment_id", "remote_addr", "sampled", "truncated") '
-         'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+         '"msisdn", "outcome", "error", "payment_id", "remote_addr", "sampled", "truncated", "source") '
+         'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
 _KNOWN = 'SELECT 1 FROM "c2b_transaction" WHERE "trans_id" = ?'
 _RECEIPT = 'SELECT 1 FROM "payment" WHERE "receipt" = ?'
 _OFFER = ('SELECT "id", "status", "amount" FROM "payment" WHERE "account" = ? AND "method" = \'c2b\'')
@@ -126,7 +126,7 @@ def _record(incoming: Incoming, payment: C2BPayment | Exception) -> Recorded:
         kept = sample(sampling.C2B_MALFORMED, incoming)
         if kept is not None:
             db.execute_sql(_KEEP, (None, at, kept[0], None, None, None, None, "malformed", str(payment)[:300], None,
-                                   incoming.remote_addr, 1, int(kept[1])))
+                                   incoming.remote_addr, 1, int(kept[1]), incoming.source))
             log.warning("malformed C2B confirmation from %s: %s", incoming.remote_addr, payment)
         return Recorded("malformed", error=str(payment))
     text = incoming.body.decode("utf-8", errors="replace")
@@ -136,7 +136,7 @@ def _record(incoming: Incoming, payment: C2BPayment | Exception) -> Recorded:
     def keep(outcome: str, payment_id: int | None = None, error: str | None = None) -> None:
         db.execute_sql(_KEEP, (payment.trans_id, at, text, payment.short_code, payment.bill_ref[:40],
                                str(payment.amount), payment.msisdn[:100], outcome, error, payment_id,
-                               incoming.remote_addr, 0, 0))
+                               incoming.remote_addr, 0, 0, incoming.source))
 
     if db.execute_sql(_RECEIPT, (payment.trans_id,)).fetchone():  # receipts are unique across STK and C2B
         keep("duplicate", error="receipt already recorded for another payment")

@@ -6,6 +6,7 @@ of each transition.
        ├──(callback or query: not paid)──> failed | cancelled | expired
        │                                             │  └──(apply: underpaid)──> failed
        └──(late success: money was taken anyway)─────┘
+                                        paid ──(Reversal succeeded)──> refunded
 
     start()           a pending payment, before the STK push is asked for
     pushed()          Daraja accepted the push                        payment.initiated
@@ -14,6 +15,7 @@ of each transition.
     mark_received()   the one way into `received`
     end()             the one way out without access                  payment.failed
     apply()           `received` becomes access (a subscription)      payment.processed
+    refunded()        `paid` becomes `refunded` (M-Pesa gave the money back; billing.refunds)
 
 Every writer commits its state change together with its event, and is idempotent. What
 follows a transition (applying, provisioning) is returned to the caller, who enqueues it
@@ -49,6 +51,7 @@ class PaymentStatus(StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+    REFUNDED = "refunded"  # was paid; M-Pesa gave the money back (a Reversal): access ended
 
 
 ENDED = frozenset({PaymentStatus.FAILED, PaymentStatus.CANCELLED, PaymentStatus.EXPIRED})
@@ -314,3 +317,17 @@ def _apply(payment_id: int, now: datetime) -> Applied:
 def find_by_ref(ref: str) -> Payment | None:
     """The payment the portal knows by its unguessable reference."""
     return Payment.get_or_none(Payment.ref == str(ref)[:64])
+
+
+# -- paid becomes refunded
+
+_REFUNDED = ('UPDATE "payment" SET "status" = \'refunded\', "refunded_at" = ?, "updated_at" = ? '
+             'WHERE "id" = ? AND "status" = \'paid\'')
+
+
+def refunded(payment_id: int, now: datetime) -> bool:
+    """M-Pesa reversed the payment: it is `refunded` (the one way there; what it bought is
+    ended by `billing.refunds`, which writes `payment.refunded`). In a write transaction.
+    Returns False when the payment was not `paid` (refunded already)."""
+    at = to_db_time(now)
+    return db.execute_sql(_REFUNDED, (at, at, payment_id)).rowcount == 1

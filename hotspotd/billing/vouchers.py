@@ -10,6 +10,7 @@ from .. import events
 from ..errors import Conflict, InvalidInput, NotFound
 from ..store.db import write_transaction
 from ..store.models import Package, Voucher
+from ..sms import receipts
 from . import subscriptions
 
 # 31 symbols without 0/O, 1/I/L; 10 of them ≈ 49.5 bits: not guessable over HTTP.
@@ -82,6 +83,9 @@ def redeem(code: str, *, mac: str | None, ip: str | None, now: datetime) -> Rede
         voucher.save()
         events.emit("voucher.redeemed", {"voucher_id": voucher.id, "package_id": voucher.package_id,
                                          "subscription_id": grant.subscription_id, "mac": mac, "ip": ip}, now)
+        # Until the grant queues its own receipt: a voucher has no number, so it waits for one typed.
+        receipts.queue_receipt(grant_key=f"voucher:{voucher.id}", customer_id=customer_id,
+                               subscription_id=grant.subscription_id, phone=None, lang=None, now=now)
         return Redemption(grant.username, grant.password, grant.ends_at, grant.subscription_id, customer_id)
 
 

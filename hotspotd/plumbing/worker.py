@@ -6,6 +6,8 @@ The consumer runs the tasks. One ticker runs, each at its own interval:
     check_alerts    [alerts] check_interval     inline: a few reads; sending goes to the queue
     apply_retention [retention] interval        sent to the queue (deletes in short chunks)
     nightly_backup  when one is due             sent to the queue
+    send_sms        every 30 s                  sent to the queue (the SMS outbox: retries, expiry)
+    pull_transactions [mpesa] pull_interval     sent to the queue (Paybill reconciliation; with a paybill)
 
 Router work (probe, live sessions, router reconciliation: `router.watch`) runs in a thread
 of its own, never in the queue's; with `[central] url` set, another thread runs a central
@@ -39,6 +41,7 @@ WORKER_NICENESS = 5
 BACKUP_CHECK_INTERVAL = 300.0
 RETENTION_FIRST_DELAY = 120.0  # not in the same minute as the catch-up after a restart
 SYNC_TICK = 1.0  # seconds between looks at whether a sync pass is due
+SMS_INTERVAL = 30.0  # retries and texts waiting for a number (new receipts are sent as they are queued)
 
 
 @dataclass
@@ -95,6 +98,10 @@ class WorkerRole(Role):
                      due_at=now + min(config.alerts.check_interval, 10.0)),
             Periodic(tasks.apply_retention, config.retention.interval, due_at=now + RETENTION_FIRST_DELAY),
             Periodic(tasks.nightly_backup, BACKUP_CHECK_INTERVAL, due_at=now + 30.0),
+            Periodic(tasks.send_sms, SMS_INTERVAL, due_at=now + 5.0),
+            *([Periodic(tasks.pull_transactions, config.mpesa.pull_interval,
+                                  due_at=now + min(config.mpesa.pull_interval, 20.0))]
+              if config.mpesa.pull_interval > 0 and config.mpesa.paybill else []),
         ]
 
     def _tick_forever(self) -> None:

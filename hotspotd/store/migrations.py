@@ -12,6 +12,7 @@ from typing import Callable, Sequence
 
 import peewee
 
+from . import money_schema
 from .db import db
 
 Migration = Sequence[str] | Callable[[peewee.SqliteDatabase], None]
@@ -251,6 +252,7 @@ MIGRATIONS: dict[int, Migration] = {
     7: _V7_OPERATIONS,
     8: _V8_PORTAL,
     9: _V9_SAMPLES,
+    **money_schema.MIGRATIONS,  # 20-23: issue 17 (Pull, initiator requests, refunds, SMS)
 }
 
 
