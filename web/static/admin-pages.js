@@ -186,7 +186,8 @@
         var creds = h("p", {cls: "creds"});
         box.appendChild(actions);
         box.appendChild(creds);
-        if (p.status !== "paid" && p.status !== "received") {
+        if (C.refundSection) box.appendChild(C.refundSection(d, load));  // admin-money.js
+        if (p.status !== "paid" && p.status !== "received" && p.status !== "refunded") {
           box.appendChild(h("h2", {text: "Unmatched M-Pesa money"}));
           var holder = h("div", {});
           box.appendChild(holder);
@@ -196,7 +197,7 @@
     }
     load();
     var reload = C.debounce(load, 200);
-    return {onEvent: function (e) { if (e.data && (e.data.payment_id === self.id || /^(user|session)\./.test(e.type))) reload(); }};
+    return {onEvent: function (e) { if (e.data && (e.data.payment_id === self.id || /^(user|session|sms)\./.test(e.type))) reload(); }};
   };
 
   function describe(step) {
