@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from .. import phone as phones
 from ..billing import subscriptions
-from ..errors import Conflict, RateLimited
+from ..errors import Conflict, NotFound, RateLimited
 from ..store.db import db, write_transaction
 from ..store.models import Customer, from_db_time, to_db_time
 
@@ -80,6 +80,22 @@ def note_phone(*, customer_id: int, phone: str, now: datetime, lang: str | None 
             'UPDATE "sms_message" SET "to_phone" = ?, "next_at" = ?, "lang" = COALESCE(?, "lang") '
             'WHERE "customer_id" = ? AND "status" = \'queued\' AND "to_phone" IS NULL',
             (number, at, lang, customer_id)).rowcount
+
+
+def note_payment_phone(payment_ref: str, phone: str, now: datetime, lang: str | None = None) -> None:
+    """A number typed on the waiting page of a payment (a Paybill payer's is masked): its
+    receipt goes there, whether the payment is applied yet or not. NotFound for no such
+    payment, InvalidInput for a number that is not a Kenyan mobile."""
+    number = phones.normalise(phone)
+    with write_transaction():
+        row = db.execute_sql('SELECT "id", "customer_id", "status" FROM "payment" WHERE "ref" = ?',
+                             (str(payment_ref)[:64],)).fetchone()
+        if row is None:
+            raise NotFound("No such payment")
+        db.execute_sql('UPDATE "payment" SET "notify_phone" = ?, "lang" = COALESCE("lang", ?) WHERE "id" = ?',
+                       (number, lang, row[0]))
+        db.execute_sql('UPDATE "sms_message" SET "to_phone" = ?, "next_at" = ? WHERE "grant_key" = ? '
+                       'AND "status" = \'queued\' AND "to_phone" IS NULL', (number, to_db_time(now), f"payment:{row[0]}"))
 
 
 def resend_login(customer_id: int, phone: str, lang: str | None, now: datetime) -> int:

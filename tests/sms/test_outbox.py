@@ -195,6 +195,18 @@ def test_a_paybill_payers_masked_number_is_never_texted(runtime, hour):
     assert SmsMessage.get().to_phone is None
 
 
+def test_a_number_typed_while_waiting_for_a_paybill_payment_gets_its_receipt(runtime, hour, sms, gateway):
+    payment = pending_payment(hour.id, utcnow(), phone="")
+    receipts.note_payment_phone(payment.ref, "0712 345 678", utcnow(), lang="sw")
+    with write_transaction():
+        payments.mark_received(payment.id, receipt="RKL51ZDR4H", amount_paid=10, result_desc="ok", now=utcnow())
+    tasks.apply_payments.func(runtime, [payment.id])
+    [message] = sms.messages
+    assert message["fields"]["to"] == "+" + PHONE and "hadi" in message["fields"]["message"]
+    with pytest.raises(InvalidInput):
+        receipts.note_payment_phone(payment.ref, "2547 ***** 678", utcnow())
+
+
 def test_text_me_my_login_is_limited_per_number(runtime, hour, sms, gateway):
     payment = paid_payment(hour.id, utcnow(), provision=False)
     customer = payment.customer_id

@@ -76,7 +76,7 @@
 
   // -- payments
 
-  var STATUSES = ["", "paid", "received", "pending", "failed", "cancelled", "expired"];
+  var STATUSES = ["", "paid", "received", "pending", "failed", "cancelled", "expired", "refunded"];
 
   C.pages.payments = function () {
     var main = C.clear(C.main());
