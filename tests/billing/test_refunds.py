@@ -13,14 +13,12 @@ from hotspotd.billing import payments, refunds
 from hotspotd.billing.packages import add_package
 from hotspotd.console.actions import Console
 from hotspotd.console.audit import Actor
-from hotspotd.customer.checkout import Checkout
 from hotspotd.errors import Conflict, InvalidInput
 from hotspotd.store.db import utcnow
 from hotspotd.store.models import Event, InitiatorRequest, Payment, Session, Subscription
-from hotspotd.web.portal import make_app
 
 from ..loopback import wait_for
-from ..money import ServedApp, runtime_for, with_initiator
+from ..money import served_portal
 from ..sales import paid_payment, router, session_start
 
 ADMIN = Actor("alice", "admin", "127.0.0.1")
@@ -34,17 +32,8 @@ def sim(make_sim):
 @pytest.fixture
 def site(store, config, sim, tmp_path):
     """The console's use cases and a served portal (where Daraja's results arrive)."""
-    with_initiator(config, sim, tmp_path)
-    runtime = runtime_for(config, sim)
-    checkout = Checkout(runtime)
-    app = make_app(config, checkout)
-    served = ServedApp(app)
-    config.mpesa.callback_url = served.url
-    yield Console(runtime)
-    served.close()
-    app.config["hotspotd.portal"].cases.close()
-    checkout.close()
-    runtime.close()
+    with served_portal(config, sim, tmp_path) as (runtime, _):
+        yield Console(runtime)
 
 
 @pytest.fixture

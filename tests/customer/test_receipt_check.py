@@ -10,16 +10,14 @@ import json
 import pytest
 
 from hotspotd.billing.packages import add_package
-from hotspotd.customer.checkout import Checkout
 from hotspotd.customer.receipt_check import NO_MATCH
 from hotspotd.store.db import utcnow
 from hotspotd.store.models import InitiatorRequest, MpesaCallback, Payment
-from hotspotd.web.portal import make_app
 
 from ..conftest import CALLBACK_TOKEN
 from ..e2e.site import http
 from ..loopback import wait_for
-from ..money import ServedApp, runtime_for, with_initiator
+from ..money import served_portal
 
 MAC = "AA:BB:CC:00:00:07"
 PHONE = "254712345678"
@@ -32,19 +30,10 @@ def sim(make_sim):
 
 @pytest.fixture
 def portal(store, config, sim, tmp_path):
-    with_initiator(config, sim, tmp_path)
-    runtime = runtime_for(config, sim)
-    checkout = Checkout(runtime)
-    app = make_app(config, checkout)
-    served = ServedApp(app)
-    config.mpesa.callback_url = served.url  # where the simulator POSTs its results
     add_package(name="Hour", price=10, duration="1h", now=utcnow())
     add_package(name="Day", price=50, duration="1d", now=utcnow())
-    yield served
-    served.close()
-    app.config["hotspotd.portal"].cases.close()
-    checkout.close()
-    runtime.close()
+    with served_portal(config, sim, tmp_path) as (_, served):
+        yield served
 
 
 def ask(portal, receipt: str, phone: str = "0712345678", mac: str = MAC) -> tuple[int, dict]:

@@ -22,6 +22,7 @@ from hotspotd.router import add_router
 from hotspotd.store.db import db, open_database
 from hotspotd.store.models import C2BTransaction, Event, Payment, Session, SmsMessage, Subscription
 
+from ..money import site_settings
 from .site import CALLBACK_TOKEN, Site, admin_login, http, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -39,12 +40,7 @@ def sms():
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, daraja, sms):
     folder = tmp_path_factory.mktemp("money")
-    certificate = daraja.initiator.write_certificate(folder / "daraja.cer")
-    site = Site(folder, daraja.url,
-                mpesa={"paybill": daraja.shortcode, "pull_interval": "1", "initiator": daraja.initiator.initiator,
-                       "initiator_password": daraja.initiator.password, "certificate": str(certificate)},
-                sms={"provider": "africastalking", "base_url": sms.url, "username": sms.username,
-                     "api_key": sms.api_key})
+    site = Site(folder, daraja.url, **site_settings(folder, daraja, sms))
     sms.report_url = f"{site.portal}/api/sms/report/{CALLBACK_TOKEN}"
     site.cli("package", "add", "--name", "Hour", "--price", "10", "--duration", "1h")
     site.cli("package", "add", "--name", "Day", "--price", "50", "--duration", "1d")

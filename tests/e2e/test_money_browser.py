@@ -12,9 +12,10 @@ from hotspotd.sim.sms import SmsSimulator
 from hotspotd.store.db import db, open_database
 from hotspotd.store.models import Event, Payment
 
-from .browser import WAIT, chromium
+from ..money import site_settings
+from .browser import WAIT
 from .site import CALLBACK_TOKEN, Site, http, wait_for
-from .test_admin_browser import PASSWORD, log_in, text
+from .test_admin_browser import PASSWORD, laptop, log_in, text  # noqa: F401 (laptop: a fixture)
 
 try:
     from selenium.webdriver.common.by import By
@@ -28,12 +29,7 @@ pytestmark = pytest.mark.e2e
 def shop(tmp_path_factory):
     folder = tmp_path_factory.mktemp("money-console")
     with DarajaSimulator(callback_delay=0.3) as daraja, SmsSimulator() as sms:
-        certificate = daraja.initiator.write_certificate(folder / "daraja.cer")
-        site = Site(folder, daraja.url,
-                    mpesa={"paybill": daraja.shortcode, "pull_interval": "5", "initiator": daraja.initiator.initiator,
-                           "initiator_password": daraja.initiator.password, "certificate": str(certificate)},
-                    sms={"provider": "africastalking", "base_url": sms.url, "username": sms.username,
-                         "api_key": sms.api_key})
+        site = Site(folder, daraja.url, **site_settings(folder, daraja, sms, pull_interval="5"))
         sms.report_url = f"{site.portal}/api/sms/report/{CALLBACK_TOKEN}"
         site.cli("package", "add", "--name", "Hour", "--price", "10", "--duration", "1h")
         site.cli("admin", "add", "boss", stdin=PASSWORD + "\n")
@@ -46,13 +42,6 @@ def shop(tmp_path_factory):
         yield site
         site.stop()
         db.close()
-
-
-@pytest.fixture
-def laptop(tmp_path):
-    driver = chromium(tmp_path, width=1366, height=900, mobile=False)
-    yield driver
-    driver.quit()
 
 
 def test_a_refund_from_the_payments_page(shop, laptop):
