@@ -209,8 +209,8 @@ def _fail(row: dict[str, Any], why: str, now: datetime, *, tried: bool) -> None:
 
 
 def expire(now: datetime) -> int:
-    """Rows queued longer than `MAX_AGE` fail (a receipt a day late helps nobody; one with
-    no number is dropped, quietly); rows left `sending` by a worker that stopped fail,
+    """Rows queued longer than `MAX_AGE` fail (a receipt a day late helps nobody; one never
+    tried, for want of a number or with texts off, is dropped quietly); rows left `sending` by a worker that stopped fail,
     never sent again (at most once). Returns how many."""
     old, stuck = to_db_time(now - MAX_AGE), to_db_time(now - STUCK)
     rows = db.execute_sql('SELECT "id", "kind", "to_phone", "customer_id", "subscription_id", "attempts", "status" '
@@ -222,12 +222,13 @@ def expire(now: datetime) -> int:
         if status == "sending":
             _fail(row, "the worker stopped while handing it to the gateway; not sent again (at most once)", now,
                   tried=True)
-        elif to is None:
+        elif to is not None and attempts:
+            _fail(row, "not sent within a day", now, tried=True)
+        else:  # never tried (no number was typed, or texts are off): dropped quietly, no event
+            why = "no phone number was given for it" if to is None else "not sent within a day (texts off?)"
             with write_transaction():
                 db.execute_sql('UPDATE "sms_message" SET "status" = \'failed\', "error" = ?, "failed_at" = ? '
-                               'WHERE "id" = ?', ("no phone number was given for it", to_db_time(now), sms_id))
-        else:
-            _fail(row, "not sent within a day", now, tried=False)
+                               'WHERE "id" = ?', (why, to_db_time(now), sms_id))
     return len(rows)
 
 

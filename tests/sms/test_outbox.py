@@ -238,3 +238,12 @@ def test_the_alert_holds_while_texts_fail_and_clears_once_one_goes(runtime, hour
     sms.set_failure("none")
     outbox.send_due(gateway, runtime.config, start + timedelta(minutes=32))
     assert conditions.sms_failing(start + timedelta(minutes=40), 30) == []
+
+
+def test_with_texts_off_receipts_wait_a_day_then_go_quietly(runtime, hour):
+    runtime.config.sms.provider = ""
+    payment = paid_payment(hour.id, utcnow(), provision=False)
+    receipts.queue_for_payments([payment.id], utcnow())
+    assert outbox.send_due(None, runtime.config, utcnow()).sent == [] and SmsMessage.get().status == "queued"
+    outbox.send_due(None, runtime.config, utcnow() + timedelta(days=1, minutes=1))
+    assert SmsMessage.get().status == "failed" and not Event.select().where(Event.type == "sms.failed").exists()
