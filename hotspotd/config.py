@@ -165,6 +165,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("alerts", "sync_failing_hours", "6", positive_int, "Alert when central sync has failed this long."),
     Setting("alerts", "restart_loop_count", "5", positive_int, "Alert when a role starts this many times ..."),
     Setting("alerts", "restart_loop_minutes", "10", positive_int, "... within this many minutes."),
+    Setting("alerts", "sms_failing_minutes", "30", positive_int,
+            "Alert when texts to customers have failed this long with none sent (with [sms] provider)."),
     Setting("alerts", "critical_quiet_minutes", "30", positive_int,
             "A system.critical alert clears after this many minutes without another."),
     Setting("retention", "interval", "3600", seconds, "Seconds between retention passes (the worker)."),
@@ -246,6 +248,24 @@ class Config(SimpleNamespace):
     @property
     def mpesa_party_b(self) -> str:
         return self.mpesa.party_b or self.mpesa.shortcode
+
+    @property
+    def short_codes(self) -> tuple[str, ...]:
+        """Every number customers pay this site at: the STK short code, the till, the Paybill."""
+        found = (self.mpesa.shortcode, self.mpesa_party_b, self.mpesa.paybill)
+        return tuple(dict.fromkeys(code for code in found if code))
+
+    @property
+    def initiator_enabled(self) -> bool:
+        """Transaction Status and refunds can be asked (the API user, its password, the certificate)."""
+        m = self.mpesa
+        return bool(m.initiator and m.initiator_password and m.certificate)
+
+    @property
+    def sms_report_url(self) -> str:
+        """Where the SMS gateway POSTs delivery reports (set it in its dashboard)."""
+        base = self.mpesa.callback_url or self.portal.public_url
+        return f"{base}/api/sms/report/{self.mpesa.callback_token}"
 
     def problems(self, role: str | None = None) -> list[str]:
         """What a running site still needs, one line each (empty when ready): what

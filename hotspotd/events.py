@@ -19,6 +19,8 @@ TYPES = frozenset({
     "payment.initiated", "payment.processed", "payment.failed",
     "payment.unmatched",  # money that matched no payment: an orphan callback, a Paybill with an unknown account
     "payment.restored",  # "already paid?" answered
+    "payment.refund_requested", "payment.refunded", "payment.refund_failed",  # refunds (M-Pesa Reversal)
+    "sms.sent", "sms.failed",  # texts to customers (receipts, logins)
     "subscription.created", "subscription.extended", "subscription.expired",
     "user.provisioned", "provisioning.failed",
     "router.online", "router.offline",

@@ -29,6 +29,7 @@ CUSTOMER_FACING = {
     "web/jsonapi.py": None, "web/portal_api.py": None, "web/portal_forms.py": None,
     "hotspotd/devices.py": None,  # devices blocked by central sync (issue 10), once merged
     "hotspotd/plumbing/clock.py": {"require_believable"},  # selling waits for a believable clock
+    "hotspotd/customer/receipt_check.py": {"clean_code", "ask", "outcome", "asked_by"},
 }
 ERRORS = {"InvalidInput", "NotFound", "Conflict", "UpstreamError", "StorageUnavailable", "ClockNotBelievable"}
 SAME_IN_BOTH = {"words.price"}  # "KES {n}" reads the same in Swahili

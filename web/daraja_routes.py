@@ -1,5 +1,8 @@
-"""Daraja's calls to the portal: the STK callback and the C2B (Paybill) validation and
-confirmation, each behind the secret path segment `[mpesa] callback_token`.
+"""Daraja's calls to the portal: the STK callback, the C2B (Paybill) validation and
+confirmation, and the results of hotspotd's Transaction Status and Reversal requests (the
+ResultURL and the QueueTimeOutURL), each behind the secret path segment `[mpesa]
+callback_token`; and, behind the same secret, the SMS gateway's delivery reports
+(`sms_routes`).
 
 They are installed on the portal app and, with `[portal] callback_listen`, on an app of
 their own served by a second listener (`callback_app`). Answers follow docs/protocols.md
@@ -23,7 +26,9 @@ from hotspotd.errors import StorageUnavailable
 from hotspotd.mpesa.c2b import ACKNOWLEDGED, OTHER_ERROR, refuse
 from hotspotd.mpesa.callback import MAX_BODY
 from hotspotd.customer.paybill import Paybill
+from hotspotd.customer.results import Results
 
+from . import sms_routes
 from .jsonapi import answer, api, install_common_routes
 
 ACCEPTED = {"ResultCode": 0, "ResultDesc": "Accepted"}
@@ -38,8 +43,10 @@ def _body() -> bytes | None:
     return None if len(body) > MAX_BODY else body
 
 
-def install(app: bottle.Bottle, config: Config, checkout: Checkout, paybill: Paybill) -> None:
+def install(app: bottle.Bottle, config: Config, checkout: Checkout, paybill: Paybill,
+            results: Results | None = None) -> None:
     token = config.mpesa.callback_token.encode()
+    results = results or Results(checkout.rt)
 
     def guarded(route: Callable[[bytes], str]) -> Callable[[str], str]:
         def handle(given: str) -> str:
@@ -82,6 +89,27 @@ def install(app: bottle.Bottle, config: Config, checkout: Checkout, paybill: Pay
         if outcome.outcome == "malformed":
             return answer(400, {"ResultCode": 1, "ResultDesc": f"Rejected: {outcome.error}"})
         return answer(200, ACKNOWLEDGED)
+
+    def result(body: bytes, timed_out: bool) -> str:
+        try:  # answered only after the result is committed and acted on
+            outcome = results.receive(body, bottle.request.remote_addr, timed_out=timed_out)
+        except StorageUnavailable as exc:
+            return answer(503, {"ResultCode": 1, "ResultDesc": str(exc)})
+        if outcome.outcome == "malformed":
+            return answer(400, {"ResultCode": 1, "ResultDesc": f"Rejected: {outcome.error}"})
+        return answer(200, ACCEPTED)
+
+    @app.post("/api/payments/result/<given>")
+    @guarded
+    def initiator_result(body: bytes) -> str:
+        return result(body, False)
+
+    @app.post("/api/payments/timeout/<given>")
+    @guarded
+    def initiator_timeout(body: bytes) -> str:
+        return result(body, True)
+
+    sms_routes.install(app, guarded)
 
 
 def callback_app(config: Config, checkout: Checkout, paybill: Paybill) -> bottle.Bottle:

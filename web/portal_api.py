@@ -50,7 +50,8 @@ def install(app: bottle.Bottle, portal: PortalContext) -> None:
         top_up = _flag(body, "top_up")
         device = portal.asker(body)
         portal.check("pay", device)
-        return 202, cases.checkout.pay(package_id=package_id, phone=phone, device=device, top_up=top_up)
+        return 202, cases.checkout.pay(package_id=package_id, phone=phone, device=device, top_up=top_up,
+                                       lang=portal.lang())
 
     @app.post("/api/portal/paybill")
     @api
@@ -62,8 +63,8 @@ def install(app: bottle.Bottle, portal: PortalContext) -> None:
         top_up = _flag(body, "top_up")
         device = portal.asker(body)
         portal.check("pay", device)
-        return 201, portal.worded(cases.paybill.offer(package_id=package_id, device=device, top_up=top_up),
-                                  portal.t())
+        return 201, portal.worded(cases.paybill.offer(package_id=package_id, device=device, top_up=top_up,
+                                                      lang=portal.lang()), portal.t())
 
     @app.get("/api/portal/payments/<ref>")
     @api
@@ -78,16 +79,24 @@ def install(app: bottle.Bottle, portal: PortalContext) -> None:
         code = text_field(body, "code", 40) or ""
         device = portal.asker(body)
         portal.check("voucher", device)
-        return portal.worded(cases.checkout.redeem_voucher(code, device=device), portal.t())
+        return portal.worded(cases.checkout.redeem_voucher(code, device=device, lang=portal.lang()), portal.t())
 
     @app.post("/api/portal/restore")
     @api
-    def restore() -> dict[str, Any]:
+    def restore() -> tuple[int, dict[str, Any]]:
         body = read_json()
         receipt, phone = text_field(body, "receipt", 40) or "", text_field(body, "phone", 20) or ""
         device = portal.asker(body)
         portal.check("restore", device)
-        return portal.worded(cases.restore.restore(receipt=receipt, phone=phone, device=device), portal.t())
+        view = cases.restore.restore_or_check(receipt=receipt, phone=phone, device=device,
+                                              package_id=id_field(body, "package_id"), lang=portal.lang())
+        return (202, view) if view.get("status") == "checking" else (200, portal.worded(view, portal.t()))
+
+    @app.get("/api/portal/restore/<restore_id>")
+    @api
+    def restore_checked(restore_id: str) -> tuple[int, dict[str, Any]]:
+        view = cases.restore.checked(restore_id[:64], device=portal.asker())
+        return (202, view) if view.get("status") == "checking" else (200, portal.worded(view, portal.t()))
 
     @app.post("/api/portal/login")
     @api

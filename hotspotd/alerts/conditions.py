@@ -12,6 +12,7 @@ Conditions and their keys (one open alert per key):
     sync                   central sync failing longer than `sync_failing_hours`
     clock.stepped          the wall clock stepped (`system.clock_stepped`) in the last CLOCK_STEP_MINUTES
     clock                  the clock has not been believable for CLOCK_WAIT seconds: selling waits
+    sms                    texts to customers failing for `sms_failing_minutes`, none sent meanwhile
 """
 
 from __future__ import annotations
@@ -160,6 +161,22 @@ def clock_unbelievable(reading: Reading | None) -> list[Condition]:
                       "the clock is believable again: selling goes on")]
 
 
+def sms_failing(now: datetime, minutes: int) -> list[Condition]:
+    """Texts have failed to go out (the gateway refused them, or could not be reached) for
+    `minutes`, and none was sent since the first of those failures (within the last day)."""
+    since = to_db_time(now - timedelta(days=1))
+    last_sent = db.execute_sql('SELECT MAX("sent_at") FROM "sms_message" WHERE "sent_at" >= ?', (since,)).fetchone()[0]
+    first_failed, count, error = db.execute_sql(
+        'SELECT MIN("failed_at"), COUNT(*), (SELECT "error" FROM "sms_message" WHERE "failed_at" IS NOT NULL '
+        'AND "attempts" > 0 ORDER BY "failed_at" DESC LIMIT 1) FROM "sms_message" '
+        'WHERE "failed_at" > ? AND "attempts" > 0', (max(last_sent or "", since),)).fetchone()
+    if first_failed is None or from_db_time(first_failed) > now - timedelta(minutes=minutes):
+        return []
+    return [Condition("sms", "sms.failing",
+                      f"texts to customers failing for {minutes} min or more ({count} text(s), none sent): "
+                      f"{error or 'see the console SMS page'}"[:300], "texts to customers go out again")]
+
+
 def evaluate(now: datetime, config: Config, *, sync_state: SyncState | None = None,
              sync_failing_since: datetime | None = None, free_percent: float | None = None,
              clock: Reading | None = None) -> list[Condition]:
@@ -175,4 +192,5 @@ def evaluate(now: datetime, config: Config, *, sync_state: SyncState | None = No
         *sync_failing(sync_state, sync_failing_since, now, a.sync_failing_hours),
         *clock_stepped(now),
         *clock_unbelievable(clock),
+        *(sms_failing(now, a.sms_failing_minutes) if config.sms.provider else []),
     ]

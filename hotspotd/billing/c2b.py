@@ -80,14 +80,14 @@ _RELEASE = ('UPDATE "payment" SET "account_released" = "account", "account" = NU
 
 
 def make_offer(package: Package, *, mac: str | None, ip: str | None, now: datetime,
-               customer_id: int | None, verified: bool = False) -> Payment:
+               customer_id: int | None, verified: bool = False, lang: str | None = None) -> Payment:
     """A pending Paybill payment with a new account number, and its `payment.initiated`.
     A number taken by an offer that ended unpaid `RECYCLE_AFTER` ago is taken back."""
     for _ in range(ACCOUNT_DRAWS):
         account = new_account()
-        payment = _offer(package, account, mac, ip, now, customer_id, verified)
+        payment = _offer(package, account, mac, ip, now, customer_id, verified, lang)
         if payment is None and _release(account, now):  # an old, unpaid offer's number: hand it out again
-            payment = _offer(package, account, mac, ip, now, customer_id, verified)
+            payment = _offer(package, account, mac, ip, now, customer_id, verified, lang)
         if payment is not None:
             break
     else:  # only when most of the 900,000 numbers are taken
@@ -101,10 +101,10 @@ def make_offer(package: Package, *, mac: str | None, ip: str | None, now: dateti
 
 
 def _offer(package: Package, account: str, mac: str | None, ip: str | None, now: datetime,
-           customer_id: int | None, verified: bool) -> Payment | None:
+           customer_id: int | None, verified: bool, lang: str | None) -> Payment | None:
     try:
         return payments.start(package, "", mac=mac, ip=ip, now=now, method=METHOD, account=account,
-                              customer_id=customer_id, verified=verified)
+                              customer_id=customer_id, verified=verified, lang=lang)
     except peewee.IntegrityError:  # the number is taken
         return None
 
@@ -132,8 +132,8 @@ def validate(payment: C2BPayment, *, short_code: str, now: datetime, valid_for: 
 
 
 _KEEP = ('INSERT INTO "c2b_transaction" ("trans_id", "received_at", "body", "short_code", "bill_ref", "amount", '
-         '"msisdn", "outcome", "error", "payment_id", "remote_addr", "sampled", "truncated") '
-         'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+         '"msisdn", "outcome", "error", "payment_id", "remote_addr", "sampled", "truncated", "source") '
+         'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
 _KNOWN = 'SELECT 1 FROM "c2b_transaction" WHERE "trans_id" = ?'
 _RECEIPT = 'SELECT 1 FROM "payment" WHERE "receipt" = ?'
 _OFFER = ('SELECT "id", "status", "amount" FROM "payment" WHERE "account" = ? AND "method" = \'c2b\'')
@@ -153,7 +153,7 @@ def _record(incoming: Incoming, payment: C2BPayment | Exception) -> Recorded:
         kept = sample(sampling.C2B_MALFORMED, incoming)
         if kept is not None:
             db.execute_sql(_KEEP, (None, at, kept[0], None, None, None, None, "malformed", str(payment)[:300], None,
-                                   incoming.remote_addr, 1, int(kept[1])))
+                                   incoming.remote_addr, 1, int(kept[1]), incoming.source))
             log.warning("malformed C2B confirmation from %s: %s", incoming.remote_addr, payment)
         return Recorded("malformed", error=str(payment))
     text = incoming.body.decode("utf-8", errors="replace")
@@ -163,7 +163,7 @@ def _record(incoming: Incoming, payment: C2BPayment | Exception) -> Recorded:
     def keep(outcome: str, payment_id: int | None = None, error: str | None = None) -> None:
         db.execute_sql(_KEEP, (payment.trans_id, at, text, payment.short_code, payment.bill_ref[:40],
                                str(payment.amount), payment.msisdn[:100], outcome, error, payment_id,
-                               incoming.remote_addr, 0, 0))
+                               incoming.remote_addr, 0, 0, incoming.source))
 
     if db.execute_sql(_RECEIPT, (payment.trans_id,)).fetchone():  # receipts are unique across STK and C2B
         keep("duplicate", error="receipt already recorded for another payment")

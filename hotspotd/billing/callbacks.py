@@ -34,6 +34,7 @@ class Incoming:
     body: bytes
     remote_addr: str | None
     received_at: datetime
+    source: str = "confirmation"  # Paybill: "pull" when Pull Transactions found it (no confirmation came)
 
 
 @dataclass(frozen=True)

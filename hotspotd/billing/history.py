@@ -132,7 +132,8 @@ LOGINS_SHOWN = 5
 # Steps that happened in the same instant are shown in the order the story goes.
 ORDER = {step: rank for rank, step in enumerate((
     "started", "pushed", "account", "callback", "confirmation", "queried", "failed", "subscription", "applied",
-    "restored", "provisioned", "provisioning_failed", "logged_in", "operator"))}
+    "restored", "provisioned", "provisioning_failed", "logged_in", "operator", "sms", "sms_failed", "refund_requested",
+    "refunded", "refund_failed"))}
 
 
 def _step(at: str, step: str, title: str, **detail: Any) -> dict[str, Any]:
@@ -152,6 +153,11 @@ def _event_step(event_id: int, type_: str, at: str, data: dict[str, Any]) -> dic
         "provisioning.failed": ("provisioning_failed", "Provisioning at the router failed"),
         "session.started": ("logged_in", "Device logged in"),
         "admin.action": ("operator", "Operator action"),
+        "payment.refund_requested": ("refund_requested", "Refund asked of M-Pesa (Reversal)"),
+        "payment.refunded": ("refunded", "Refunded: M-Pesa gave the money back; the package ended"),
+        "payment.refund_failed": ("refund_failed", "Refund failed"),
+        "sms.sent": ("sms", "Receipt texted"),
+        "sms.failed": ("sms_failed", "Receipt text failed"),
     }
     if type_ not in titles:
         return None
@@ -202,6 +208,9 @@ def timeline(payment_id: int, business_number: str = "") -> dict[str, Any]:
             detail = _callback_detail(body)
             steps.append(_step(received_at, "callback", "M-Pesa callback received", callback_id=cb_id,
                                outcome=outcome, **detail))
+    for at, receipt in db.execute_sql('SELECT "result_at", "receipt" FROM "initiator_request" WHERE "kind" = \'status\' '
+                                      'AND "found_payment_id" = ? AND "result_at" IS NOT NULL', (payment.id,)).fetchall():
+        steps.append(_step(at, "queried", "Found by M-Pesa Transaction Status (already paid?)", receipt=receipt))
     if payment.queried_at is not None:
         steps.append(_step(to_db_time(payment.queried_at), "queried", "Asked M-Pesa about it (STK query)",
                            times=payment.query_count))
@@ -264,6 +273,8 @@ def diagnose(payment: Payment, steps: list[dict[str, Any]], business_number: str
         return "The prompt was not confirmed by M-Pesa yet."
     if status == PaymentStatus.RECEIVED:
         return "M-Pesa says paid; hotspotd is applying it now (seconds). If it stays here, check System health."
+    if status == PaymentStatus.REFUNDED:
+        return "Refunded: M-Pesa gave the money back, and what it bought has ended."
     if status in (PaymentStatus.FAILED, PaymentStatus.CANCELLED, PaymentStatus.EXPIRED):
         return f"No money was taken by this payment ({status}: {payment.reason or 'no reason given'})."
     if "logged_in" in seen:

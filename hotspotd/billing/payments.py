@@ -6,6 +6,7 @@ of each transition.
        ├──(callback or query: not paid)──> failed | cancelled | expired
        │                                             │  └──(apply: underpaid)──> failed
        └──(late success: money was taken anyway)─────┘
+                                        paid ──(Reversal succeeded)──> refunded
 
     start()           a pending payment, before the STK push is asked for
     pushed()          Daraja accepted the push                        payment.initiated
@@ -14,6 +15,7 @@ of each transition.
     mark_received()   the one way into `received`
     end()             the one way out without access                  payment.failed
     apply()           `received` becomes access (a subscription)      payment.processed
+    refunded()        `paid` becomes `refunded` (M-Pesa gave the money back; billing.refunds)
 
 Every writer commits its state change together with its event, and is idempotent. What
 follows a transition (applying, provisioning) is returned to the caller, who enqueues it
@@ -49,6 +51,7 @@ class PaymentStatus(StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+    REFUNDED = "refunded"  # was paid; M-Pesa gave the money back (a Reversal): access ended
 
 
 ENDED = frozenset({PaymentStatus.FAILED, PaymentStatus.CANCELLED, PaymentStatus.EXPIRED})
@@ -158,7 +161,7 @@ def take_result(payment: PaymentRow, callback: StkCallback, now: datetime) -> st
 
 def start(package: Package, phone: str, *, mac: str | None, ip: str | None, now: datetime,
           method: str = "stk", account: str | None = None, customer_id: int | None = None,
-          verified: bool = False) -> Payment:
+          verified: bool = False, lang: str | None = None) -> Payment:
     """Record a pending payment before the push is asked for, so that a crash in between
     leaves a record the reconciler expires, never a prompt nobody knows about.
 
@@ -169,7 +172,8 @@ def start(package: Package, phone: str, *, mac: str | None, ip: str | None, now:
     with write_transaction():
         return Payment.create(ref=secrets.token_urlsafe(12), package=package, phone=phone, amount=package.price,
                               status=PaymentStatus.PENDING, mac=mac, ip=ip, created_at=now, updated_at=now,
-                              method=method, account=account, customer=customer_id, verified=verified)
+                              method=method, account=account, customer=customer_id, verified=verified,
+                              lang=lang)
 
 
 def push_refused(payment: Payment, error: UpstreamError, now: datetime) -> None:
@@ -256,7 +260,7 @@ class _Package(NamedTuple):
 
 
 _TO_APPLY = ('SELECT p."status", p."amount_paid", p."amount", p."phone", p."mac", p."receipt", p."subscription_id", '
-             'p."customer_id", p."ip", p."verified", k."id", k."name", k."price", k."duration_s", k."data_limit" '
+             'p."customer_id", p."ip", p."verified", p."notify_phone", p."lang", k."id", k."name", k."price", k."duration_s", k."data_limit" '
              'FROM "payment" p JOIN "package" k ON k."id" = p."package_id" WHERE p."id" = ?')
 _PAID = ('UPDATE "payment" SET "customer_id" = ?, "subscription_id" = ?, "status" = \'paid\', "applied_at" = ?, '
          '"updated_at" = ? WHERE "id" = ? AND "status" = \'received\'')
@@ -294,8 +298,8 @@ def _apply(payment_id: int, now: datetime) -> Applied:
     row = db.execute_sql(_TO_APPLY, (payment_id,)).fetchone()
     if row is None:
         raise NotFound(f"no payment {payment_id}")
-    status, amount_paid, amount, phone, mac, receipt, subscription_id, buyer, ip, verified = row[:10]
-    package = _Package(*row[10:])
+    status, amount_paid, amount, phone, mac, receipt, subscription_id, buyer, ip, verified, notify, lang = row[:12]
+    package = _Package(*row[12:])
     if status != PaymentStatus.RECEIVED:
         return Applied(payment_id, PaymentStatus(status), subscription_id)
     paid = Decimal(str(amount_paid if amount_paid is not None else amount))
@@ -308,7 +312,8 @@ def _apply(payment_id: int, now: datetime) -> Applied:
     # paying from one M-Pesa number each get theirs), known by the paying phone number.
     customer_id = buyer or subscriptions.new_customer(phone or None, now)
     grant, granted = grants.grant(customer_id, package, now, device=grants.device_of_payment(mac, ip, bool(verified)),
-                                  how=bindings.BoundBy.PAID, source={"payment_id": payment_id})
+                                  how=bindings.BoundBy.PAID, source={"payment_id": payment_id},
+                                  phone=phone or notify, lang=lang)
     at = to_db_time(now)
     db.execute_sql(_PAID, (customer_id, grant.subscription_id, at, at, payment_id))
     events.emit("payment.processed", {"payment_id": payment_id, "amount": events.money(paid), "receipt": receipt,
@@ -320,3 +325,17 @@ def _apply(payment_id: int, now: datetime) -> Applied:
 def find_by_ref(ref: str) -> Payment | None:
     """The payment the portal knows by its unguessable reference."""
     return Payment.get_or_none(Payment.ref == str(ref)[:64])
+
+
+# -- paid becomes refunded
+
+_REFUNDED = ('UPDATE "payment" SET "status" = \'refunded\', "refunded_at" = ?, "updated_at" = ? '
+             'WHERE "id" = ? AND "status" = \'paid\'')
+
+
+def refunded(payment_id: int, now: datetime) -> bool:
+    """M-Pesa reversed the payment: it is `refunded` (the one way there; what it bought is
+    ended by `billing.refunds`, which writes `payment.refunded`). In a write transaction.
+    Returns False when the payment was not `paid` (refunded already)."""
+    at = to_db_time(now)
+    return db.execute_sql(_REFUNDED, (at, at, payment_id)).rowcount == 1

@@ -64,7 +64,7 @@ class Redemption:
     granted: grants.Granted | None = field(default=None, compare=False)  # what follows (a new redemption only)
 
 
-def redeem(code: str, *, device: Asker, now: datetime) -> Redemption:
+def redeem(code: str, *, device: Asker, now: datetime, lang: str | None = None) -> Redemption:
     """Turn a voucher into access for the device typing it, exactly once: an account of its
     own (bound to the device when a router confirmed it; else its first login takes it).
 
@@ -85,7 +85,7 @@ def redeem(code: str, *, device: Asker, now: datetime) -> Redemption:
             raise Conflict("This voucher has already been used")
         customer_id = subscriptions.new_customer(None, now)
         grant, granted = grants.grant(customer_id, voucher.package, now, device=device, how=BoundBy.REDEEMED,
-                                      source={"voucher_id": voucher.id})
+                                      source={"voucher_id": voucher.id}, lang=lang)
         voucher.redeemed_at = now
         voucher.customer = customer_id
         voucher.subscription = grant.subscription_id

@@ -19,7 +19,7 @@ from . import audit, customers, dashboard
 from ..plumbing import counters, tasks
 from .. import sessions
 from .audit import Actor
-from ..billing import adjustments, callbacks, grants
+from ..billing import adjustments, callbacks, grants, refunds
 from ..billing.subscriptions import credential_for
 from ..errors import Conflict, InvalidInput, NotFound
 from ..alerts import state as alerts_state
@@ -135,6 +135,25 @@ class Console:
                                                    device and device.ip, payment.id)])
         username, password = credential_for(payment.customer_id, now)
         return {"username": username, "password": password, "expires_at": iso(payment.subscription.ends_at)}
+
+    def refund(self, payment_id: int, reason: object, *, by: Actor) -> dict[str, Any]:
+        """Give the payment's money back (M-Pesa Reversal): recorded and audited now, sent
+        by the worker; the result ends the package. Conflict when it cannot be, or was once."""
+        if not self.config.initiator_enabled:
+            raise Conflict(refunds.NOT_SET_UP)
+        request_id = refunds.request_refund(payment_id, reason, by=by, now=self.clock())
+        self.rt.queue.dispatch(tasks.send_refund, request_id)
+        return self.payment_money(payment_id)
+
+    def payment_money(self, payment_id: int) -> dict[str, Any]:
+        """A payment's refund, whether one can be asked, and how much of it was used."""
+        payment = Payment.get_or_none(Payment.id == payment_id)
+        if payment is None:
+            raise NotFound(f"no payment {payment_id}")
+        view = refunds.view(payment, self.clock())
+        if view["refundable"] and not self.config.initiator_enabled:
+            view.update(refundable=False, refund_refused=refunds.NOT_SET_UP)
+        return view
 
     # -- customers
 

@@ -160,6 +160,64 @@ class Restore:
         return grants.Granted(payment.subscription_id)
 
 
+
+    # -- a code hotspotd never heard of: ask M-Pesa (Transaction Status, issue 17)
+
+    def _receipt_check(self):  # -> ReceiptCheck (made on first use, one per portal process)
+        from .receipt_check import ReceiptCheck
+
+        if "_check" not in self.__dict__:
+            self.__dict__["_check"] = ReceiptCheck(self.rt, clock=self.clock)
+        return self.__dict__["_check"]
+
+    def restore_or_check(self, *, receipt: str, phone: str, device: Asker, package_id: int | None = None,
+                         lang: str | None = None) -> dict[str, Any]:
+        """As `restore`; but when the code matches no payment hotspotd knows and M-Pesa can
+        be asked (`[mpesa] initiator`), {"status": "checking", "restore_id"}: M-Pesa's
+        Transaction Status is asked, and the page polls `checked(restore_id)`. Whoever has the
+        receipt and the phone number may ask, from any device."""
+        try:
+            return self.restore(receipt=receipt, phone=phone, device=device)
+        except NotFound:
+            check = self._receipt_check()
+            code = clean_receipt(receipt)
+            with storage_errors("restore"):
+                known = Payment.select().where(Payment.receipt == code).exists()
+            if known or not check.enabled:
+                raise
+        restore_id = check.ask(code, phone, self.clock(), package_id=package_id,
+                               mac=device.mac if device.verified else None, ip=device.ip, lang=lang)
+        return {"status": "checking", "restore_id": restore_id}
+
+    def checked(self, restore_id: str, *, device: Asker) -> dict[str, Any]:
+        """What the check `restore_id` came to, for the page that asked (it holds the id; a
+        confirmed device that asked must be the one polling): {"status": "checking",
+        "restore_id"}, or the credentials as `restore` gives them; NotFound (the one message)
+        when M-Pesa did not prove a payment."""
+        check = self._receipt_check()
+        asked_mac, _ = check.asked_by(restore_id)
+        if asked_mac and not device.is_(asked_mac):
+            raise NotFound(NO_MATCH)
+        outcome = check.outcome(restore_id)
+        if outcome.status == "checking":
+            return {"status": "checking", "restore_id": restore_id}
+        if outcome.status != "found" or outcome.payment_id is None:
+            raise NotFound(NO_MATCH)
+        now = self.clock()
+        with storage_errors("restore"):
+            payment = Payment.get_by_id(outcome.payment_id)
+            if payment.status != PaymentStatus.PAID:
+                return {"status": "checking", "restore_id": restore_id}
+            view = access_view(payment.customer_id, now)
+            if view is None:
+                raise Conflict(ENDED)
+            granted = self._admit(payment, device, allowed=view["devices_allowed"], code=payment.receipt,
+                                  via="status", now=now)
+            username, password = credential_for(payment.customer_id, now)
+        tasks.after_grant(self.rt, [granted])
+        return {**view, "status": "paid", "username": username, "password": password, "payment_id": payment.ref}
+
+
 def _online_devices(customer_id: int) -> frozenset[str]:
     credential = Credential.get_or_none(Credential.customer == customer_id)
     if credential is None:

@@ -111,7 +111,8 @@ class Checkout:
 
     # -- M-Pesa (STK push)
 
-    def pay(self, *, package_id: object, phone: str, device: Asker, top_up: bool = False) -> dict[str, Any]:
+    def pay(self, *, package_id: object, phone: str, device: Asker, top_up: bool = False,
+            lang: str | None = None) -> dict[str, Any]:
         """Send the M-Pesa prompt to `phone` for a package, for the asking device: its own
         account when a router confirms the device has one ("buy more" extends it), else a
         new account of its own. `top_up` (the "buy more" button) needs a confirmed device.
@@ -126,7 +127,7 @@ class Checkout:
             if not self._prompts.allow(number):
                 raise RateLimited(self._prompts.retry_after(number))
             payment = payments.start(package, number, mac=device.mac, ip=device.ip, now=now, customer_id=buyer,
-                                     verified=device.verified)
+                                     verified=device.verified, lang=lang)  # `lang`: its receipt SMS's
             config = self.rt.config
             try:
                 accepted = self.rt.daraja.stk_push(phone=number, amount=package.price, callback_url=config.callback_url,
@@ -172,13 +173,13 @@ class Checkout:
 
     # -- vouchers
 
-    def redeem_voucher(self, code: str, *, device: Asker) -> dict[str, Any]:
+    def redeem_voucher(self, code: str, *, device: Asker, lang: str | None = None) -> dict[str, Any]:
         """Turn a voucher code into access for the device typing it (whoever has the code);
         {username, password, expires_at}."""
         self.rt.site_clock.require_believable()  # selling waits for a believable clock (plumbing.clock)
         with storage_errors("voucher"):
             devices.refuse_blocked(device.mac)
-            redeemed = vouchers.redeem(code, device=device, now=self.clock())
+            redeemed = vouchers.redeem(code, device=device, now=self.clock(), lang=lang)
         if redeemed.granted is not None:
             tasks.after_grant(self.rt, [redeemed.granted])
         with storage_errors("voucher"):

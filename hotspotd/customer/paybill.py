@@ -56,7 +56,8 @@ class Paybill:
     def close(self) -> None:
         self._inbox.close()
 
-    def offer(self, *, package_id: object, device: Asker, top_up: bool = False) -> dict[str, Any]:
+    def offer(self, *, package_id: object, device: Asker, top_up: bool = False,
+              lang: str | None = None) -> dict[str, Any]:
         """An account number for the asking device and package: {payment_id, business_number,
         account, amount, package, expires_at}. A device a router confirms gets the same one
         when it asks again; the account it pays for is chosen as for the M-Pesa prompt."""
@@ -72,7 +73,7 @@ class Paybill:
                        if device.verified and device.mac else None)
             if payment is None:
                 payment = c2b.make_offer(package, mac=device.mac, ip=device.ip, now=now, customer_id=buyer,
-                                         verified=device.verified)
+                                         verified=device.verified, lang=lang)
         return {"payment_id": payment.ref, "status": payment.status, "business_number": self.business_number,
                 "account": payment.account, "amount": payment.amount, "package": package.name,
                 "expires_at": iso(payment.created_at + timedelta(seconds=self.valid_for))}

@@ -103,6 +103,18 @@ def parse_c2b(body: bytes) -> C2BPayment:
                       third_party_id=_text(document, "ThirdPartyTransID", 40))
 
 
+def confirmation_body(payment: C2BPayment) -> bytes:
+    """The body a confirmation of `payment` carries (every value a string), as `parse_c2b`
+    reads it: how a payment found another way (Pull Transactions) is recorded exactly as
+    its confirmation would have been."""
+    fields = {"TransactionType": payment.transaction_type, "TransID": payment.trans_id,
+              "TransTime": payment.trans_time, "TransAmount": f"{payment.amount:.2f}",
+              "BusinessShortCode": payment.short_code, "BillRefNumber": payment.bill_ref,
+              "InvoiceNumber": "", "OrgAccountBalance": "", "ThirdPartyTransID": payment.third_party_id,
+              "MSISDN": payment.msisdn, "FirstName": "", "MiddleName": "", "LastName": ""}
+    return json.dumps(fields, separators=(",", ":")).encode()
+
+
 def payer_matches(msisdn: str, phone: str) -> bool:
     """Whether the masked ("2547 ***** 126") or hashed (SHA-256 of 2547XXXXXXXX) MSISDN of a
     C2B payment fits the phone number `phone` (254 + 9 digits)."""

@@ -16,7 +16,8 @@ only grows with traffic is not:
   was behind sees a gap and reloads its whole view instead of missing a change;
 - closed sessions after `session_days`, rolled up into `daily_usage` (per local day and
   customer), and open sessions nobody has heard of for as long (their router went away);
-- cleared alerts after `alert_days`.
+- cleared alerts after `alert_days`;
+- texts to customers (the SMS outbox) after `callback_days`.
 
 Deletes go in chunks, each its own short transaction, so a first pass over a year of rows
 never holds the write lock long enough to make a callback or an accounting batch wait.
@@ -70,6 +71,7 @@ def tick(now: datetime, config: Config, *, synced_upto: int | None = None) -> di
         + _delete("mpesa_callback", '"sampled" = 1 AND "received_at" < ?', (before(samples_days),)),
         "c2b_transaction": _delete("c2b_transaction", '"sampled" = 1 AND "received_at" < ?', (before(samples_days),)),
         "alert": _delete("alert", '"cleared_at" < ?', (before(keep.alert_days),)),
+        "sms_message": _delete("sms_message", '"created_at" < ?', (before(keep.callback_days),)),
         "session": roll_up_sessions(now - timedelta(days=keep.session_days), config.site.timezone),
         "radius_change": prune_radius_changes(now),  # last: deleting sessions notes changes too
     }

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ..billing import c2b, subscriptions
+from ..billing import c2b, initiator_requests, subscriptions
 from ..billing.payments import PaymentStatus
 from ..billing.subscriptions import SubscriptionStatus
 from ..config import Config
@@ -21,6 +21,7 @@ BATCH = 500
 # A subscription whose provisioning was tried this recently still has its task's own
 # retries running (5+15+30+60+120 s); the reconciler sends it again only after them.
 PROVISION_QUIET = timedelta(seconds=300)
+REFUND_QUIET = timedelta(seconds=300)  # past the send task's own retries (10+30+60 s)
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Plan:
     check: list[int] = field(default_factory=list)
     provision: list[int] = field(default_factory=list)
     expired: list[int] = field(default_factory=list)
+    refunds: list[int] = field(default_factory=list)
 
 
 def run_once(now: datetime, config: Config, *, frame_known: bool = True) -> Plan:
@@ -59,3 +61,6 @@ def _unprovisioned(now: datetime) -> list[int]:
         (Subscription.status == SubscriptionStatus.ACTIVE) & Subscription.provisioned_at.is_null()
         & (Subscription.provision_tried_at.is_null() | (Subscription.provision_tried_at <= now - PROVISION_QUIET))
     ).limit(BATCH)]
+    # Refunds recorded but never handed to Daraja (their task was lost): send them again.
+    plan.refunds = initiator_requests.due_to_send(initiator_requests.RequestKind.REVERSAL, now - REFUND_QUIET)
+    return plan

@@ -18,6 +18,8 @@ from ..store.db import db
 if TYPE_CHECKING:
     from ..mpesa.client import DarajaClient
     from .clock import SiteClock
+    from ..mpesa.initiator import InitiatorClient
+    from ..sms.outbox import Gateway
     from .queue import Queue
     from ..router.pool import RouterClients
     from ..sync.client import CentralClient
@@ -35,6 +37,8 @@ class Runtime:
         self._routers: RouterClients | None = None
         self._central: CentralClient | None = None
         self._clock = site_clock
+        self._initiator: InitiatorClient | None = None
+        self._sms: Gateway | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -78,6 +82,33 @@ class Runtime:
 
             self._clock = SiteClock(require_ntp=self.config.site.require_ntp)
         return self._clock
+
+    @property
+    def initiator(self) -> InitiatorClient:
+        """Transaction Status and Reversal as the configured API user (ConfigError when
+        `[mpesa] initiator`, `initiator_password` and `certificate` are not all set)."""
+        daraja = self.daraja
+        with self._lock:
+            if self._initiator is None:
+                from ..errors import ConfigError
+                from ..mpesa.initiator import InitiatorClient
+
+                m = self.config.mpesa
+                if not self.config.initiator_enabled:
+                    raise ConfigError("[mpesa] initiator, initiator_password and certificate are not set")
+                self._initiator = InitiatorClient.from_files(daraja, m.initiator, m.initiator_password, m.certificate,
+                                                             short_code=m.paybill or m.shortcode)
+            return self._initiator
+
+    @property
+    def sms(self) -> Gateway | None:
+        """The SMS gateway (`[sms] provider`), or None when texts are off."""
+        with self._lock:
+            if self._sms is None and self.config.sms.provider:
+                from ..sms.outbox import Gateway
+
+                self._sms = Gateway.from_config(self.config)
+            return self._sms
 
     @property
     def routers(self) -> RouterClients:
@@ -124,5 +155,9 @@ class Runtime:
             if self._central is not None:
                 self._central.close()
                 self._central = None
+            if self._sms is not None:
+                self._sms.close()
+                self._sms = None
+            self._initiator = None
         if not db.is_closed():
             db.close()

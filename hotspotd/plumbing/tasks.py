@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 # the console's too).
 WORKER_MODULES = ("hotspotd.router.provisioning", "hotspotd.router.operations", "hotspotd.plumbing.reconcile",
                   "hotspotd.alerts", "hotspotd.operations.retention", "hotspotd.operations.backup",
-                  "hotspotd.plumbing.offload")
+                  "hotspotd.plumbing.offload", "hotspotd.billing.paybill_pull", "hotspotd.sms.outbox",
+                  "hotspotd.billing.refunds")
 
 
 def load_worker_modules(config: Config) -> None:
@@ -49,6 +50,8 @@ def after_grant(rt: Runtime, granted: Sequence[Granted]) -> None:
     if not granted:
         return
     rt.queue.dispatch(provision_subscriptions, sorted({g.subscription_id for g in granted}))
+    if rt.config.sms.provider:  # the grant queued its receipt SMS (billing.grants): send it now
+        rt.queue.dispatch(send_sms)
     paid = [g.payment_id for g in granted if g.mac and g.payment_id is not None]
     if paid:  # one task for a batch of payments: it reads each payment's device
         rt.queue.dispatch(auto_login, paid)
@@ -62,7 +65,8 @@ def apply_payments(rt: Runtime, payment_ids: list[int]) -> None:
     if not rt.site_clock.frame_known():
         return  # a period started on a stale clock would be lost at the next step; the reconciler sends it again
     applied, failed = payments.apply_many(payment_ids, rt.site_clock.now())
-    after_grant(rt, [a.granted for a in applied if a.granted is not None])
+    granted = [a.granted for a in applied if a.granted is not None]
+    after_grant(rt, granted)
     if len(payment_ids) == 1 and failed:
         raise failed[0][1]  # alone now: let its own retries run
     for payment_id, _ in failed:
@@ -163,7 +167,42 @@ def reconcile(rt: Runtime) -> None:
         rt.queue.dispatch(provision_subscriptions, plan.provision)
     if plan.expired:
         rt.queue.dispatch(remove_ended_users, plan.expired)
+    for request_id in plan.refunds:
+        rt.queue.dispatch(send_refund, request_id)
     rt.queue.note_reconciled(utcnow())  # what `doctor` reads to know the worker is alive
+
+
+@task()  # not serial: it waits on Daraja; recording takes short transactions
+def pull_transactions(rt: Runtime) -> None:
+    from ..billing import paybill_pull
+    from ..mpesa.pull import PullTransactions
+
+    config = rt.config
+    report = paybill_pull.run_pass(PullTransactions(rt.daraja, config.mpesa.paybill), utcnow(), tz=config.site.timezone)
+    if report.apply:
+        rt.queue.dispatch(apply_payments, report.apply)
+
+
+@task()  # no queue retries: each text keeps its own backoff in the outbox
+def send_sms(rt: Runtime) -> None:
+    from ..sms import outbox
+
+    outbox.send_due(rt.sms, rt.config, utcnow())
+
+
+@task(retry=PAYMENT_RETRY)
+def send_refund(rt: Runtime, request_id: int) -> None:
+    from ..billing import refunds
+    from ..errors import ConfigError
+
+    config = rt.config
+    try:
+        reverser = rt.initiator
+    except ConfigError as exc:
+        refunds.fail_unsendable(request_id, f"{refunds.NOT_SET_UP} ({exc})", utcnow())
+        return
+    refunds.send(request_id, reverser, result_url=config.result_url, timeout_url=config.result_timeout_url,
+                 now=utcnow())
 
 
 @task()
@@ -222,4 +261,4 @@ def nightly_backup(rt: Runtime) -> None:
 ALL: tuple[Task, ...] = (apply_payments, check_payment, provision_subscriptions, auto_login, reconcile,
                          remove_ended_users, auto_login_device, probe_router, refresh_sessions, kick_session,
                          deploy_router, catch_up_router, sync_central, check_alerts, send_alerts, apply_retention,
-                         nightly_backup, ask_daraja_time)
+                         nightly_backup, ask_daraja_time, pull_transactions, send_sms, send_refund)

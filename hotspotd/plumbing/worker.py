@@ -7,6 +7,8 @@ The consumer runs the tasks. One ticker (`plumbing.ticker`) runs, each at its ow
     ask_daraja_time every 30 s                  sent to the queue: Daraja's Date header, while the clock is not believable
     apply_retention [retention] interval        sent to the queue (deletes in short chunks)
     nightly_backup  when one is due             sent to the queue
+    send_sms        every 30 s                  sent to the queue (the SMS outbox: retries, expiry)
+    pull_transactions [mpesa] pull_interval     sent to the queue (Paybill reconciliation; with a paybill)
 
 Router work (probe, live sessions, router reconciliation: `router.watch`) runs in a thread
 of its own, never in the queue's; with `[central] url` set, another thread runs a central
@@ -46,6 +48,7 @@ RETENTION_FIRST_DELAY = 120.0  # not in the same minute as the catch-up after a 
 SYNC_LOOK = 1.0  # seconds at most between looks at whether a sync pass is due
 HEALTH_CHECK_INTERVAL = 10.0  # seconds between looks at huey's worker threads (a dead one is replaced)
 DARAJA_TIME_INTERVAL = 30.0  # seconds between looks at whether the clock wants Daraja's word
+SMS_INTERVAL = 30.0  # retries and texts waiting for a number (new receipts are sent as they are queued)
 
 
 def periodic(config: Config) -> list[Periodic]:
@@ -58,6 +61,9 @@ def periodic(config: Config) -> list[Periodic]:
         Periodic(tasks.nightly_backup, BACKUP_CHECK_INTERVAL, 30.0, when=lambda wall: backup.nightly_due(config, wall)),
         # queued: with the uplink down it waits out the client's timeout, which the ticker must not
         Periodic(tasks.ask_daraja_time, DARAJA_TIME_INTERVAL, 1.0),
+        Periodic(tasks.send_sms, SMS_INTERVAL, 5.0),
+        *([Periodic(tasks.pull_transactions, config.mpesa.pull_interval, min(config.mpesa.pull_interval, 20.0))]
+          if config.mpesa.pull_interval > 0 and config.mpesa.paybill else []),
     ]
 
 

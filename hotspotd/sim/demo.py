@@ -1,6 +1,6 @@
 """`hotspotd demo`: a whole site on this machine, on the embedded defaults.
 
-It starts the Daraja and RouterOS simulators, writes a config that points at them, creates the
+It starts the Daraja, RouterOS and Africa's Talking (SMS) simulators, writes a config that points at them, creates the
 databases, sample packages, a demo router and an admin login (printed), then runs every
 role as `hotspotd run` would. Everything listens on 127.0.0.1. A second run reuses the
 state folder (and says so); `--fresh` starts from empty databases.
@@ -11,7 +11,10 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import threading
 from pathlib import Path
+
+from ..phone import mask
 
 from ..store.db import utcnow
 from ..plumbing.processes import PROCESSES
@@ -19,6 +22,7 @@ from ..plumbing.supervisor import role_command, supervise
 from .daraja import DarajaSimulator
 from .demo_central import prepare_central
 from .routeros import RouterOSSimulator
+from .sms import SmsSimulator
 
 # the device of the portal link the demo prints: the router sees it at 10.5.50.2, and the
 # box (the browser on this machine) at 127.0.0.1, as a box beside a router sees a device
@@ -46,8 +50,13 @@ def _secret(path: Path) -> str:
     return value
 
 
-def write_config(state: Path, *, daraja_url: str, portal_port: int, admin_port: int, radius_port: int) -> Path:
+def write_config(state: Path, *, daraja_url: str, portal_port: int, admin_port: int, radius_port: int,
+                 sms_url: str = "", certificate: Path | None = None) -> Path:
     token = _secret(state / "callback-token")
+    initiator = (f"initiator = testapi\ninitiator_password = Sim-Initiator#1\ncertificate = {certificate}\n"
+                 if certificate else "")
+    texts = (f"\n[sms]\nprovider = africastalking\nbase_url = {sms_url}\nusername = sim-user\n"
+             "api_key = sim-api-key\n") if sms_url else ""
     text = f"""# Written by `hotspotd demo`; every setting is explained in config.example.ini.
 [site]
 name = Demo Hotspot
@@ -80,7 +89,8 @@ callback_token = {token}
 query_after = 20
 pending_timeout = 120
 paybill = 174379
-"""
+pull_interval = 60
+{initiator}{texts}"""
     path = state / "demo.ini"
     path.write_text(text)
     return path
@@ -128,6 +138,31 @@ def register_paybill(runtime) -> None:
                                 validation_url=config.c2b_validation_url)
 
 
+def register_pull(runtime) -> None:
+    """Register the Paybill with the simulator's Pull Transactions, as `mpesa register-pull` does."""
+    from ..mpesa.pull import PullTransactions
+
+    config = runtime.config
+    PullTransactions(runtime.daraja, config.mpesa.paybill).register(nominated_number="0722000000",
+                                                                    callback_url=config.c2b_confirmation_url)
+
+
+def show_texts(sms: SmsSimulator, stop: threading.Event) -> threading.Thread:
+    """Print every text the site hands to the SMS simulator, as the customer's phone would show it."""
+    def watch() -> None:
+        shown = 0
+        while not stop.wait(0.5):
+            for message in sms.messages[shown:]:
+                fields = message["fields"]
+                print(f"SMS to {mask(fields['to'].lstrip('+'))} (the simulator; a real gateway would send it): "
+                      f"{fields['message']}", flush=True)
+            shown = len(sms.messages)
+
+    thread = threading.Thread(target=watch, name="demo-sms", daemon=True)
+    thread.start()
+    return thread
+
+
 def deploy_router(runtime) -> str:
     """Configure the simulated router through its API, as a technician's `router deploy`
     does at a new site: after it the router asks hotspotd over RADIUS, and a paying device
@@ -162,14 +197,18 @@ def run_demo(*, state_dir: str | None, fresh: bool = False, portal_port: int, ad
     note = prepare_state(state, fresh)
     print(f"hotspotd demo: {note}", flush=True)
     router_secret = _secret(state / "radius-secret")
-    with DarajaSimulator(port=daraja_port, callback_delay=3.0) as daraja, RouterOSSimulator() as routeros:
+    with DarajaSimulator(port=daraja_port, callback_delay=3.0) as daraja, RouterOSSimulator() as routeros, \
+            SmsSimulator() as sms:
         seat_devices(routeros.router)
         path = write_config(state, daraja_url=daraja.url, portal_port=portal_port, admin_port=admin_port,
-                            radius_port=radius_port)
+                            radius_port=radius_port, sms_url=sms.url,
+                            certificate=daraja.initiator.write_certificate(state / "daraja-sim.cer"))
         config = config_mod.load(path)
+        sms.report_url = config.sms_report_url
         password = seed(config, router_secret, routeros.port)
         with Runtime(config) as runtime:
             register_paybill(runtime)
+            register_pull(runtime)
             deployed = deploy_router(runtime)
         central = prepare_central(state, central_port, password)
         with path.open("a") as ini:
@@ -188,6 +227,9 @@ hotspotd demo is running (Ctrl-C stops it). State and config: {state}
                   without "times" the outcome holds for every later push)
   Paybill         pay the account number the portal shows (business number 174379) by hand:
                   curl -d '{{"amount":10,"phone":"254712345678","account":"ACCOUNT"}}' {daraja.url}/__sim__/paybill
+                  (lose its confirmation first, and the worker's Pull Transactions finds it within a minute:
+                  curl -d '{{"drop_confirmations":true}}' {daraja.url}/__sim__/pull)
+  SMS sim         {sms.url}  every text the site sends is printed here ("SMS to ...")
   RADIUS          127.0.0.1:{radius_port} (accounting {radius_port + 1}), client 127.0.0.1, secret {router_secret}
                   printf 'User-Name = "USER"\\nUser-Password = "PASS"\\nMessage-Authenticator = 0x00\\n' |
                     radclient -x 127.0.0.1:{radius_port} auth {router_secret}
@@ -200,4 +242,9 @@ hotspotd demo is running (Ctrl-C stops it). State and config: {state}
 
         roles = {"central": role_command("central", str(central.config_path))}
         roles.update((role, role_command(role, str(path))) for role in PROCESSES)
-        return supervise(roles, ready=ready)
+        stop = threading.Event()
+        show_texts(sms, stop)
+        try:
+            return supervise(roles, ready=ready)
+        finally:
+            stop.set()

@@ -12,6 +12,7 @@ from typing import Callable, Sequence
 
 import peewee
 
+from . import money_schema
 from .db import db
 
 Migration = Sequence[str] | Callable[[peewee.SqliteDatabase], None]
@@ -292,6 +293,7 @@ MIGRATIONS: dict[int, Migration] = {
     9: _V9_SAMPLES,
     10: _V10_DEVICES,
     11: _V11_CLOCK,
+    **money_schema.MIGRATIONS,  # 20-23: issue 17 (Pull, initiator requests, refunds, SMS)
 }
 
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 import peewee
 
 from .base import BaseModel, JSONField, UTCDateTimeField, from_db_time, iso, to_db_time
+from .money_models import InitiatorRequest, PullGap, PullState, SmsMessage
 from .upkeep import (Alert, AlertMessage, BlockedDevice, Counter, DailyUsage, FailedTask, HealthLog, RadiusReader,
                      SyncState)
 
 __all__ = ["ALL_MODELS", "AdminSession", "AdminUser", "Alert", "AlertMessage", "BaseModel", "BlockedDevice",
-           "C2BTransaction", "Counter", "Credential", "Customer", "DailyUsage", "DeviceBinding", "Event", "FailedTask", "HealthLog", "JSONField",
-           "MpesaCallback", "Package", "Payment", "PaymentDevice", "RadiusReader", "Router", "RouterSession", "Session", "Setting",
+           "C2BTransaction", "Counter", "Credential", "Customer", "DailyUsage", "DeviceBinding", "Event", "FailedTask",
+           "HealthLog", "InitiatorRequest", "JSONField", "MpesaCallback", "Package", "Payment", "PaymentDevice",
+           "PullGap", "PullState", "RadiusReader", "Router", "RouterSession", "Session", "Setting", "SmsMessage",
            "Subscription", "SyncState", "Trial", "UTCDateTimeField", "Voucher", "from_db_time", "iso", "to_db_time"]
 
 
@@ -106,6 +108,9 @@ class Payment(BaseModel):
     method = peewee.TextField(default="stk")  # stk (the prompt on the phone) | c2b (Paybill, typed by hand)
     account = peewee.TextField(null=True, unique=True)  # the Paybill account number the portal showed (c2b)
     account_released = peewee.TextField(null=True)  # the number, once handed out again (c2b.RECYCLE_AFTER)
+    lang = peewee.TextField(null=True)  # the customer's language (en|sw): their texts are in it
+    notify_phone = peewee.TextField(null=True)  # a number typed for the receipt SMS (a Paybill payer's is masked)
+    refunded_at = UTCDateTimeField(null=True)
 
 
 class MpesaCallback(BaseModel):
@@ -275,6 +280,7 @@ class C2BTransaction(BaseModel):
     remote_addr = peewee.TextField(null=True)
     sampled = peewee.BooleanField(default=False)  # malformed: one of the hour's sample (hotspotd.store.sampling)
     truncated = peewee.BooleanField(default=False)
+    source = peewee.TextField(default="confirmation")  # confirmation | pull (Pull Transactions found it)
 
     class Meta:
         table_name = "c2b_transaction"
@@ -324,5 +330,5 @@ ALL_MODELS = (
     Package, Customer, Credential, Subscription, Payment, MpesaCallback, Voucher,
     Router, Session, RouterSession, Event, AdminUser, Setting, HealthLog, FailedTask, SyncState, BlockedDevice,
     AdminSession, Counter, Alert, AlertMessage, DailyUsage, RadiusReader, C2BTransaction, PaymentDevice, Trial,
-    DeviceBinding,
+    DeviceBinding, PullState, PullGap, InitiatorRequest, SmsMessage,
 )

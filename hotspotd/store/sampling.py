@@ -45,6 +45,10 @@ STK_ORPHAN = "stk.orphan"  # a failed result (no money) for no payment we know
 C2B_MALFORMED = "c2b.malformed"
 CONSOLE_LOCKOUT = "console.lockout"
 DEVICE_CLAIM = "device.claim_refused"  # a portal request claiming a device the router says it is not
+RESULT_MALFORMED = "result.malformed"  # Daraja's results (Transaction Status, Reversal) that cannot be read
+RESULT_ORPHAN = "result.orphan"  # a result for no request of ours
+RESULT_DUPLICATE = "result.duplicate"  # a replay, or a result that is not final yet
+SMS_REPORT = "sms.report"  # SMS delivery reports that cannot be read, or name no text of ours (counted only)
 KINDS = {
     STK_MALFORMED: ("mpesa", "malformed M-Pesa callbacks"),
     STK_DUPLICATE: ("mpesa", "repeated M-Pesa callbacks"),
@@ -52,6 +56,10 @@ KINDS = {
     C2B_MALFORMED: ("mpesa", "malformed Paybill confirmations"),
     CONSOLE_LOCKOUT: ("admin", "console lockout notes"),
     DEVICE_CLAIM: ("portal", "portal requests claiming another device"),
+    RESULT_MALFORMED: ("mpesa", "malformed Daraja results"),
+    RESULT_ORPHAN: ("mpesa", "Daraja results for no request of ours"),
+    RESULT_DUPLICATE: ("mpesa", "repeated Daraja results"),
+    SMS_REPORT: ("sms", "SMS delivery reports for no text of ours"),
 }
 
 _COUNT = ('INSERT INTO "sample_tally" ("hour", "kind", "seen", "kept", "bytes", "last_at", "last_from") '

@@ -73,6 +73,10 @@ def test_the_demo_syncs_to_its_own_receiver(tmp_path):
         wait_for(lambda: "auto-login of AA:BB:CC:DD:EE:01 at demo-router: logged in" in log.read_text(), 90,
                  "the paying device logged in at the demo router")
         assert "invalid user name or password" not in log.read_text()
+        # ... and the demo shows the receipt text the site would have sent, with the login.
+        texted = wait_for(lambda: re.search(r"SMS to 2547\*+678 \(the simulator.*?\): (.*)", log.read_text()), 60,
+                          "the receipt text")
+        assert "1 hour" in texted.group(1) and "password" in texted.group(1)
     finally:
         demo.send_signal(signal.SIGINT)
         try:

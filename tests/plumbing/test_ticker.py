@@ -40,8 +40,9 @@ def queue(runtime):
 
 
 def waiting(queue) -> list[str]:
-    """What the ticker sent that waits in the queue (the clock's question to Daraja aside)."""
-    return [task.name for task in queue.huey.pending() if task.name != "ask_daraja_time"]
+    """What the ticker sent that waits in the queue (the clock's question to Daraja and the
+    SMS outbox's pass aside: every 30 s)."""
+    return [task.name for task in queue.huey.pending() if task.name not in ("ask_daraja_time", "send_sms")]
 
 
 def test_each_periodic_task_runs_at_its_interval_and_the_backup_only_after_the_hour(runtime, queue, config):
@@ -57,13 +58,14 @@ def test_each_periodic_task_runs_at_its_interval_and_the_backup_only_after_the_h
     # looked at after 30 s (02:58:30, too early) and 300 s later (03:03:30): sent once
     assert at["nightly_backup"] == [330.0]
     assert at["ask_daraja_time"] == [1.0 + 30 * n for n in range(14)]  # a second after the start, then every 30 s
+    assert at["send_sms"] == [5.0 + 30 * n for n in range(14)]
     assert runtime.queue.last_reconciled() is not None  # the reconciler ran for real, inline
 
     assert waiting(queue) == ["apply_retention", "nightly_backup"]
 
     passed = ticker.tick(clock.advance(3600))  # the box was asleep for an hour: each due task once
     assert sorted(passed.ran) == ["check_alerts", "reconcile"]
-    assert sorted(passed.sent) == ["apply_retention", "ask_daraja_time", "nightly_backup"]  # backup: due still
+    assert sorted(passed.sent) == ["apply_retention", "ask_daraja_time", "nightly_backup", "send_sms"]  # backup: due
 
 
 def test_inline_tasks_run_in_the_ticker_and_the_others_go_to_the_queue(queue, config):
@@ -72,7 +74,7 @@ def test_inline_tasks_run_in_the_ticker_and_the_others_go_to_the_queue(queue, co
     ticker.tick(clock.now)
     passed = ticker.tick(clock.advance(120))
     assert passed.ran == ["reconcile", "check_alerts"]
-    assert passed.sent == ["apply_retention", "nightly_backup", "ask_daraja_time"]
+    assert passed.sent == ["apply_retention", "nightly_backup", "ask_daraja_time", "send_sms"]
     done = {label for name, label, _ in queue.counters.snapshot() if name == "task"}
     assert {"reconcile:done", "check_alerts:done"} <= done and "apply_retention:done" not in done
     assert waiting(queue) == ["apply_retention", "nightly_backup"]

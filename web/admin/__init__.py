@@ -9,6 +9,7 @@ line does it when it starts the admin role), and nowhere else: no other role is 
     catalog.py  packages and vouchers (print sheet, CSV)
     people.py   customers, who is online, console accounts
     system.py   queue, health log, alerts, settings, audit log
+    money.py    Paybill reconciliation (Pull), the SMS outbox and its texts
     routers.py  /api/admin/routers... (JSON; the .rsc script as text)
     sync.py     /api/admin/sync (central sync status)
     live.py     /ws (events as they happen)
@@ -50,7 +51,7 @@ from hotspotd.store import release
 from hotspotd.store.db import ping
 
 from .. import jsonapi
-from . import api, catalog, live, login, people, routers, sync, system
+from . import api, catalog, live, login, money, people, routers, sync, system
 from .auth import Guard, Hasher, LoginThrottle
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ ROLES_BY_RULE = {
 }
 
 PAGES = ("/", "/payments", "/payments/<id:int>", "/customers", "/customers/<id:int>", "/packages", "/vouchers",
-         "/vouchers/<batch>", "/routers", "/online", "/system", "/settings", "/audit")
+         "/vouchers/<batch>", "/routers", "/online", "/system", "/settings", "/audit", "/sms")
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -133,6 +134,7 @@ def make_app(config: Config, console: Console, *, hasher: Hasher | None = None, 
     catalog.install(app, console)
     people.install(app, console)
     system.install(app, console)
+    money.install(app, console)
     live.install(app, hub, guard)
     for extension in default_extensions(config, console) if extensions is None else extensions:
         extension.install(app)

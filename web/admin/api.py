@@ -101,7 +101,12 @@ def install(app: bottle.Bottle, console: Console) -> None:
     @app.get("/api/admin/payments/<payment_id:int>")
     @api
     def payment_detail(payment_id: int) -> dict[str, Any]:
-        return history.timeline(payment_id, console.config.mpesa.paybill)
+        return {**history.timeline(payment_id, console.config.mpesa.paybill), **console.payment_money(payment_id)}
+
+    @app.post("/api/admin/payments/<payment_id:int>/refund", role="admin", audit=AUDIT_SELF)
+    @api
+    def refund(payment_id: int) -> tuple[int, dict[str, Any]]:
+        return 202, console.refund(payment_id, read_json().get("reason"), by=actor())
 
     @app.get("/api/admin/paybill/unmatched")
     @api

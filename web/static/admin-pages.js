@@ -5,7 +5,7 @@
 
   // -- payments
 
-  var STATUSES = ["", "paid", "received", "pending", "failed", "cancelled", "expired"];
+  var STATUSES = ["", "paid", "received", "pending", "failed", "cancelled", "expired", "refunded"];
 
   var METHODS = [["", "any way"], ["stk", "M-Pesa prompt"], ["c2b", "Paybill"]];
 
@@ -151,7 +151,8 @@
         box.appendChild(actions);
         box.appendChild(creds);
         showCreds();
-        if (!paybill && p.status !== "paid" && p.status !== "received") {
+        if (C.refundSection) box.appendChild(C.refundSection(d, load));  // admin-money.js
+        if (!paybill && p.status !== "paid" && p.status !== "received" && p.status !== "refunded") {
           box.appendChild(h("h2", {text: "Unmatched M-Pesa money"}));
           var holder = h("div", {});
           box.appendChild(holder);
@@ -161,7 +162,7 @@
     }
     load();
     var reload = C.debounce(load, 200);
-    return {onEvent: function (e) { if (e.data && (e.data.payment_id === self.id || /^(user|session)\./.test(e.type))) reload(); }};
+    return {onEvent: function (e) { if (e.data && (e.data.payment_id === self.id || /^(user|session|sms)\./.test(e.type))) reload(); }};
   };
 
   function describe(step) {
