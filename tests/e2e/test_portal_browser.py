@@ -59,12 +59,16 @@ def shop(tmp_path_factory, daraja):
     """Portal, worker and RADIUS roles; two packages, a router, Paybill registered, a 15-minute trial."""
     udp = socket.SOCK_DGRAM
     auth_port, acct_port = free_port(udp), free_port(udp)
-    site = Site(tmp_path_factory.mktemp("browser"), daraja.url,
+    folder = tmp_path_factory.mktemp("browser")
+    certificate = daraja.initiator.write_certificate(folder / "daraja.cer")  # Transaction Status for "already paid?"
+    site = Site(folder, daraja.url,
                 site={"name": "Mama Wanjiku Cafe", "help_phone": "0712 000 111",
                       "notice": "Open 7am to 10pm. Vouchers at the counter."},
                 portal={"trial_minutes": "15"}, radius={"listen": "127.0.0.1", "auth_port": str(auth_port),
                                                         "acct_port": str(acct_port)},
-                mpesa={"paybill": PAYBILL, "query_after": "600", "pending_timeout": "600"})
+                mpesa={"paybill": PAYBILL, "query_after": "600", "pending_timeout": "600",
+                       "initiator": daraja.initiator.initiator, "initiator_password": daraja.initiator.password,
+                       "certificate": str(certificate)})
     site.cli("package", "add", "--name", "Hour", "--price", "10", "--duration", "1h", "--rate", "2M/5M")
     site.cli("package", "add", "--name", "Day", "--price", "50", "--duration", "1d", "--rate", "3M/6M",
              "--data", "3GB", "--devices", "2")
@@ -332,6 +336,25 @@ def test_already_paid_with_a_lost_callback(phone, shop, daraja):
     phone.shot("2-online")
     restored = Event.select().where(Event.type == "payment.restored").order_by(Event.id.desc()).first()
     assert restored.data["via"] == "query" and restored.data["mac"] == mac
+
+
+def test_already_paid_with_a_receipt_hotspotd_never_heard_of(phone, shop, daraja):
+    """The code matches no payment hotspotd knows (its Paybill confirmation was lost, say):
+    the page says it is checking with M-Pesa, and once M-Pesa's Transaction Status proves
+    the payment, the device is online."""
+    mac, ip, number = new_device()
+    receipt = f"QAB{mac[-2:]}CD2EF"[:10]
+    daraja.ledger.add(receipt, kind="c2b", amount=10, phone="254" + number.replace(" ", "")[1:], short_code=PAYBILL,
+                      account="mistyped")
+    phone.open(mac, ip)
+    phone.open_section("restore")
+    phone.fill("#receipt", receipt.lower())
+    phone.fill("#restore-phone", number)
+    phone.find("#restore-form button").click()
+    phone.wait_text("#status", phone.t("js.checking_mpesa"))
+    phone.shot("1-checking")
+    phone.online(mac)
+    assert Payment.get(Payment.receipt == receipt).method == "status"
 
 
 def test_already_paid_with_a_wrong_code(phone, shop):

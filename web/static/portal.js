@@ -341,8 +341,30 @@
   }
   onSubmit("pay-form", function (form) { startPay(chosenPackage(), form.phone.value.trim(), false); });
   onSubmit("voucher-form", function (form) { simple(form, "/api/portal/voucher", Object.assign({code: form.code.value}, device())); });
+  // "Already paid?": a code hotspotd never heard of is checked with M-Pesa (202 "checking"):
+  // the page says so and asks again until M-Pesa has answered.
   onSubmit("restore-form", function (form) {
-    simple(form, "/api/portal/restore", Object.assign({receipt: form.receipt.value, phone: form.phone.value}, device()));
+    var buttons = form.querySelectorAll("button");
+    function enable(on) { Array.prototype.forEach.call(buttons, function (b) { b.disabled = !on; }); }
+    function answered(res) {
+      if (res.status === 202 && res.body && res.body.restore_id) {
+        say(t("checking_mpesa"));
+        setTimeout(function () {
+          call("GET", "/api/portal/restore/" + encodeURIComponent(res.body.restore_id)).then(answered, retry);
+        }, 2000);
+        return;
+      }
+      enable(true);
+      if (!res.ok) { failed(res, form); return; }
+      online(res.body);
+    }
+    function retry() { enable(true); offline(); }
+    enable(false);
+    say(t("working"));
+    var shown = form.querySelector(".form-error");
+    if (shown) { shown.textContent = ""; }
+    call("POST", "/api/portal/restore", Object.assign({receipt: form.receipt.value, phone: form.phone.value}, device()))
+      .then(answered, retry);
   });
   onSubmit("login-form", function (form) {
     var given = {username: form.username.value.trim(), password: form.password.value};
