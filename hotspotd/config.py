@@ -19,6 +19,7 @@ from typing import Any, Callable
 from .config_values import (choice, database_url, digits, hour, int_at_least_0, ip_address, listen, optional_listen,
                             percent, port, positive_int, seconds, text, timezone, token, url, whole_number, yes_no)
 from .errors import ConfigError
+from .pppoe.settings import SETTINGS as PPPOE_SETTINGS
 
 ENV_VAR = "HOTSPOTD_CONFIG"
 
@@ -172,6 +173,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("backup", "keep", "7", int_at_least_0, "Nightly backups kept (0: no nightly backup)."),
     Setting("backup", "folder", "", text, "Folder of the nightly backups; empty: backups/ in the state folder."),
     Setting("backup", "hour", "3", hour, "Local hour (0-23, site time zone) after which the nightly backup runs."),
+    *(Setting(*each) for each in PPPOE_SETTINGS),
 )
 
 INSECURE_CENTRAL = ("[central] url: plain http:// is refused (anyone on the way reads the site's sales and can "

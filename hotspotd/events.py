@@ -29,6 +29,8 @@ TYPES = frozenset({
     "admin.action",  # the audit log
     "alert.raised", "alert.cleared",
     "sync.completed", "sync.failed",
+    # home subscribers over PPPoE (hotspotd.pppoe)
+    "subscriber.created", "subscriber.extended", "subscriber.suspended", "subscriber.resumed",
 })
 
 _PHONE_KEYS = ("phone", "msisdn", "phone_number")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from ..billing import payments
 from ..billing.payments import PaymentStatus
+from ..pppoe import billing as subscriber_billing
 from .queue import PAYMENT_RETRY, PROVISIONING_RETRY, Task, task
 from ..store.db import utcnow
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 # What the tasks import when they first run. The worker loads them as it starts, so its first
 # tasks do not stop to import (in the back office an import would hold up every greenlet,
 # the console's too).
-WORKER_MODULES = ("hotspotd.router.provisioning", "hotspotd.router.operations", "hotspotd.plumbing.reconcile",
+WORKER_MODULES = ("hotspotd.pppoe.month_end", "hotspotd.router.provisioning", "hotspotd.router.operations", "hotspotd.plumbing.reconcile",
                   "hotspotd.alerts", "hotspotd.operations.retention", "hotspotd.operations.backup",
                   "hotspotd.plumbing.offload")
 
@@ -40,6 +41,10 @@ def load_worker_modules(config: Config) -> None:
 
 @task(retry=PAYMENT_RETRY, serial=True)
 def apply_payments(rt: Runtime, payment_ids: list[int]) -> None:
+    # home subscribers' payments extend their period (hotspotd.pppoe.billing); the rest buy packages
+    payment_ids = subscriber_billing.apply_received(payment_ids, utcnow(), rt.config.pppoe.grace_hours * 3600.0)
+    if not payment_ids:
+        return
     applied, failed = payments.apply_many(payment_ids, utcnow())
     paid = [a for a in applied if a.status == PaymentStatus.PAID]
     if paid:
@@ -144,6 +149,13 @@ def reconcile(rt: Runtime) -> None:
     rt.queue.note_reconciled(utcnow())  # what `doctor` reads to know the worker is alive
 
 
+@task(serial=True)
+def subscribers_month_end(rt: Runtime) -> None:
+    from ..pppoe import month_end
+
+    month_end.tick(utcnow(), month_end.Terms.of(rt.config))  # no SMS outbox yet: reminders are recorded
+
+
 @task()
 def sync_central(rt: Runtime) -> None:
     # Not serial: it mostly waits on the network, and writes in short transactions.
@@ -187,4 +199,4 @@ def nightly_backup(rt: Runtime) -> None:
 ALL: tuple[Task, ...] = (apply_payments, check_payment, provision_subscriptions, auto_login, reconcile,
                          remove_ended_users, auto_login_device, probe_router, refresh_sessions, kick_session,
                          deploy_router, catch_up_router, sync_central, check_alerts, send_alerts, apply_retention,
-                         nightly_backup)
+                         nightly_backup, subscribers_month_end)

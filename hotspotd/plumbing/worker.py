@@ -3,6 +3,7 @@
 The consumer runs the tasks. One ticker runs, each at its own interval:
 
     reconcile       [queue] reconcile_interval  inline: must work even when the queue does not
+    subscribers_month_end  the same interval    inline: home subscribers suspended, reminders due
     check_alerts    [alerts] check_interval     inline: a few reads; sending goes to the queue
     apply_retention [retention] interval        sent to the queue (deletes in short chunks)
     nightly_backup  when one is due             sent to the queue
@@ -91,6 +92,8 @@ class WorkerRole(Role):
         return [
             Periodic(tasks.reconcile, config.queue.reconcile_interval, inline=True,
                      due_at=now + config.queue.reconcile_interval),
+            Periodic(tasks.subscribers_month_end, config.queue.reconcile_interval, inline=True,
+                     due_at=now + min(config.queue.reconcile_interval, 5.0)),
             Periodic(tasks.check_alerts, config.alerts.check_interval, inline=True,
                      due_at=now + min(config.alerts.check_interval, 10.0)),
             Periodic(tasks.apply_retention, config.retention.interval, due_at=now + RETENTION_FIRST_DELAY),

@@ -94,7 +94,7 @@ def seed(config, router_secret: str, api_port: int = 8728) -> str:
 
     init_store(config)
     now = utcnow()
-    if not packages.list_packages(include_inactive=True):
+    if not packages.list_packages(include_inactive=True, service=None):
         for sample in SAMPLE_PACKAGES:
             packages.add_package(now=now, **sample)
     if not Router.select().where(Router.name == "demo-router").exists():

@@ -17,7 +17,7 @@ from .upkeep import (Alert, AlertMessage, BlockedDevice, Counter, DailyUsage, Fa
 __all__ = ["ALL_MODELS", "AdminSession", "AdminUser", "Alert", "AlertMessage", "BaseModel", "BlockedDevice",
            "C2BTransaction", "Counter", "Credential", "Customer", "DailyUsage", "Event", "FailedTask", "HealthLog", "JSONField",
            "MpesaCallback", "Package", "Payment", "PaymentDevice", "RadiusReader", "Router", "RouterSession", "Session", "Setting",
-           "Subscription", "SyncState", "Trial", "UTCDateTimeField", "Voucher", "from_db_time", "iso", "to_db_time"]
+           "Subscriber", "SubscriberReminder", "Subscription", "SyncState", "Trial", "UTCDateTimeField", "Voucher", "from_db_time", "iso", "to_db_time"]
 
 
 class Package(BaseModel):
@@ -32,6 +32,7 @@ class Package(BaseModel):
     active = peewee.BooleanField(default=True)
     created_at = UTCDateTimeField()
     central_id = peewee.IntegerField(null=True, unique=True)  # the package as the central server numbers it
+    service = peewee.TextField(default="hotspot")  # hotspot (sold on the portal) | pppoe (a home subscriber's plan)
 
 
 class Customer(BaseModel):
@@ -102,6 +103,7 @@ class Payment(BaseModel):
     query_count = peewee.IntegerField(default=0)
     method = peewee.TextField(default="stk")  # stk (the prompt on the phone) | c2b (Paybill, typed by hand)
     account = peewee.TextField(null=True, unique=True)  # the Paybill account number the portal showed (c2b)
+    subscriber = peewee.DeferredForeignKey("Subscriber", null=True, backref="payments")  # a home subscriber's payment
 
 
 class MpesaCallback(BaseModel):
@@ -163,6 +165,7 @@ class Router(BaseModel):
     deploy_state = JSONField(null=True)  # {"run", "done": [steps], "failed": step, "error"}
     deployed_at = UTCDateTimeField(null=True)
     sessions_at = UTCDateTimeField(null=True)
+    services = peewee.TextField(default="")  # deployed: hotspot,pppoe,dhcp (the RADIUS entry serves them all)
 
 
 class Session(BaseModel):
@@ -188,6 +191,8 @@ class Session(BaseModel):
     disconnect_attempts = peewee.IntegerField(default=0)
     disconnect_next_at = UTCDateTimeField(null=True)
     disconnected_at = UTCDateTimeField(null=True)
+    kind = peewee.TextField(default="hotspot")  # hotspot | pppoe (Framed-Protocol PPP)
+    subscriber = peewee.DeferredForeignKey("Subscriber", null=True, backref="sessions")
 
     class Meta:
         indexes = ((("router", "acct_session_id"), True),)
@@ -301,8 +306,54 @@ class Trial(BaseModel):
         indexes = ((("device", "day"), True),)
 
 
+class Subscriber(BaseModel):
+    """A home subscriber over PPPoE: a monthly plan paid by Paybill with a permanent account.
+
+    The period [period_start, period_end) is paid for; after it (and the grace) the
+    subscriber is suspended: RADIUS puts them in the suspended pool (or refuses them).
+    `status` is what the worker last recorded (active | suspended); `held` is a suspension
+    by the operator, whatever was paid. `balance_cents` is money paid towards the next period.
+    """
+
+    name = peewee.TextField()
+    phone = peewee.TextField(null=True)  # 254 + 9 digits
+    account = peewee.TextField(unique=True)  # what they type as the Paybill account number
+    username = peewee.TextField(unique=True)
+    password = peewee.TextField()  # in clear: CHAP and MS-CHAPv2 need it (printable ASCII)
+    package = peewee.ForeignKeyField(Package, backref="subscribers")
+    static_ip = peewee.TextField(null=True)
+    mac = peewee.TextField(null=True)  # the CPE bound to the account, upper-case
+    language = peewee.TextField(default="en")  # en | sw, for reminders
+    period_start = UTCDateTimeField()
+    period_end = UTCDateTimeField(index=True)
+    balance_cents = peewee.IntegerField(default=0)
+    status = peewee.TextField(default="active")
+    held = peewee.BooleanField(default=False)
+    hold_reason = peewee.TextField(null=True)
+    suspended_at = UTCDateTimeField(null=True)
+    last_payment_at = UTCDateTimeField(null=True)
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+
+
+class SubscriberReminder(BaseModel):
+    """A reminder due to a subscriber, recorded once per period and kind (before | due)."""
+
+    subscriber = peewee.ForeignKeyField(Subscriber, backref="reminders", on_delete="CASCADE")
+    period_end = UTCDateTimeField()
+    kind = peewee.TextField()
+    phone = peewee.TextField(null=True)
+    language = peewee.TextField()
+    text = peewee.TextField()
+    created_at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "subscriber_reminder"
+
+
 ALL_MODELS = (
     Package, Customer, Credential, Subscription, Payment, MpesaCallback, Voucher,
     Router, Session, RouterSession, Event, AdminUser, Setting, HealthLog, FailedTask, SyncState, BlockedDevice,
     AdminSession, Counter, Alert, AlertMessage, DailyUsage, RadiusReader, C2BTransaction, PaymentDevice, Trial,
+    Subscriber, SubscriberReminder,
 )
