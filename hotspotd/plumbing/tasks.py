@@ -117,10 +117,12 @@ def kick_session(rt: Runtime, live_session_id: int) -> None:
 
 
 @task()
-def deploy_router(rt: Runtime, router_id: int) -> None:
+def deploy_router(rt: Runtime, router_id: int, service: str = "hotspot", interface: str | None = None,
+                  network: str | None = None) -> None:
     from ..router import operations
 
-    operations.deploy(rt, router_id)  # reports its own failure (router.deploy.failed); no retry
+    # reports its own failure (router.deploy.failed); no retry
+    operations.deploy(rt, router_id, service=service, interface=interface, network=network)
 
 
 @task(retry=PROVISIONING_RETRY)
