@@ -12,7 +12,6 @@ import ipaddress
 from hotspotd.mac import normalize_mac
 from hotspotd.pppoe.access import PppDecision, PppRequest
 
-from . import microsoft as ms
 from . import packet as rp
 
 SERVICE_TYPE = rp.code_of("Service-Type")
@@ -39,7 +38,11 @@ def ppp_request(packet: rp.Packet, secret: bytes) -> PppRequest | None:
         return None
     username = name.decode("utf-8")
     mac = normalize_mac(packet.text(rp.CALLING_STATION_ID))
-    mschap2 = ms.mschap2_credentials(packet) if rp.VENDOR_SPECIFIC in packet.attrs else None
+    mschap2 = None
+    if rp.VENDOR_SPECIFIC in packet.attrs:
+        from . import microsoft as ms  # MS-CHAPv2 and its `cryptography`: loaded when first asked (see access.py)
+
+        mschap2 = ms.mschap2_credentials(packet)
     if mschap2 is not None:
         return PppRequest(username, mschap2=(mschap2.challenge, mschap2.response), mac=mac)
     chap = packet.attrs.get(rp.CHAP_PASSWORD)
@@ -59,6 +62,8 @@ def reply_attributes(decision: PppDecision, secret: bytes, request_authenticator
     if not decision.accept:
         out = rp.attr(rp.REPLY_MESSAGE, decision.message.encode())
         if decision.mschap2_ident is not None:
+            from . import microsoft as ms
+
             out += ms.error_attribute(decision.mschap2_ident, message=decision.message)
         return out
     out = []
@@ -77,5 +82,7 @@ def reply_attributes(decision: PppDecision, secret: bytes, request_authenticator
     if decision.interim_interval is not None:
         out.append(rp.integer(rp.ACCT_INTERIM_INTERVAL, decision.interim_interval))
     if decision.mschap2 is not None:
+        from . import microsoft as ms
+
         out.append(ms.success_attributes(decision.mschap2, secret, request_authenticator))
     return b"".join(out)

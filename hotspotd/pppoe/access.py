@@ -19,11 +19,13 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, NamedTuple
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 from ..access import chap_ok
-from .mschap import MsChap2Result, verify_mschap2
 from .settings import ADDRESS_LIST, POOL, PROFILE, SUSPENDED_POOL, SUSPENDED_PROFILE
+
+if TYPE_CHECKING:
+    from .mschap import MsChap2Result
 
 UNKNOWN_USER = "Unknown user"
 WRONG_PASSWORD = "Wrong password"
@@ -125,6 +127,10 @@ class PppView:
 
 def _password_ok(request: PppRequest, password: str) -> tuple[bool, MsChap2Result | None]:
     if request.mschap2 is not None:
+        # loaded at the first MS-CHAPv2 login: DES comes from `cryptography` (~6 MB), which a
+        # RADIUS process serving only the hotspot never needs
+        from .mschap import verify_mschap2
+
         result = verify_mschap2(request.username, password, *request.mschap2)
         return result is not None, result
     secret = password.encode()
