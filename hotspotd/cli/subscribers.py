@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from . import add_list, open_runtime, print_rows
+from . import add_list, open_runtime, print_rows, read_secret
 
 
 def _grace(rt) -> float:
@@ -22,8 +22,9 @@ def cmd_subscriber_add(args: argparse.Namespace) -> int:
 
     rt = open_runtime(args)
     end = subscribers.paid_until(args.paid_until, ZoneInfo(rt.config.site.timezone)) if args.paid_until else None
+    password = read_secret("PPPoE password", args.password) if args.password is not None else None
     sub = subscribers.add_subscriber(name=args.name, phone=args.phone, package_id=args.package, now=utcnow(),
-                                     by=COMMAND_LINE, username=args.username, password=args.password,
+                                     by=COMMAND_LINE, username=args.username, password=password,
                                      static_ip=args.static_ip, mac=args.mac, language=args.language, period_end=end)
     found = {"id": sub.id, "account": sub.account, "username": sub.username, "password": sub.password}
     if args.json:
@@ -67,8 +68,10 @@ def cmd_subscriber_set(args: argparse.Namespace) -> int:
     from ..store.db import utcnow
 
     open_runtime(args)
-    changes = {key: getattr(args, key) for key in ("name", "phone", "static_ip", "mac", "language", "username",
-                                                   "password") if getattr(args, key) is not None}
+    changes = {key: getattr(args, key) for key in ("name", "phone", "static_ip", "mac", "language", "username")
+               if getattr(args, key) is not None}
+    if args.password is not None:
+        changes["password"] = read_secret("PPPoE password", args.password)
     if args.package is not None:
         changes["package_id"] = args.package
     if not changes:
@@ -119,7 +122,8 @@ def cmd_subscriber_charge(args: argparse.Namespace) -> int:
 
 def _details(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--username", default=None, help="PPPoE username (default: the account number)")
-    parser.add_argument("--password", default=None, help="PPPoE password, printable ASCII (default: made up)")
+    parser.add_argument("--password", default=None,
+                        help="PPPoE password, printable ASCII (default: made up); - : read it (a prompt, or stdin)")
     parser.add_argument("--static-ip", default=None, help="a fixed address instead of the pool's")
     parser.add_argument("--mac", default=None, help="the CPE's MAC: only it may log in")
 

@@ -256,9 +256,9 @@ def redial(subscriber_id: int, reason: str, now: datetime) -> list[int]:
 def suspend(ref: object, reason: str, now: datetime, *, by: Actor) -> Subscriber:
     """The operator suspends a subscriber, whatever they paid: `subscriber.suspended`, and
     their session ends so the CPE redials into the suspended pool."""
-    sub = get_subscriber(ref)
     reason = str(reason or "").strip()[:200] or HELD
     with write_transaction():
+        sub = get_subscriber(ref)
         if sub.held:
             raise Conflict(f"subscriber {sub.id} is suspended already")
         Subscriber.update(held=True, hold_reason=reason, status=SUSPENDED, suspended_at=now, updated_at=now).where(
@@ -274,8 +274,8 @@ def resume(ref: object, now: datetime, grace_s: float, *, by: Actor) -> Subscrib
     """The operator lifts their suspension. A subscriber whose period is paid is back on
     the plan (`subscriber.resumed`; the session ends so the CPE redials into it); one who
     owes stays suspended until they pay (the answer's status says so)."""
-    sub = get_subscriber(ref)
     with write_transaction():
+        sub = get_subscriber(ref)
         if not sub.held:
             raise Conflict(f"subscriber {sub.id} was not suspended by the operator")
         state = standing(sub.period_end.timestamp(), False, now.timestamp(), grace_s)
