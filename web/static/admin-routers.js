@@ -81,7 +81,7 @@
     }
     function scriptHref(r) {
       var body = choice(), query = Object.keys(body).map(function (k) { return k + "=" + encodeURIComponent(body[k]); });
-      return "/api/admin/routers/" + r.id + "/script?" + query.join("&");
+      return "/api/admin/routers/" + r.id + "/script" + (body.service === "hotspot" ? "" : "?" + query.join("&"));
     }
     main.appendChild(C.title("Routers"));
     if (C.isAdmin()) {
