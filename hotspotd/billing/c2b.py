@@ -51,13 +51,14 @@ def luhn_digit(digits: str) -> str:
     return str((10 - total % 10) % 10)
 
 
-def account_is_well_formed(account: str) -> bool:
-    return (len(account) == ACCOUNT_DIGITS + 1 and account.isdigit() and account[0] != "0"
+def account_is_well_formed(account: str, digits: int = ACCOUNT_DIGITS) -> bool:
+    """`digits` digits (the first not 0) and their check digit (home subscribers' have 5)."""
+    return (len(account) == digits + 1 and account.isdigit() and account[0] != "0"
             and luhn_digit(account[:-1]) == account[-1])
 
 
-def new_account() -> str:
-    body = str(secrets.choice(range(1, 10))) + "".join(str(secrets.randbelow(10)) for _ in range(ACCOUNT_DIGITS - 1))
+def new_account(digits: int = ACCOUNT_DIGITS) -> str:
+    body = str(secrets.choice(range(1, 10))) + "".join(str(secrets.randbelow(10)) for _ in range(digits - 1))
     return body + luhn_digit(body)
 
 

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import peewee
 
 from .. import events
-from ..billing.c2b import luhn_digit
+from ..billing import c2b
 from ..billing.packages import PPPOE, get_package
 from ..console import audit
 from ..console.audit import Actor
@@ -48,13 +48,11 @@ EDITABLE = ("name", "phone", "package_id", "static_ip", "mac", "language", "user
 
 def account_is_well_formed(account: str) -> bool:
     """Whether `account` looks like a subscriber's number (length, digits, check digit)."""
-    return (len(account) == ACCOUNT_DIGITS + 1 and account.isdigit() and account[0] != "0"
-            and luhn_digit(account[:-1]) == account[-1])
+    return c2b.account_is_well_formed(account, ACCOUNT_DIGITS)
 
 
 def new_account() -> str:
-    body = str(secrets.choice(range(1, 10))) + "".join(str(secrets.randbelow(10)) for _ in range(ACCOUNT_DIGITS - 1))
-    return body + luhn_digit(body)
+    return c2b.new_account(ACCOUNT_DIGITS)
 
 
 def new_password(length: int = 10) -> str:

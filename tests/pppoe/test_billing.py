@@ -7,14 +7,11 @@ import json
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
 
 from hotspotd.billing import c2b
 from hotspotd.billing.callbacks import Incoming, record_callback
 from hotspotd.plumbing import reconcile, tasks
 from hotspotd.pppoe import billing
-from hotspotd.pppoe.subscribers import suspend
-from hotspotd.console.audit import COMMAND_LINE
 from hotspotd.sessions import AccountingRecord, apply_accounting
 from hotspotd.sim.daraja.wire import c2b_body, masked_msisdn
 from hotspotd.store.models import C2BTransaction, Event, Payment, Session, Subscriber, Subscription

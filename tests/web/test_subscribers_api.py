@@ -16,27 +16,13 @@ from hotspotd.web import admin
 from hotspotd.web.admin import subscribers as routes
 from hotspotd.web.admin.auth import LoginThrottle
 
-from .conftest import ADMIN, OPERATOR, Client
 
 
 @pytest.fixture
 def app(config, console, accounts, clock, runtime):
+    """The console with the subscribers' routes (conftest's `boss` and `clerk` log in to it)."""
     extension = SimpleNamespace(install=lambda app: routes.install(app, SubscriberConsole(runtime)))
     return admin.make_app(config, console, throttle=LoginThrottle(config, clock=clock), extensions=[extension])
-
-
-@pytest.fixture
-def boss(app):
-    client = Client(app)
-    assert client.login(*ADMIN) == 200
-    return client
-
-
-@pytest.fixture
-def clerk(app):
-    client = Client(app, address="192.0.2.11")
-    assert client.login(*OPERATOR) == 200
-    return client
 
 
 @pytest.fixture
