@@ -207,8 +207,10 @@ def verify(data: bytes, auth: bytes, require_ma: bool, code: int = rp.ACCESS_ACC
         reply.ma_offset < 0 or rp.message_authenticator_ok(reply, SECRET, auth))
 
 
-def load(port: int, users: list[tuple[bytes, bytes]], seconds: float, require_ma: bool = True) -> dict:
-    """Drive `port` for `seconds` with IN_FLIGHT requests outstanding; return figures."""
+def load(port: int, users: list, seconds: float, require_ma: bool = True, make=None) -> dict:
+    """Drive `port` for `seconds` with IN_FLIGHT requests outstanding; return figures.
+    `make(ident, user)` -> (datagram, authenticator, expected code): another kind of
+    request (bench/ppp_bench.py); PAP by default."""
     socks = []
     for _ in range(SOCKETS):
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -230,8 +232,12 @@ def load(port: int, users: list[tuple[bytes, bytes]], seconds: float, require_ma
         ident = next_ident[fd]
         next_ident[fd] = (ident + 1) & 0xFF
         user = users[n % count]
-        data, auth = request(ident, user)
-        pending[(fd, ident)] = (time.perf_counter(), auth, rp.ACCESS_REJECT if user is UNKNOWN else rp.ACCESS_ACCEPT)
+        if make is None:
+            data, auth = request(ident, user)
+            expected = rp.ACCESS_REJECT if user is UNKNOWN else rp.ACCESS_ACCEPT
+        else:
+            data, auth, expected = make(ident, user)
+        pending[(fd, ident)] = (time.perf_counter(), auth, expected)
         try:
             sock.send(data)
         except OSError:  # not listening yet: the scan below replaces it
@@ -299,21 +305,22 @@ def cpu(processes: list[psutil.Process]) -> float:
     return total
 
 
-def measure(name: str, proc: subprocess.Popen, port: int, users, seconds: float, require_ma: bool = True) -> dict:
+def measure(name: str, proc: subprocess.Popen, port: int, users, seconds: float, require_ma: bool = True,
+            make=None) -> dict:
     # wait until it answers, then warm up
     deadline = time.monotonic() + 60
     while True:
         if proc.poll() is not None:
             raise SystemExit(f"{name} exited with {proc.returncode}")
-        if load(port, users, 0.3, require_ma)["ok"] > 0:
+        if load(port, users, 0.3, require_ma, make)["ok"] > 0:
             break
         if time.monotonic() > deadline:
             raise SystemExit(f"{name} does not answer")
-    load(port, users, 1.0, require_ma)
+    load(port, users, 1.0, require_ma, make)
     procs = tree(proc)
     me = psutil.Process()
     before, before_me, wall = cpu(procs), cpu([me]), time.perf_counter()
-    result = load(port, users, seconds, require_ma)
+    result = load(port, users, seconds, require_ma, make)
     wall = time.perf_counter() - wall
     result["cpu"] = (cpu(procs) - before) / wall * 100
     result["gen_cpu"] = (cpu([me]) - before_me) / wall * 100

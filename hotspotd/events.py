@@ -33,6 +33,8 @@ TYPES = frozenset({
     "alert.raised", "alert.cleared",
     "sync.completed", "sync.failed",
     "device.claim_refused",  # a portal request claimed a device the router says it is not (a sample)
+    # home subscribers over PPPoE (hotspotd.pppoe)
+    "subscriber.created", "subscriber.extended", "subscriber.suspended", "subscriber.resumed",
 })
 
 _PHONE_KEYS = ("phone", "msisdn", "phone_number")

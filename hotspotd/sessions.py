@@ -23,7 +23,7 @@ from .billing import subscriptions
 from .billing.subscriptions import SubscriptionStatus
 from .errors import NotFound
 from .store.db import write_transaction
-from .store.models import Credential, HealthLog, Router, Session, Subscription
+from .store.models import Credential, HealthLog, Router, Session, Subscriber, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,9 @@ class AcctStatus(IntEnum):
 class SessionStatus(StrEnum):
     OPEN = "open"
     CLOSED = "closed"
+
+
+HOTSPOT, PPPOE = "hotspot", "pppoe"  # Session.kind: a home subscriber's PPP session is not the hotspot's
 
 
 MAX_DISCONNECT_ROUNDS = 5
@@ -64,6 +67,7 @@ class AccountingRecord:
     output_gigawords: int = 0
     session_time: int | None = None
     terminate_cause: str | None = None
+    kind: str = "hotspot"  # hotspot | pppoe (the request said Framed-Protocol PPP)
 
     @property
     def input_bytes(self) -> int:
@@ -99,17 +103,24 @@ def _resolve(username: str | None, mac: str | None, now: datetime) -> Subscripti
 
 
 def _event_data(session: Session, **extra) -> dict:
-    return {"session_id": session.id, "router_id": session.router_id, "acct_session_id": session.acct_session_id,
+    data = {"session_id": session.id, "router_id": session.router_id, "acct_session_id": session.acct_session_id,
             "username": session.username, "mac": session.mac, "ip": session.ip,
             "subscription_id": session.subscription_id, **extra}
+    if session.kind == PPPOE:
+        data.update(kind=PPPOE, subscriber_id=session.subscriber_id)
+    return data
 
 
 def _start(record: AccountingRecord, now: datetime) -> Session:
     started = now - timedelta(seconds=record.session_time or 0)
+    if record.kind == PPPOE:  # a home subscriber's (or a router's own PPP user: no subscriber)
+        found = Subscriber.get_or_none(Subscriber.username == (record.username or ""))
+        owner = {"kind": PPPOE, "subscriber": found.id if found else None, "subscription": None}
+    else:
+        owner = {"subscription": _resolve(record.username, record.mac, now)}
     session = Session.create(
         router=record.router_id, acct_session_id=record.acct_session_id, username=record.username or "",
-        subscription=_resolve(record.username, record.mac, now), mac=record.mac, ip=record.ip,
-        status=SessionStatus.OPEN, started_at=started, updated_at=now)
+        mac=record.mac, ip=record.ip, status=SessionStatus.OPEN, started_at=started, updated_at=now, **owner)
     events.emit("session.started", _event_data(session), now)
     return session
 
@@ -168,14 +179,20 @@ def _update(record: AccountingRecord, now: datetime) -> list[int]:
     if stopping:
         changes.update({Session.status: SessionStatus.CLOSED, Session.stopped_at: now,
                         Session.terminate_cause: record.terminate_cause})
+    if session.kind == PPPOE and record.ip and record.ip != session.ip:  # the please-pay page finds them by it
+        changes[Session.ip] = record.ip
     if delta or len(changes) > 1:
         Session.update(changes).where(Session.id == session.id).execute()
-    sub = _charge(session, delta, now) if session.status == SessionStatus.OPEN or delta else None
+    # A PPP session has no package or data cap: the month's end is hotspotd.pppoe.month_end's.
+    sub = _charge(session, delta, now) if session.kind == HOTSPOT and (session.status == SessionStatus.OPEN
+                                                                         or delta) else None
     if stopping:
         session = Session.get_by_id(session.id)
         events.emit("session.stopped", _event_data(
             session, input_bytes=session.input_bytes, output_bytes=session.output_bytes,
             session_time=session.session_time, terminate_cause=session.terminate_cause), now)
+        return []
+    if session.kind == PPPOE:
         return []
     reason = _overdue_reason(sub, now) if session.status == SessionStatus.OPEN else None
     if reason == DATA_REASON:  # every device on the exhausted subscription goes
@@ -232,6 +249,12 @@ def apply_accounting(records: list[AccountingRecord], now: datetime) -> tuple[li
     return done, disconnect
 
 
+def disconnect_later(session_ids: Iterable[int], reason: str, now: datetime) -> list[int]:
+    """Request a disconnect of these open sessions (the RADIUS role delivers it within a
+    second or so); returns those newly marked. Inside a write transaction."""
+    return _mark(session_ids, reason, now)
+
+
 def request_disconnect(session_id: int, reason: str, now: datetime) -> bool:
     """Ask for a session to be cut off (the admin "kick"); the RADIUS role delivers it.
 
@@ -260,7 +283,8 @@ def mark_overdue(now: datetime) -> list[int]:
     current subscription with data left. Returns the sessions marked now."""
     marked = []
     with write_transaction():
-        for session in Session.select().where((Session.status == SessionStatus.OPEN) & Session.disconnect_requested_at.is_null()):
+        for session in Session.select().where((Session.status == SessionStatus.OPEN) & (Session.kind == HOTSPOT)
+                                              & Session.disconnect_requested_at.is_null()):
             sub = _charge(session, 0, now)
             reason = _overdue_reason(sub, now)
             if reason:

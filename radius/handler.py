@@ -16,10 +16,12 @@ from typing import Callable
 
 from hotspotd.access import MAY_BE_STALE, TOO_MANY_DEVICES, AccessView, AuthRequest, Decision, authorize
 from hotspotd.mac import normalize_mac
+from hotspotd.pppoe.access import MAY_BE_STALE as PPP_MAY_BE_STALE, PppView, authorize_ppp
 from hotspotd.router import RouterView
-from hotspotd.sessions import AccountingRecord, AcctStatus
+from hotspotd.sessions import HOTSPOT, PPPOE, AccountingRecord, AcctStatus
 
 from . import packet as rp
+from . import ppp
 
 log = logging.getLogger(__name__)
 
@@ -110,9 +112,11 @@ class Handler:
 
     def __init__(self, view: AccessView, require_message_authenticator: bool = True,
                  drops: DropLog | None = None, *, status_secret: bytes | None = None,
-                 status_sources: frozenset[str] = frozenset(), bind: Binder | None = None) -> None:
+                 status_sources: frozenset[str] = frozenset(), bind: Binder | None = None,
+                 ppp_view: PppView | None = None) -> None:
         self.view = view
         self.bind = bind or self._bind_in_view
+        self.ppp = ppp_view  # home subscribers over PPPoE (None: PPP requests get the hotspot's answer)
         self.require_message_authenticator = require_message_authenticator
         self.drops = drops or DropLog()
         self.decisions: Counter[str] = Counter()
@@ -171,6 +175,8 @@ class Handler:
             if self.require_message_authenticator if required is None else required:
                 self.drops.drop("Access-Request without Message-Authenticator", source)
                 return None
+        if self.ppp is not None and ppp.is_ppp(packet):
+            return self._ppp(packet, router, now, fresh)
         try:
             request = self._auth_request(packet, secret)
         except (rp.MalformedPacket, UnicodeDecodeError) as exc:
@@ -194,6 +200,28 @@ class Handler:
     def _bind_in_view(self, customer_id: int, mac: str, allowed: int, now: datetime) -> bool:
         self.view.bound(customer_id, mac)
         return True
+
+    def _ppp(self, packet: rp.Packet, router: RouterView, now: datetime, fresh: bool) -> bytes | None | object:
+        """A PPPoE server's Access-Request: `hotspotd.pppoe.access.authorize_ppp` decides."""
+        try:
+            request = ppp.ppp_request(packet, router.secret)
+        except (rp.MalformedPacket, UnicodeDecodeError) as exc:
+            self.drops.drop("malformed", router.nas_ip, str(exc))
+            return None
+        if request is None:
+            self.drops.drop("Access-Request without User-Name or password", router.nas_ip)
+            return None
+        decision = authorize_ppp(request, self.ppp, now)
+        if not fresh and decision.reason in PPP_MAY_BE_STALE:
+            return STALE
+        self.decisions["ok" if decision.accept else f"ppp_{decision.reason}"] += 1
+        if decision.reason != "ok":
+            log.info("PPP %s %r from %s: %s", "accept" if decision.accept else "reject", request.username,
+                     router.name, decision.reason)
+        code = rp.ACCESS_ACCEPT if decision.accept else rp.ACCESS_REJECT
+        return rp.encode_reply(code, packet.ident, packet.authenticator, router.secret,
+                               ppp.reply_attributes(decision, router.secret, packet.authenticator)
+                               + _proxy_states(packet))
 
     def status(self, data: bytes, source: str) -> bytes | None:
         """Answer a Status-Server (RFC 5997) with an Access-Accept; it must carry a valid
@@ -273,6 +301,7 @@ class Handler:
             output_gigawords=packet.integer(rp.ACCT_OUTPUT_GIGAWORDS, 0),
             session_time=packet.integer(rp.ACCT_SESSION_TIME),
             terminate_cause=None if cause is None else rp.TERMINATE_CAUSES.get(cause, str(cause)),
+            kind=PPPOE if ppp.is_ppp(packet) else HOTSPOT,
         )
 
     @staticmethod

@@ -35,6 +35,9 @@ from hotspotd.operations.retention import record_reader
 from hotspotd.plumbing.role import Role
 from hotspotd.store.db import utcnow
 from hotspotd.plumbing.supervisor import role_command, supervise
+from hotspotd.pppoe.access import PppPolicy, PppView
+from hotspotd.pppoe.settings import CUT_OFF
+from hotspotd.pppoe.view_loader import PppLoader
 
 from .accounting import RECV_BUFFER, AccountingLoop, source_ip
 from .handler import STALE, Handler
@@ -63,10 +66,37 @@ def bind(host: str, port: int, reuse_port: bool) -> socket.socket:
     return sock
 
 
+class Views:
+    """The hotspot's view and the home subscribers' (PPP) view, refreshed together. Their
+    position in `radius_change` is the one behind: retention keeps what either has not read."""
+
+    def __init__(self, *loaders) -> None:
+        self.loaders = loaders
+
+    def refresh(self) -> bool:
+        return any([loader.refresh() for loader in self.loaders])  # a list: every one refreshes
+
+    @property
+    def last_change(self) -> int:
+        return min(loader.last_change for loader in self.loaders)
+
+
+def ppp_view(config, hotspot: AccessView) -> PppView:
+    """The PPP view, with the site's `[pppoe]` choices; who is online and which devices are
+    blocked are read from the hotspot's view (it holds every open session)."""
+    pppoe = config.pppoe
+    policy = PppPolicy(grace_s=pppoe.grace_hours * 3600.0, cut_off=pppoe.suspended == CUT_OFF,
+                       suspended_rate=pppoe.suspended_rate,
+                       suspended_session_timeout=pppoe.suspended_session_timeout,
+                       interim_interval=config.radius.interim_interval)
+    return PppView(policy=policy, open_sessions=lambda username: hotspot.devices.get(username, {}),
+                   blocked=lambda: hotspot.blocked)
+
+
 class AuthLoop:
     """Answers Access-Requests until `stop` is set; keeps the view current between batches."""
 
-    def __init__(self, sock: socket.socket, handler: Handler, loader: ViewLoader, stop: threading.Event,
+    def __init__(self, sock: socket.socket, handler: Handler, loader: ViewLoader | Views, stop: threading.Event,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.sock = sock
         self.clock = clock  # the site clock's `decision_now`: never a stale boot's time
@@ -139,7 +169,7 @@ class ReadPosition:
     MOVED = 5.0
     ALIVE = 60.0
 
-    def __init__(self, name: str, loader: ViewLoader) -> None:
+    def __init__(self, name: str, loader: ViewLoader | Views) -> None:
         self.name = name
         self.loader = loader
         self.written = -1
@@ -181,12 +211,14 @@ class RadiusRole(Role):
         reuse_port = self.instance is not None
         self.auth_sock = bind(radius.listen, radius.auth_port, reuse_port)
         self.acct_sock = bind(radius.listen, radius.acct_port, reuse_port)
-        self.loader = ViewLoader(AccessView(interim_interval=radius.interim_interval))
+        hotspot = ViewLoader(AccessView(interim_interval=radius.interim_interval))
+        subscribers = PppLoader(ppp_view(self.config, hotspot.view))
+        self.loader = Views(hotspot, subscribers)
         self.loader.refresh()
         gc.freeze()  # the loaded view is long-lived: keep it out of every later collection's scan
-        self.handler = Handler(self.loader.view, radius.require_message_authenticator,
+        self.handler = Handler(hotspot.view, radius.require_message_authenticator,
                                status_secret=status_secret(), status_sources=frozenset({radius.listen}),
-                               bind=self._bind)
+                               bind=self._bind, ppp_view=subscribers.view)
         position = ReadPosition(f"radius-{self.instance or 0}", self.loader)
         self.threads: list[threading.Thread] = [
             AccountingLoop(self.acct_sock, self.handler, self.stopping, self.wake, tick=position.tick,
@@ -205,7 +237,7 @@ class RadiusRole(Role):
         Accept goes out; this process's view knows at once."""
         taken = bindings.bind_at_login(customer_id, mac, allowed, now)
         if taken:
-            self.loader.view.bound(customer_id, mac)
+            self.handler.view.bound(customer_id, mac)
         return taken
 
     def install_signal_handlers(self) -> None:

@@ -24,7 +24,7 @@ from hotspotd.customer.checkout import Checkout
 from hotspotd.config import Config
 from hotspotd.plumbing.role import Role
 
-from . import daraja_routes, language, listener, portal_api, portal_forms
+from . import daraja_routes, language, listener, pleasepay, portal_api, portal_forms
 from .assets import Assets
 from .jsonapi import TRANSLATE, api, install_common_routes
 from .portal_context import TEMPLATES, PortalContext, UseCases
@@ -86,6 +86,7 @@ def make_app(config: Config, checkout: Checkout, cases: UseCases | None = None) 
     portal_api.install(app, portal)
     portal_forms.install(app, portal, assets)
     daraja_routes.install(app, config, checkout, cases.paybill)
+    pleasepay.install(app, config, checkout.rt)  # home subscribers whose period ended (hotspotd.pppoe)
     return app
 
 

@@ -24,6 +24,7 @@ from .. import events
 from ..errors import StorageUnavailable
 from ..mpesa import c2b as daraja
 from ..mpesa.c2b import C2BPayment, parse_c2b
+from ..pppoe import paybill as subscriber_paybill
 from ..store import sampling
 from ..store.db import db, write_transaction
 from ..store.models import C2BTransaction, Package, Payment, iso, to_db_time
@@ -50,13 +51,14 @@ def luhn_digit(digits: str) -> str:
     return str((10 - total % 10) % 10)
 
 
-def account_is_well_formed(account: str) -> bool:
-    return (len(account) == ACCOUNT_DIGITS + 1 and account.isdigit() and account[0] != "0"
+def account_is_well_formed(account: str, digits: int = ACCOUNT_DIGITS) -> bool:
+    """`digits` digits (the first not 0) and their check digit (home subscribers' have 5)."""
+    return (len(account) == digits + 1 and account.isdigit() and account[0] != "0"
             and luhn_digit(account[:-1]) == account[-1])
 
 
-def new_account() -> str:
-    body = str(secrets.choice(range(1, 10))) + "".join(str(secrets.randbelow(10)) for _ in range(ACCOUNT_DIGITS - 1))
+def new_account(digits: int = ACCOUNT_DIGITS) -> str:
+    body = str(secrets.choice(range(1, 10))) + "".join(str(secrets.randbelow(10)) for _ in range(digits - 1))
     return body + luhn_digit(body)
 
 
@@ -121,6 +123,8 @@ def validate(payment: C2BPayment, *, short_code: str, now: datetime, valid_for: 
     """Daraja's question before it takes the money: accept, or refuse with a C2B code."""
     if payment.short_code != short_code:
         return daraja.refuse(daraja.INVALID_SHORTCODE)
+    if subscriber_paybill.is_account(payment.account):  # a home subscriber: any amount (a part is kept as balance)
+        return dict(daraja.ACCEPT)
     offer = Payment.get_or_none((Payment.account == payment.account) & (Payment.method == METHOD))
     if (offer is None or offer.status != PaymentStatus.PENDING
             or offer.created_at <= now - timedelta(seconds=valid_for)):
@@ -168,6 +172,11 @@ def _record(incoming: Incoming, payment: C2BPayment | Exception) -> Recorded:
     if db.execute_sql(_RECEIPT, (payment.trans_id,)).fetchone():  # receipts are unique across STK and C2B
         keep("duplicate", error="receipt already recorded for another payment")
         return Recorded("duplicate")
+    paid = subscriber_paybill.receive(payment.account, receipt=payment.trans_id, amount=payment.amount,
+                                      now=incoming.received_at)
+    if paid is not None:  # a home subscriber's account: applied by the worker like every received payment
+        keep("matched", paid)
+        return Recorded("matched", paid, apply=True)
     offer = db.execute_sql(_OFFER, (payment.account,)).fetchone() if payment.account else None
     if offer is None or offer[1] in (PaymentStatus.RECEIVED, PaymentStatus.PAID):
         reason = "unknown account number" if offer is None else "account number already paid"

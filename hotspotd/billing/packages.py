@@ -16,6 +16,12 @@ _DATA_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**1
                "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
 _RATE = re.compile(r"^\d+(\.\d+)?[kKmMgG]?(/\d+(\.\d+)?[kKmMgG]?)?$")
 
+# What a package is for: the hotspot portal sells HOTSPOT packages to passers-by; a PPPOE
+# plan is a home subscriber's monthly plan (hotspotd.pppoe). The two never mix: the portal
+# neither lists nor sells a plan, and a subscriber is only ever on a plan.
+HOTSPOT, PPPOE = "hotspot", "pppoe"
+SERVICES = (HOTSPOT, PPPOE)
+
 
 def parse_duration(text: str) -> int:
     """'1h', '30m', '1d', '1w', '2h30m', '90' (seconds) -> seconds."""
@@ -72,7 +78,13 @@ def parse_rate(text: str | None) -> str:
 
 
 def add_package(*, name: str, price: int, duration: str, rate: str = "", data: str | None = None,
-                devices: int = 1, now: datetime, by: Actor | None = None) -> Package:
+                devices: int = 1, now: datetime, by: Actor | None = None, service: str = HOTSPOT) -> Package:
+    """A new package for the hotspot, or (`service` pppoe) a plan for home subscribers:
+    one device (the CPE) and no data cap."""
+    if service not in SERVICES:
+        raise InvalidInput(f"service must be one of {', '.join(SERVICES)}")
+    if service == PPPOE and (parse_data(data) is not None or str(devices) != "1"):
+        raise InvalidInput("a PPPoE plan has one device (the subscriber's router) and no data cap")
     name = (str(name) if name is not None else "").strip()
     if not name or len(name) > 60:
         raise InvalidInput("a package needs a name of 1-60 characters")
@@ -81,9 +93,9 @@ def add_package(*, name: str, price: int, duration: str, rate: str = "", data: s
     duration_s, rate_limit, data_limit = parse_duration(str(duration or "")), parse_rate(rate), parse_data(data)
     with write_transaction():
         package = Package.create(name=name, price=price, duration_s=duration_s, rate_limit=rate_limit,
-                                 data_limit=data_limit, devices=devices, created_at=now)
+                                 data_limit=data_limit, devices=devices, created_at=now, service=service)
         if by is not None:
-            audit.record(by, "package.add", f"package {package.id} ({name})", now, price=price)
+            audit.record(by, "package.add", f"package {package.id} ({name})", now, price=price, service=service)
         return package
 
 
@@ -100,18 +112,23 @@ def row_id(value: object) -> int | None:
     return value if isinstance(value, int) and 1 <= value <= MAX_ID else None
 
 
-def get_package(package_id: object, *, for_sale: bool = True) -> Package:
+def get_package(package_id: object, *, for_sale: bool = True, service: str = HOTSPOT) -> Package:
+    """A package by id; `for_sale`: only an active one of `service` (the portal never sells a
+    PPPoE plan, nor a subscriber a hotspot package)."""
     wanted = row_id(package_id)
     package = None if wanted is None else Package.get_or_none(Package.id == wanted)
-    if package is None:
+    if package is None or (for_sale and package.service != service):
         raise NotFound("No such package")
     if for_sale and not package.active:
         raise NotFound("That package is no longer sold")
     return package
 
 
-def list_packages(*, include_inactive: bool = False) -> list[Package]:
+def list_packages(*, include_inactive: bool = False, service: str | None = HOTSPOT) -> list[Package]:
+    """Packages of `service` (None: every one), cheapest first; active ones unless told."""
     query = Package.select().order_by(Package.price, Package.id)
+    if service is not None:
+        query = query.where(Package.service == service)
     if not include_inactive:
         query = query.where(Package.active == True)  # noqa: E712 (peewee expression)
     return list(query)
@@ -122,7 +139,7 @@ def package_dict(package: Package) -> dict:
         "id": package.id, "name": package.name, "price": package.price,
         "duration": format_duration(package.duration_s), "duration_s": package.duration_s,
         "rate": package.rate_limit, "data": format_data(package.data_limit), "data_limit": package.data_limit,
-        "devices": package.devices, "active": package.active,
+        "devices": package.devices, "active": package.active, "service": package.service,
     }
 
 

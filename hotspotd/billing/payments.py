@@ -262,6 +262,7 @@ class _Package(NamedTuple):
 _TO_APPLY = ('SELECT p."status", p."amount_paid", p."amount", p."phone", p."mac", p."receipt", p."subscription_id", '
              'p."customer_id", p."ip", p."verified", p."notify_phone", p."lang", k."id", k."name", k."price", k."duration_s", k."data_limit" '
              'FROM "payment" p JOIN "package" k ON k."id" = p."package_id" WHERE p."id" = ?')
+_FOR_SUBSCRIBER = 'SELECT "subscriber_id" FROM "payment" WHERE "id" = ?'
 _PAID = ('UPDATE "payment" SET "customer_id" = ?, "subscription_id" = ?, "status" = \'paid\', "applied_at" = ?, '
          '"updated_at" = ? WHERE "id" = ? AND "status" = \'received\'')
 
@@ -301,6 +302,8 @@ def _apply(payment_id: int, now: datetime) -> Applied:
     status, amount_paid, amount, phone, mac, receipt, subscription_id, buyer, ip, verified, notify, lang = row[:12]
     package = _Package(*row[12:])
     if status != PaymentStatus.RECEIVED:
+        return Applied(payment_id, PaymentStatus(status), subscription_id)
+    if db.execute_sql(_FOR_SUBSCRIBER, (payment_id,)).fetchone()[0] is not None:  # hotspotd.pppoe.billing's
         return Applied(payment_id, PaymentStatus(status), subscription_id)
     paid = Decimal(str(amount_paid if amount_paid is not None else amount))
     if paid < package.price:

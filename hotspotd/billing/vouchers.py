@@ -38,6 +38,8 @@ def make(package: Package, count: int, now: datetime) -> list[str]:
     """Make `count` new codes for `package` in one batch; returns them."""
     if not 1 <= count <= 10000:
         raise InvalidInput("count must be between 1 and 10000")
+    if package.service != "hotspot":
+        raise InvalidInput("vouchers are for hotspot packages; a PPPoE plan is paid by its subscriber's account")
     batch = now.strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(2)
     codes: list[str] = []
     with write_transaction():

@@ -111,7 +111,7 @@ def add_list(group: argparse._SubParsersAction, name: str, func, help: str | Non
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import admins, central, doctor, mpesa, queue, routers, sales, site, sync
+    from . import admins, central, doctor, mpesa, queue, routers, sales, site, subscribers, sync
 
     parser = argparse.ArgumentParser(prog="hotspotd", description="Paid WiFi hotspot daemon.")
     parser.add_argument("--config", default=os.environ.get("HOTSPOTD_CONFIG"),
@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
                         choices=("DEBUG", "INFO", "WARNING", "ERROR"), type=str.upper,
                         help=f"least important log lines to keep (default INFO, or ${LOG_LEVEL_VAR})")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (site, admins, sales, routers, queue, mpesa, sync, central, doctor):
+    for module in (site, admins, sales, subscribers, routers, queue, mpesa, sync, central, doctor):
         module.register(commands)
     return parser
 

@@ -87,7 +87,8 @@ def cmd_router_script(args: argparse.Namespace) -> int:
     from ..router import operations
 
     rt = open_runtime(args)
-    sys.stdout.write(operations.script(rt, args.name))
+    sys.stdout.write(operations.script(rt, args.name, service=args.service, interface=args.interface,
+                                       network=args.network))
     return 0
 
 
@@ -95,7 +96,8 @@ def cmd_router_deploy(args: argparse.Namespace) -> int:
     from ..router import operations
 
     with open_runtime(args) as rt:
-        ok = operations.deploy(rt, args.name, report=lambda line: print(line, flush=True))
+        ok = operations.deploy(rt, args.name, report=lambda line: print(line, flush=True), service=args.service,
+                               interface=args.interface, network=args.network)
     return 0 if ok else 1
 
 
@@ -158,6 +160,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         sub = router.add_parser(name, help=help)
         sub.add_argument("name", help="router name or id")
         sub.set_defaults(func=func)
+        if name in ("script", "deploy"):
+            sub.add_argument("--service", choices=("hotspot", "pppoe", "dhcp"), default="hotspot",
+                             help="what to set up: the hotspot (default), PPPoE for home subscribers, or plain DHCP")
+            sub.add_argument("--interface", default=None, help="pppoe, dhcp: the interface it runs on, e.g. ether2")
+            sub.add_argument("--network", default="10.30.0.0/24",
+                             help="dhcp: the network to serve (the router takes its first address)")
     sessions = add_list(router, "sessions", cmd_router_sessions, help="who is online at a router now")
     sessions.add_argument("name", help="router name or id")
     kick = router.add_parser("kick", help="log a session out at a router")

@@ -13,8 +13,10 @@ def cmd_package_add(args: argparse.Namespace) -> int:
 
     open_runtime(args)
     package = packages.add_package(name=args.name, price=args.price, duration=args.duration, rate=args.rate,
-                                   data=args.data, devices=args.devices, now=utcnow())
-    print(f"package {package.id} added: {package.name}")
+                                   data=args.data, devices=args.devices, now=utcnow(),
+                                   service=getattr(args, "service", packages.HOTSPOT))
+    kind = " (a PPPoE plan for home subscribers)" if package.service == packages.PPPOE else ""
+    print(f"package {package.id} added: {package.name}{kind}")
     return 0
 
 
@@ -22,8 +24,8 @@ def cmd_package_list(args: argparse.Namespace) -> int:
     from ..billing import packages
 
     open_runtime(args)
-    rows = [packages.package_dict(p) for p in packages.list_packages(include_inactive=True)]
-    print_rows(rows, args.json, ("id", "name", "price", "duration", "rate", "data", "devices", "active"))
+    rows = [packages.package_dict(p) for p in packages.list_packages(include_inactive=True, service=None)]
+    print_rows(rows, args.json, ("id", "name", "service", "price", "duration", "rate", "data", "devices", "active"))
     return 0
 
 
@@ -70,6 +72,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     package = commands.add_parser("package", help="packages for sale").add_subparsers(dest="action", required=True)
     add = package.add_parser("add")
     add_package_arguments(add)
+    add.add_argument("--service", choices=("hotspot", "pppoe"), default="hotspot",
+                     help="hotspot: sold on the portal (default); pppoe: a plan for home subscribers")
     add.set_defaults(func=cmd_package_add)
     add_list(package, "list", cmd_package_list)
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from ..billing import payments
 from ..billing.payments import PaymentStatus
+from ..pppoe import billing as subscriber_billing
 from .queue import PAYMENT_RETRY, PROVISIONING_RETRY, Task, task
 from ..store.db import utcnow
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 # What the tasks import when they first run. The worker loads them as it starts, so its first
 # tasks do not stop to import (in the back office an import would hold up every greenlet,
 # the console's too).
-WORKER_MODULES = ("hotspotd.router.provisioning", "hotspotd.router.operations", "hotspotd.plumbing.reconcile",
+WORKER_MODULES = ("hotspotd.pppoe.month_end", "hotspotd.router.provisioning", "hotspotd.router.operations", "hotspotd.plumbing.reconcile",
                   "hotspotd.alerts", "hotspotd.operations.retention", "hotspotd.operations.backup",
                   "hotspotd.plumbing.offload", "hotspotd.billing.paybill_pull", "hotspotd.sms.outbox",
                   "hotspotd.billing.refunds")
@@ -64,7 +65,12 @@ def after_grant(rt: Runtime, granted: Sequence[Granted]) -> None:
 def apply_payments(rt: Runtime, payment_ids: list[int]) -> None:
     if not rt.site_clock.frame_known():
         return  # a period started on a stale clock would be lost at the next step; the reconciler sends it again
-    applied, failed = payments.apply_many(payment_ids, rt.site_clock.now())
+    now = rt.site_clock.now()
+    # home subscribers' payments extend their period (hotspotd.pppoe.billing); the rest buy packages
+    payment_ids = subscriber_billing.apply_received(payment_ids, now, rt.config.pppoe.grace_hours * 3600.0)
+    if not payment_ids:
+        return
+    applied, failed = payments.apply_many(payment_ids, now)
     granted = [a.granted for a in applied if a.granted is not None]
     after_grant(rt, granted)
     if len(payment_ids) == 1 and failed:
@@ -136,10 +142,12 @@ def kick_session(rt: Runtime, live_session_id: int) -> None:
 
 
 @task()
-def deploy_router(rt: Runtime, router_id: int) -> None:
+def deploy_router(rt: Runtime, router_id: int, service: str = "hotspot", interface: str | None = None,
+                  network: str | None = None) -> None:
     from ..router import operations
 
-    operations.deploy(rt, router_id)  # reports its own failure (router.deploy.failed); no retry
+    # reports its own failure (router.deploy.failed); no retry
+    operations.deploy(rt, router_id, service=service, interface=interface, network=network)
 
 
 @task(retry=PROVISIONING_RETRY)
@@ -205,6 +213,26 @@ def send_refund(rt: Runtime, request_id: int) -> None:
                  now=utcnow())
 
 
+@task(serial=True)
+def subscribers_month_end(rt: Runtime) -> None:
+    from ..pppoe import month_end
+    from ..sms import outbox
+    from ..store.db import write_transaction
+    from ..store.models import iso
+
+    now = utcnow()
+
+    def send(reminders: list) -> None:  # through the SMS outbox, once per subscriber, period and kind
+        with write_transaction():
+            for each in reminders:
+                outbox.queue_text(kind=outbox.REMINDER, key=f"reminder:{each.subscriber_id}:{iso(each.period_end)}:{each.kind}",
+                                  phone=each.phone, text=each.text, lang=each.language, now=now)
+        if rt.config.sms.provider:
+            rt.queue.dispatch(send_sms)
+
+    month_end.tick(now, month_end.Terms.of(rt.config), send=send)
+
+
 @task()
 def sync_central(rt: Runtime) -> None:
     # Not serial: it mostly waits on the network, and writes in short transactions.
@@ -261,4 +289,5 @@ def nightly_backup(rt: Runtime) -> None:
 ALL: tuple[Task, ...] = (apply_payments, check_payment, provision_subscriptions, auto_login, reconcile,
                          remove_ended_users, auto_login_device, probe_router, refresh_sessions, kick_session,
                          deploy_router, catch_up_router, sync_central, check_alerts, send_alerts, apply_retention,
-                         nightly_backup, ask_daraja_time, pull_transactions, send_sms, send_refund)
+                         nightly_backup, ask_daraja_time, pull_transactions, send_sms, send_refund,
+                         subscribers_month_end)

@@ -3,6 +3,7 @@
 The consumer runs the tasks. One ticker (`plumbing.ticker`) runs, each at its own interval:
 
     reconcile       [queue] reconcile_interval  inline: must work even when the queue does not
+    subscribers_month_end  the same interval    inline: home subscribers suspended, reminders due
     check_alerts    [alerts] check_interval     inline: a few reads; sending goes to the queue
     ask_daraja_time every 30 s                  sent to the queue: Daraja's Date header, while the clock is not believable
     apply_retention [retention] interval        sent to the queue (deletes in short chunks)
@@ -55,6 +56,8 @@ def periodic(config: Config) -> list[Periodic]:
     """The worker's periodic tasks (the table in this module's docstring)."""
     return [
         Periodic(tasks.reconcile, config.queue.reconcile_interval, config.queue.reconcile_interval, inline=True),
+        Periodic(tasks.subscribers_month_end, config.queue.reconcile_interval,
+                 min(config.queue.reconcile_interval, 5.0), inline=True),
         Periodic(tasks.check_alerts, config.alerts.check_interval, min(config.alerts.check_interval, 10.0),
                  inline=True),
         Periodic(tasks.apply_retention, config.retention.interval, RETENTION_FIRST_DELAY),

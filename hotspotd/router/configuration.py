@@ -88,8 +88,42 @@ def login_page(url: str) -> str:
             '<script>document.go.submit();</script></body></html>')
 
 
+# What each service hotspotd deploys asks of the router's `/radius` entry (§3.1, §8.4);
+# plain DHCP asks nothing of RADIUS.
+RADIUS_SERVICES = {"hotspot": "hotspot", "pppoe": "ppp"}
+
+
+def deployed_services(router: Router) -> set[str]:
+    """The services deployed on the router (one deployed before they were recorded: the hotspot)."""
+    found = {name for name in (router.services or "").split(",") if name}
+    return found or ({"hotspot"} if router.deployed_at is not None else set())
+
+
+def radius_entries(router: Router, config: Config, services: set[str]) -> list[Entry]:
+    """hotspotd as the router's RADIUS server for `services` (its `service` names them all,
+    so deploying one service never takes RADIUS away from another), and `/radius incoming`
+    for Disconnect-Requests."""
+    wanted = sorted({RADIUS_SERVICES[name] for name in services if name in RADIUS_SERVICES})
+    return [
+        Entry("radius", "/radius", {"service": ",".join(wanted), "address": radius_address(config),
+                                    "secret": router.secret, "authentication-port": str(config.radius.auth_port),
+                                    "accounting-port": str(config.radius.acct_port)},
+              find={"comment": TAG}),
+        Entry("radius-incoming", "/radius/incoming", {"accept": "yes", "port": str(router.coa_port)},
+              scope="single"),
+    ]
+
+
+def nat_exemption(box: str) -> Entry:
+    """A `srcnat` `accept` to the box before the masquerade: the portal sees each device's own
+    address (the hotspot's phones, the PPPoE subscribers' CPEs) and can ask who it is."""
+    return Entry("nat-exemption", "/ip/firewall/nat", {"chain": "srcnat", "action": "accept", "dst-address": box},
+                 find={"comment": TAG}, before={"chain": "srcnat", "action": "masquerade"})
+
+
 def describe(router: Router, config: Config) -> list[Entry]:
-    """Every setting hotspotd needs on `router`, in the order they are applied."""
+    """Every setting hotspotd needs on `router` for the hotspot, in the order they are applied
+    (PPPoE and DHCP: `router.services.describe_service`)."""
     radius_mode = router.mode == RouterMode.RADIUS
     portal = portal_url(config)
     box = radius_address(config)
@@ -97,14 +131,7 @@ def describe(router: Router, config: Config) -> list[Entry]:
     entries = [Entry("device-mode", "/system/device-mode", {"hotspot": "yes"}, scope="require",
                      refusal=DEVICE_MODE_OFF)]
     if radius_mode:
-        entries += [
-            Entry("radius", "/radius", {"service": "hotspot", "address": box,
-                                        "secret": router.secret, "authentication-port": str(config.radius.auth_port),
-                                        "accounting-port": str(config.radius.acct_port)},
-                  find={"comment": TAG}),
-            Entry("radius-incoming", "/radius/incoming", {"accept": "yes", "port": str(router.coa_port)},
-                  scope="single"),
-        ]
+        entries += radius_entries(router, config, deployed_services(router) | {"hotspot"})
     entries += [
         Entry("hotspot-profile", "/ip/hotspot/profile",
               {"use-radius": "yes" if radius_mode else "no", "radius-accounting": "yes" if radius_mode else "no",
@@ -114,8 +141,7 @@ def describe(router: Router, config: Config) -> list[Entry]:
         Entry("hotspot-servers", "/ip/hotspot", {"profile": TAG}, scope="every"),
         Entry("walled-garden-ip", "/ip/hotspot/walled-garden/ip", {"action": "accept", "dst-address": box},
               find={"comment": TAG}),
-        Entry("nat-exemption", "/ip/firewall/nat", {"chain": "srcnat", "action": "accept", "dst-address": box},
-              find={"comment": TAG}, before={"chain": "srcnat", "action": "masquerade"}),
+        nat_exemption(box),
         Entry("walled-garden", "/ip/hotspot/walled-garden", {"dst-host": portal_host, "action": "allow"},
               find={"comment": TAG})
         if portal_host != box else

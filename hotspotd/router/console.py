@@ -12,6 +12,9 @@ from ..errors import InvalidInput
 from ..store.db import storage_errors
 from . import live, records
 from .operations import script
+from .services import describe_service
+
+DHCP_NETWORK = "10.30.0.0/24"  # the default network a DHCP deploy serves (as `router deploy --network`)
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -93,10 +96,16 @@ class RouterConsole:
         self.rt.queue.dispatch(tasks.kick_session, found.id)
         return {"id": found.id, "queued": "kick", "user": found.user, "mac": found.mac}
 
-    def deploy(self, router_id: int) -> dict[str, Any]:
+    def deploy(self, router_id: int, service: str = "hotspot", interface: str | None = None,
+               network: str | None = None) -> dict[str, Any]:
+        """Queue a deploy of `service` (hotspot, pppoe, dhcp); what it needs is checked now,
+        so a missing interface is a clear 400, not a failed run."""
         router = records.get_router(router_id)
-        self.rt.queue.dispatch(tasks.deploy_router, router.id)
-        return {"id": router.id, "queued": "deploy"}
+        network = network or DHCP_NETWORK
+        describe_service(router, self.rt.config, service, interface=interface, network=network)
+        self.rt.queue.dispatch(tasks.deploy_router, router.id, service, interface, network)
+        return {"id": router.id, "queued": "deploy", "service": service}
 
-    def script(self, router_id: int) -> str:
-        return script(self.rt, router_id)
+    def script(self, router_id: int, service: str = "hotspot", interface: str | None = None,
+               network: str | None = None) -> str:
+        return script(self.rt, router_id, service=service, interface=interface, network=network or DHCP_NETWORK)

@@ -1,6 +1,7 @@
 """Deploy: bring a router to a working hotspot on hotspotd, one step at a time.
 
-The steps are the entries of `configuration.describe`; each is idempotent (a second run
+The steps are the entries of `services.describe_service` (the hotspot's are
+`configuration.describe`; PPPoE's and DHCP's are in `services`); each is idempotent (a second run
 changes nothing) and reports `router.deploy.progress` with its name and what it did. A
 step that fails ends the run with `router.deploy.failed` naming the step and the router's
 words; the next run resumes at that step (the steps done before are skipped). Checks
@@ -20,8 +21,9 @@ from ..errors import HotspotdError
 from ..store.db import utcnow, write_transaction
 from ..store.models import HealthLog, Router
 from .api import RouterApi, RouterCommandRefused, same
-from .configuration import Entry, describe
+from .configuration import Entry
 from .records import get_router, target
+from .services import HOTSPOT, PPPOE, describe_service, secrets_shadowing
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +54,7 @@ def _check(api: RouterApi, entry: Entry) -> str:
 def _place(api: RouterApi, entry: Entry, found: list[dict[str, str]]) -> tuple[str | None, bool]:
     """(the .id to place hotspotd's item before, whether the one found is already there)."""
     rows = api.print(entry.path)
-    first = next((row for row in rows if not _differs(row, entry.before or {})), None)
+    first = next((row for row in rows if not _differs(row, entry.before or {}) and _differs(row, entry.find)), None)
     if first is None:
         return None, True  # nothing to be before: anywhere will do
     order = [row.get(".id") for row in rows]
@@ -113,27 +115,41 @@ def _write(router_id: int, kind: str, data: dict, now: datetime, **columns) -> N
         events.emit(f"router.deploy.{kind}", data, now)
 
 
+def _subscriber_names() -> set[str]:
+    from ..store.models import Subscriber
+
+    return {name for (name,) in Subscriber.select(Subscriber.username).tuples()}
+
+
 def run(session: Callable, router_ref: int | str, config: Config, *,
-        report: Callable[[str], None] = lambda line: None, now: Callable[[], datetime] = utcnow) -> bool:
-    """Deploy to a router; True when every step succeeded. `report` gets a line per step."""
+        report: Callable[[str], None] = lambda line: None, now: Callable[[], datetime] = utcnow,
+        service: str = HOTSPOT, interface: str | None = None, network: str | None = None) -> bool:
+    """Deploy `service` (hotspot, pppoe, dhcp) to a router; True when every step succeeded.
+    `report` gets a line per step. A run that resumes a failed one of the same service skips
+    the steps done then; `interface` and `network` default to that run's."""
     router = get_router(router_ref)
+    state = router.deploy_state or {}
+    resuming = bool(state.get("failed")) and state.get("service", HOTSPOT) == service
+    if resuming:
+        interface, network = interface or state.get("interface"), network or state.get("network")
+    base = {"router_id": router.id, "router": router.name}
+    if service != HOTSPOT:
+        base["service"] = service
     try:
-        entries = describe(router, config)
+        entries = describe_service(router, config, service, interface=interface, network=network)
     except HotspotdError as exc:  # e.g. no address for the RADIUS entry: say so, as for a step
         with write_transaction():
-            events.emit("router.deploy.failed", {"router_id": router.id, "router": router.name,
-                                                 "step": "configuration", "error": str(exc)}, now())
+            events.emit("router.deploy.failed", {**base, "step": "configuration", "error": str(exc)}, now())
         report(f"failed at configuration: {exc}")
         return False
-    state = router.deploy_state or {}
+    kept = {"service": service, "interface": interface, "network": network}
     checks = {e.step for e in entries if e.scope == "require"}  # run every time, never skipped
-    skip = set(state.get("done", ())) - checks if state.get("failed") else set()
-    base = {"router_id": router.id, "router": router.name}
+    skip = set(state.get("done", ())) - checks if resuming else set()
     started = {**base, "steps": [e.step for e in entries]}
     if skip:
         started["resumed_from"] = state["failed"]
     done = [e.step for e in entries if e.step in skip]
-    _write(router.id, "started", started, now(), deploy_state={"done": done, "running": True})
+    _write(router.id, "started", started, now(), deploy_state={"done": done, "running": True, **kept})
     report(f"deploying to {router.name}" + (f", resuming at {state['failed']}" if skip else ""))
     current = "connect"  # logging in is where a run fails before its first step
     try:
@@ -147,11 +163,14 @@ def run(session: Callable, router_ref: int | str, config: Config, *,
                 done.append(entry.step)
                 report(f"  {entry.step}: {result}")
                 _write(router.id, "progress", {**base, "step": entry.step, "result": result, "index": index,
-                                                "of": len(entries)}, now(), deploy_state={"done": done, "running": True})
+                                                "of": len(entries)}, now(),
+                       deploy_state={"done": done, "running": True, **kept})
+            current = "ppp-secrets"
+            shadowed = secrets_shadowing(api, _subscriber_names()) if service == PPPOE else []
     except HotspotdError as exc:
         at = now()
         with write_transaction():
-            Router.update(deploy_state={"done": done, "failed": current, "error": str(exc)[:1000]}).where(
+            Router.update(deploy_state={"done": done, "failed": current, "error": str(exc)[:1000], **kept}).where(
                 Router.id == router.id).execute()
             events.emit("router.deploy.failed", {**base, "step": current, "error": str(exc)}, at)
             HealthLog.create(at=at, component="router", level="error",
@@ -159,7 +178,16 @@ def run(session: Callable, router_ref: int | str, config: Config, *,
         report(f"failed at {current}: {exc}")
         return False
     at = now()
-    _write(router.id, "completed", {**base, "steps": len(entries)}, at,
-           deploy_state={"done": done, "completed": True}, deployed_at=at)
+    services = ",".join(sorted({*filter(None, (router.services or "").split(",")), service}))
+    completed = {**base, "steps": len(entries), **({"shadowed": shadowed} if shadowed else {})}
+    with write_transaction():
+        if shadowed:  # the router answers these names itself: hotspotd never hears of them
+            HealthLog.create(at=at, component="router", level="warning", message=(
+                f"{router.name} has local /ppp/secret entries named like subscribers, which win over RADIUS: "
+                f"{', '.join(shadowed)}"[:1000]))
+    for name in shadowed:
+        report(f"  warning: /ppp/secret {name} on the router shadows the subscriber of that name (remove it)")
+    _write(router.id, "completed", completed, at,
+           deploy_state={"done": done, "completed": True, **kept}, deployed_at=at, services=services)
     report("completed")
     return True

@@ -9,7 +9,7 @@ from ..errors import InvalidInput, NotFound
 from ..store.db import utcnow
 from ..store.models import Router, RouterSession, Subscription
 from . import deploy as deploying, live, probe as probing
-from .configuration import describe
+from .services import HOTSPOT, describe_service
 from .records import RouterMode, get_router
 from .script import render
 
@@ -53,14 +53,18 @@ def kick_matching(rt: Runtime, router_ref: int | str, *, user: str | None = None
     return [live.kick(rt.routers.session, each, utcnow()) for each in found]
 
 
-def deploy(rt: Runtime, router_ref: int | str, report: Callable[[str], None] = lambda line: None) -> bool:
-    return deploying.run(rt.routers.session, router_ref, rt.config, report=report)
+def deploy(rt: Runtime, router_ref: int | str, report: Callable[[str], None] = lambda line: None, *,
+           service: str = HOTSPOT, interface: str | None = None, network: str | None = None) -> bool:
+    return deploying.run(rt.routers.session, router_ref, rt.config, report=report, service=service,
+                         interface=interface, network=network)
 
 
-def script(rt: Runtime, router_ref: int | str) -> str:
+def script(rt: Runtime, router_ref: int | str, *, service: str = HOTSPOT, interface: str | None = None,
+           network: str | None = None) -> str:
     router = get_router(router_ref)
-    return render(describe(router, rt.config), router_name=router.name,
-                  generated=utcnow().strftime("%Y-%m-%d %H:%M UTC"))
+    return render(describe_service(router, rt.config, service, interface=interface, network=network),
+                  router_name=router.name, generated=utcnow().strftime("%Y-%m-%d %H:%M UTC"),
+                  service=service)
 
 
 def waiting_for(router_id: int) -> list[int]:

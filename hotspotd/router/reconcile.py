@@ -19,7 +19,7 @@ from typing import Callable
 from ..config import Config
 from ..store.db import write_transaction
 from ..store.models import HealthLog, Router, Subscription
-from .configuration import describe
+from .configuration import deployed_services, radius_entries
 from .deploy import apply_entry
 from .hotspot_users import (COMMENT_PREFIX, WantedUser, differences, ensure_profiles, managed_users, remove_user,
                             upsert_user, used_bytes)
@@ -77,7 +77,7 @@ def run(session: Callable, router: Router, config: Config, now: datetime) -> lis
     changes: list[str] = []
     with session(target(router)) as api:
         if router.mode == RouterMode.RADIUS and router.deployed_at is not None:
-            for entry in describe(router, config):
+            for entry in radius_entries(router, config, deployed_services(router)):
                 if entry.step in KEPT_STEPS:
                     result = apply_entry(api, entry)
                     if result != "unchanged":

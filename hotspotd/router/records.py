@@ -217,7 +217,8 @@ def router_dict(r: Router) -> dict[str, Any]:
         "status": r.status, "last_seen_at": when(r.last_seen_at), "probed_at": when(r.probed_at),
         "failures": r.failures, "last_error": r.last_error, "ros_version": r.ros_version, "board": r.board,
         "uptime_s": r.uptime_s, "cpu_load": r.cpu_load, "free_memory": r.free_memory,
-        "deployed_at": when(r.deployed_at), "deploy": r.deploy_state, "sessions_at": when(r.sessions_at),
+        "deployed_at": when(r.deployed_at), "deploy": r.deploy_state, "services": r.services or "",
+        "sessions_at": when(r.sessions_at),
         "login_hosts": r.login_hosts or [], "hotspot_allowed": r.hotspot_allowed,
         "warnings": api_warnings(r), "hotspot_warnings": hotspot_warnings(r),
     }

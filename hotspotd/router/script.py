@@ -94,8 +94,9 @@ def render_entry(entry: Entry) -> list[str]:
             "  }"]
 
 
-def render(entries: list[Entry], *, router_name: str, generated: str) -> str:
-    lines = [f"# hotspotd configuration for router {quote(router_name)} (generated {quote(generated)}).",
+def render(entries: list[Entry], *, router_name: str, generated: str, service: str = "hotspot") -> str:
+    what = "hotspotd" if service == "hotspot" else f"hotspotd {quote(service)}"
+    lines = [f"# {what} configuration for router {quote(router_name)} (generated {quote(generated)}).",
              "# Paste it into a terminal or run `/import file-name=site.rsc`; running it again leaves the same",
              "# configuration. The same settings `hotspotd router deploy` makes, step by step.",
              "{"]

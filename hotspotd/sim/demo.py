@@ -96,7 +96,7 @@ pull_interval = 60
     return path
 
 
-def seed(config, router_secret: str, api_port: int = 8728) -> str:
+def seed(config, router_secret: str, api_port: int = 8728, coa_port: int = 3799) -> str:
     """Sample packages and a demo router once; a fresh admin password every start."""
     from ..console.admins import hash_password
     from ..billing import packages
@@ -106,14 +106,14 @@ def seed(config, router_secret: str, api_port: int = 8728) -> str:
 
     init_store(config)
     now = utcnow()
-    if not packages.list_packages(include_inactive=True):
+    if not packages.list_packages(include_inactive=True, service=None):
         for sample in SAMPLE_PACKAGES:
             packages.add_package(now=now, **sample)
     if not Router.select().where(Router.name == "demo-router").exists():
         add_router(name="demo-router", host="127.0.0.1", api_port=api_port, api_user="admin",
                            api_password="", secret=router_secret, nas_ip="127.0.0.1", coa_port=3799, now=now)
-    with write_transaction():  # the RouterOS simulator listens on a new port each run
-        Router.update(api_port=api_port).where(Router.name == "demo-router").execute()
+    with write_transaction():  # the RouterOS simulator listens on new ports each run
+        Router.update(api_port=api_port, coa_port=coa_port).where(Router.name == "demo-router").execute()
     password = secrets.token_urlsafe(9)
     hashed = hash_password(password)
     with write_transaction():
@@ -205,7 +205,7 @@ def run_demo(*, state_dir: str | None, fresh: bool = False, portal_port: int, ad
                             certificate=daraja.initiator.write_certificate(state / "daraja-sim.cer"))
         config = config_mod.load(path)
         sms.report_url = config.sms_report_url
-        password = seed(config, router_secret, routeros.port)
+        password = seed(config, router_secret, routeros.port, routeros.coa_port)
         with Runtime(config) as runtime:
             register_paybill(runtime)
             register_pull(runtime)

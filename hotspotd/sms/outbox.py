@@ -112,8 +112,22 @@ class SendReport:
     failed: list[int] = field(default_factory=list)
 
 
+REMINDER = "reminder"  # a home subscriber's "your month ends" (hotspotd.pppoe.month_end): its text is queued with it
+_QUEUE_TEXT = ('INSERT OR IGNORE INTO "sms_message" ("kind", "grant_key", "to_phone", "lang", "text", "status", '
+               '"next_at", "created_at") VALUES (?, ?, ?, ?, ?, \'queued\', ?, ?)')
+
+
+def queue_text(*, kind: str, key: str, phone: str, text: str, lang: str | None, now: datetime) -> bool:
+    """Queue a text written already (a reminder), once per `key`; inside the caller's write
+    transaction. False when it was queued before."""
+    at = to_db_time(now)
+    return db.execute_sql(_QUEUE_TEXT, (kind, key, phone, lang, text, at, at)).rowcount == 1
+
+
 def _text_for(row: dict[str, Any], config: Config, now: datetime) -> tuple[str | None, str | None]:
     """(the text, None), or (None, why it cannot be sent)."""
+    if row["kind"] == REMINDER:
+        return (row["text"], None) if row.get("text") else (None, "no text")
     found = db.execute_sql(
         'SELECT s."ends_at", s."status", k."name", c."username", c."password" FROM "subscription" s '
         'JOIN "package" k ON k."id" = s."package_id" LEFT JOIN "credential" c ON c."customer_id" = s."customer_id" '
@@ -139,10 +153,10 @@ def send_due(gateway: Gateway | None, config: Config, now: datetime, *, limit: i
     expire(now)
     if gateway is None:
         return report
-    due = db.execute_sql('SELECT "id", "subscription_id", "to_phone", "lang", "attempts", "kind", "customer_id" '
+    due = db.execute_sql('SELECT "id", "subscription_id", "to_phone", "lang", "attempts", "kind", "customer_id", "text" '
                          'FROM "sms_message" WHERE "status" = \'queued\' AND "to_phone" IS NOT NULL AND "next_at" <= ? '
                          'ORDER BY "next_at", "id" LIMIT ?', (to_db_time(now), limit)).fetchall()
-    keys = ("id", "subscription_id", "to_phone", "lang", "attempts", "kind", "customer_id")
+    keys = ("id", "subscription_id", "to_phone", "lang", "attempts", "kind", "customer_id", "text")
     for values in due:
         row = dict(zip(keys, values))
         text, why = _text_for(row, config, now)

@@ -281,6 +281,42 @@ _V11_CLOCK = (
     'SELECT 1, CAST(strftime(\'%s\', substr(MAX("at"), 1, 19)) AS REAL) FROM "event"',
 )
 
+# Home subscribers over PPPoE (issue 20): a package is a hotspot package or a PPPoE plan;
+# a subscriber has a permanent Paybill account number, PPP credentials (in clear: CHAP and
+# MS-CHAPv2 need them), an optional static address and bound CPE MAC, a paid period and a
+# balance (whole cents: a partial payment waits for the rest). Their payments are `payment`
+# rows naming them; their RADIUS sessions say they are PPP; reminders are recorded once per
+# subscriber, period and kind; a router remembers which services were deployed on it (its
+# RADIUS entry serves all of them). The RADIUS role reads subscribers into its view.
+_V30_SUBSCRIBERS = (
+    'ALTER TABLE "package" ADD COLUMN "service" TEXT NOT NULL DEFAULT \'hotspot\'',
+    'CREATE TABLE "subscriber" ("id" INTEGER NOT NULL PRIMARY KEY, "name" TEXT NOT NULL, "phone" TEXT, '
+    '"account" TEXT NOT NULL, "username" TEXT NOT NULL, "password" TEXT NOT NULL, "package_id" INTEGER NOT NULL, '
+    '"static_ip" TEXT, "mac" TEXT, "language" TEXT NOT NULL DEFAULT \'en\', "period_start" TEXT NOT NULL, '
+    '"period_end" TEXT NOT NULL, "balance_cents" INTEGER NOT NULL DEFAULT 0, '
+    '"status" TEXT NOT NULL DEFAULT \'active\', "held" INTEGER NOT NULL DEFAULT 0, "hold_reason" TEXT, '
+    '"suspended_at" TEXT, "last_payment_at" TEXT, "created_at" TEXT NOT NULL, "updated_at" TEXT NOT NULL, '
+    'FOREIGN KEY ("package_id") REFERENCES "package" ("id"))',
+    'CREATE UNIQUE INDEX "subscriber_account" ON "subscriber" ("account")',
+    'CREATE UNIQUE INDEX "subscriber_username" ON "subscriber" ("username")',
+    'CREATE UNIQUE INDEX "subscriber_static_ip" ON "subscriber" ("static_ip") WHERE "static_ip" IS NOT NULL',
+    'CREATE INDEX "subscriber_period_end" ON "subscriber" ("period_end")',
+    'CREATE INDEX "subscriber_phone" ON "subscriber" ("phone")',
+    'CREATE TABLE "subscriber_reminder" ("id" INTEGER NOT NULL PRIMARY KEY, "subscriber_id" INTEGER NOT NULL, '
+    '"period_end" TEXT NOT NULL, "kind" TEXT NOT NULL, "phone" TEXT, "language" TEXT NOT NULL, '
+    '"text" TEXT NOT NULL, "created_at" TEXT NOT NULL, '
+    'FOREIGN KEY ("subscriber_id") REFERENCES "subscriber" ("id") ON DELETE CASCADE)',
+    'CREATE UNIQUE INDEX "subscriber_reminder_once" ON "subscriber_reminder" ("subscriber_id", "period_end", "kind")',
+    'ALTER TABLE "payment" ADD COLUMN "subscriber_id" INTEGER REFERENCES "subscriber" ("id")',
+    'CREATE INDEX "payment_subscriber_id" ON "payment" ("subscriber_id") WHERE "subscriber_id" IS NOT NULL',
+    'ALTER TABLE "session" ADD COLUMN "kind" TEXT NOT NULL DEFAULT \'hotspot\'',
+    'ALTER TABLE "session" ADD COLUMN "subscriber_id" INTEGER REFERENCES "subscriber" ("id")',
+    'CREATE INDEX "session_subscriber_status" ON "session" ("subscriber_id", "status") '
+    'WHERE "subscriber_id" IS NOT NULL',
+    'ALTER TABLE "router" ADD COLUMN "services" TEXT NOT NULL DEFAULT \'\'',
+    *_change_triggers("subscriber", ("INSERT", "UPDATE", "DELETE")),
+)
+
 MIGRATIONS: dict[int, Migration] = {
     1: _V1_INITIAL,
     2: _V2_INDEXES,
@@ -294,6 +330,7 @@ MIGRATIONS: dict[int, Migration] = {
     10: _V10_DEVICES,
     11: _V11_CLOCK,
     **money_schema.MIGRATIONS,  # 20-23: issue 17 (Pull, initiator requests, refunds, SMS)
+    30: _V30_SUBSCRIBERS,  # issue 20: home subscribers
 }
 
 

@@ -19,7 +19,8 @@ __all__ = ["ALL_MODELS", "AdminSession", "AdminUser", "Alert", "AlertMessage", "
            "C2BTransaction", "Counter", "Credential", "Customer", "DailyUsage", "DeviceBinding", "Event", "FailedTask",
            "HealthLog", "InitiatorRequest", "JSONField", "MpesaCallback", "Package", "Payment", "PaymentDevice",
            "PullGap", "PullState", "RadiusReader", "Router", "RouterSession", "Session", "Setting", "SmsMessage",
-           "Subscription", "SyncState", "Trial", "UTCDateTimeField", "Voucher", "from_db_time", "iso", "to_db_time"]
+           "Subscriber", "SubscriberReminder", "Subscription", "SyncState", "Trial", "UTCDateTimeField", "Voucher",
+           "from_db_time", "iso", "to_db_time"]
 
 
 class Package(BaseModel):
@@ -34,6 +35,7 @@ class Package(BaseModel):
     active = peewee.BooleanField(default=True)
     created_at = UTCDateTimeField()
     central_id = peewee.IntegerField(null=True, unique=True)  # the package as the central server numbers it
+    service = peewee.TextField(default="hotspot")  # hotspot (sold on the portal) | pppoe (a home subscriber's plan)
 
 
 class Customer(BaseModel):
@@ -111,6 +113,7 @@ class Payment(BaseModel):
     lang = peewee.TextField(null=True)  # the customer's language (en|sw): their texts are in it
     notify_phone = peewee.TextField(null=True)  # a number typed for the receipt SMS (a Paybill payer's is masked)
     refunded_at = UTCDateTimeField(null=True)
+    subscriber = peewee.DeferredForeignKey("Subscriber", null=True, backref="payments")  # a home subscriber's payment
 
 
 class MpesaCallback(BaseModel):
@@ -174,6 +177,7 @@ class Router(BaseModel):
     sessions_at = UTCDateTimeField(null=True)
     login_hosts = JSONField(null=True)  # where its hotspot's login page is: addresses, DNS name (the probe reads)
     hotspot_allowed = peewee.BooleanField(null=True)  # device-mode's hotspot flag (None: no device-mode, < 7.17)
+    services = peewee.TextField(default="")  # deployed: hotspot,pppoe,dhcp (the RADIUS entry serves them all)
 
 
 class Session(BaseModel):
@@ -199,6 +203,8 @@ class Session(BaseModel):
     disconnect_attempts = peewee.IntegerField(default=0)
     disconnect_next_at = UTCDateTimeField(null=True)
     disconnected_at = UTCDateTimeField(null=True)
+    kind = peewee.TextField(default="hotspot")  # hotspot | pppoe (Framed-Protocol PPP)
+    subscriber = peewee.DeferredForeignKey("Subscriber", null=True, backref="sessions")
 
     class Meta:
         indexes = ((("router", "acct_session_id"), True),)
@@ -326,9 +332,54 @@ class Trial(BaseModel):
         indexes = ((("device", "day"), True),)
 
 
+class Subscriber(BaseModel):
+    """A home subscriber over PPPoE: a monthly plan paid by Paybill with a permanent account.
+
+    The period [period_start, period_end) is paid for; after it (and the grace) the
+    subscriber is suspended: RADIUS puts them in the suspended pool (or refuses them).
+    `status` is what the worker last recorded (active | suspended); `held` is a suspension
+    by the operator, whatever was paid. `balance_cents` is money paid towards the next period.
+    """
+
+    name = peewee.TextField()
+    phone = peewee.TextField(null=True)  # 254 + 9 digits
+    account = peewee.TextField(unique=True)  # what they type as the Paybill account number
+    username = peewee.TextField(unique=True)
+    password = peewee.TextField()  # in clear: CHAP and MS-CHAPv2 need it (printable ASCII)
+    package = peewee.ForeignKeyField(Package, backref="subscribers")
+    static_ip = peewee.TextField(null=True)
+    mac = peewee.TextField(null=True)  # the CPE bound to the account, upper-case
+    language = peewee.TextField(default="en")  # en | sw, for reminders
+    period_start = UTCDateTimeField()
+    period_end = UTCDateTimeField(index=True)
+    balance_cents = peewee.IntegerField(default=0)
+    status = peewee.TextField(default="active")
+    held = peewee.BooleanField(default=False)
+    hold_reason = peewee.TextField(null=True)
+    suspended_at = UTCDateTimeField(null=True)
+    last_payment_at = UTCDateTimeField(null=True)
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+
+
+class SubscriberReminder(BaseModel):
+    """A reminder due to a subscriber, recorded once per period and kind (before | due)."""
+
+    subscriber = peewee.ForeignKeyField(Subscriber, backref="reminders", on_delete="CASCADE")
+    period_end = UTCDateTimeField()
+    kind = peewee.TextField()
+    phone = peewee.TextField(null=True)
+    language = peewee.TextField()
+    text = peewee.TextField()
+    created_at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "subscriber_reminder"
+
+
 ALL_MODELS = (
     Package, Customer, Credential, Subscription, Payment, MpesaCallback, Voucher,
     Router, Session, RouterSession, Event, AdminUser, Setting, HealthLog, FailedTask, SyncState, BlockedDevice,
     AdminSession, Counter, Alert, AlertMessage, DailyUsage, RadiusReader, C2BTransaction, PaymentDevice, Trial,
-    DeviceBinding, PullState, PullGap, InitiatorRequest, SmsMessage,
+    DeviceBinding, PullState, PullGap, InitiatorRequest, SmsMessage, Subscriber, SubscriberReminder,
 )

@@ -102,3 +102,51 @@ def test_the_routers_page_at_360_px(shop, phone, artifacts):
     wait_for(lambda: loaded(phone) and phone.find_elements(By.CSS_SELECTOR, "#routers tbody tr"), WAIT, "the list")
     phone.save_screenshot(str(artifacts / "console-routers-360.png"))
     assert no_sideways_scroll(phone)
+
+
+def test_an_admin_deploys_pppoe_and_adds_suspends_and_resumes_a_subscriber(shop, laptop, artifacts):
+    """The Routers page deploys PPPoE (the service chosen above the table); the Subscribers
+    page adds a subscriber on a plan, shows the account and PPPoE login once, suspends and
+    resumes them, live."""
+    from selenium.webdriver.support.ui import Select
+
+    if not Router.select().exists():
+        add_router("gate", "127.0.0.1", "radius-secret-123", api_port=shop.routeros.port, api_user="admin",
+                   api_password=API_PASSWORD)
+    shop.cli("package", "add", "--service", "pppoe", "--name", "Home 5M", "--duration", "30d", "--price", "1500",
+             "--rate", "5M/5M")
+    log_in(laptop, shop, "/routers")
+    wait_for(lambda: row_text(laptop, "gate"), WAIT, "the router")
+    Select(laptop.find_element(By.ID, "deploy-service")).select_by_value("pppoe")
+    laptop.find_element(By.ID, "deploy-interface").send_keys("ether2")
+    laptop.execute_script("window.confirm = function () { return true; }")
+    click(laptop, laptop.find_element(By.CSS_SELECTOR, "#routers tbody tr"), "Deploy")
+    wait_for(lambda: any("pppoe-server" in li.text for li in laptop.find_elements(
+        By.CSS_SELECTOR, "#deploy-progress li.deploy-progress")), WAIT, "the PPPoE server step")
+    wait_for(lambda: "pppoe" in row_text(laptop, "gate"), WAIT, "the router shown with pppoe deployed")
+    assert shop.routeros.router.table("/interface/pppoe-server/server")[0]["interface"] == "ether2"
+
+    laptop.get(shop.admin + "/subscribers")
+    wait_for(lambda: laptop.find_elements(By.CSS_SELECTOR, "#subscriber-add summary"), WAIT, "the page")
+    laptop.find_element(By.CSS_SELECTOR, "#subscriber-add summary").click()
+    form = laptop.find_element(By.ID, "subscriber-form")
+    form.find_element(By.NAME, "name").send_keys("Wanjiku Kamau")
+    form.find_element(By.NAME, "phone").send_keys("0712345678")
+    wait_for(lambda: Select(form.find_element(By.NAME, "package_id")).options[0].text.startswith("Home 5M"), WAIT,
+             "the plans")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    made = wait_for(lambda: laptop.find_element(By.ID, "subscriber-credentials").text, WAIT, "the new login")
+    assert made.startswith("Account ") and "PPPoE" in made
+    wait_for(lambda: "Wanjiku Kamau" in laptop.find_element(By.ID, "subscribers-list").text, WAIT, "the list")
+    assert "suspended" in laptop.find_element(By.ID, "subscribers-list").text  # owes the first month
+    laptop.find_element(By.CSS_SELECTOR, "#subscribers-list a").click()
+    wait_for(lambda: laptop.find_elements(By.ID, "subscriber-actions"), WAIT, "the subscriber's page")
+    assert "owes KES 1,500" in laptop.find_element(By.ID, "subscriber").text
+    laptop.execute_script("window.prompt = function () { return 'pause'; }")
+    click(laptop, laptop.find_element(By.ID, "subscriber-actions"), "Suspend")
+    wait_for(lambda: [b for b in laptop.find_elements(By.CSS_SELECTOR, "#subscriber-actions button")
+                      if b.text == "Resume"], WAIT, "the Resume button")
+    click(laptop, laptop.find_element(By.ID, "subscriber-actions"), "Resume")
+    wait_for(lambda: [b for b in laptop.find_elements(By.CSS_SELECTOR, "#subscriber-actions button")
+                      if b.text == "Suspend"], WAIT, "the Suspend button again")
+    laptop.save_screenshot(str(artifacts / "subscriber.png"))

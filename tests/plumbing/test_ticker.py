@@ -64,7 +64,7 @@ def test_each_periodic_task_runs_at_its_interval_and_the_backup_only_after_the_h
     assert waiting(queue) == ["apply_retention", "nightly_backup"]
 
     passed = ticker.tick(clock.advance(3600))  # the box was asleep for an hour: each due task once
-    assert sorted(passed.ran) == ["check_alerts", "reconcile"]
+    assert sorted(passed.ran) == ["check_alerts", "reconcile", "subscribers_month_end"]
     assert sorted(passed.sent) == ["apply_retention", "ask_daraja_time", "nightly_backup", "send_sms"]  # backup: due
 
 
@@ -73,7 +73,7 @@ def test_inline_tasks_run_in_the_ticker_and_the_others_go_to_the_queue(queue, co
     ticker = Ticker(queue, periodic(config), wall=clock.wall)
     ticker.tick(clock.now)
     passed = ticker.tick(clock.advance(120))
-    assert passed.ran == ["reconcile", "check_alerts"]
+    assert passed.ran == ["reconcile", "subscribers_month_end", "check_alerts"]
     assert passed.sent == ["apply_retention", "nightly_backup", "ask_daraja_time", "send_sms"]
     done = {label for name, label, _ in queue.counters.snapshot() if name == "task"}
     assert {"reconcile:done", "check_alerts:done"} <= done and "apply_retention:done" not in done

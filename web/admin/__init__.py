@@ -11,6 +11,7 @@ line does it when it starts the admin role), and nowhere else: no other role is 
     system.py   queue, health log, alerts, settings, audit log
     money.py    Paybill reconciliation (Pull), the SMS outbox and its texts
     routers.py  /api/admin/routers... (JSON; the .rsc script as text)
+    subscribers.py  /api/admin/subscribers... (home subscribers over PPPoE)
     sync.py     /api/admin/sync (central sync status)
     live.py     /ws (events as they happen)
     metrics.py  /metrics (Prometheus text)
@@ -51,7 +52,7 @@ from hotspotd.store import release
 from hotspotd.store.db import ping
 
 from .. import jsonapi
-from . import api, catalog, live, login, money, people, routers, sync, system
+from . import api, catalog, live, login, money, people, routers, subscribers, sync, system
 from .auth import Guard, Hasher, LoginThrottle
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,8 @@ ROLES_BY_RULE = {
 }
 
 PAGES = ("/", "/payments", "/payments/<id:int>", "/customers", "/customers/<id:int>", "/packages", "/vouchers",
-         "/vouchers/<batch>", "/routers", "/online", "/system", "/settings", "/audit", "/sms")
+         "/vouchers/<batch>", "/routers", "/online", "/system", "/settings", "/audit", "/sms", "/subscribers",
+         "/subscribers/<id:int>")
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -84,9 +86,11 @@ def _shape(rule: str) -> str:
 def default_extensions(config: Config, console: Console) -> list[Any]:
     """The routes other parts of hotspotd add to the console (routers, central sync), each
     an object with `install(app)`; tests hand in stand-ins instead."""
+    from hotspotd.pppoe.console import SubscriberConsole
     from hotspotd.router.console import RouterConsole
 
     return [SimpleNamespace(install=lambda app: routers.install(app, RouterConsole(console.rt))),
+            SimpleNamespace(install=lambda app: subscribers.install(app, SubscriberConsole(console.rt))),
             SimpleNamespace(install=lambda app: sync.install(app, config))]
 
 

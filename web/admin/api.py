@@ -42,7 +42,7 @@ def install(app: bottle.Bottle, console: Console) -> None:
     @app.get("/api/admin/packages")
     @api
     def package_list() -> list[dict[str, Any]]:
-        return [packages.package_dict(p) for p in packages.list_packages(include_inactive=True)]
+        return [packages.package_dict(p) for p in packages.list_packages(include_inactive=True, service=None)]
 
     @app.get("/api/admin/dashboard")
     @api

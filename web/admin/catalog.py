@@ -64,13 +64,15 @@ def install(app: bottle.Bottle, console: Console) -> None:
     @app.post("/api/admin/packages", audit=AUDIT_SELF)
     @api
     def package_add() -> tuple[int, dict[str, Any]]:
-        body = _package_changes(read_json())
+        raw = read_json()
+        body = _package_changes(raw)
         missing = [f for f in ("name", "price", "duration") if not body.get(f)]
         if missing:
             raise InvalidInput(f"a package needs {', '.join(missing)}")
         package = packages.add_package(name=body["name"], price=body["price"], duration=body["duration"],
                                        rate=body.get("rate", ""), data=body.get("data") or None,
-                                       devices=body.get("devices") or 1, now=utcnow(), by=actor())
+                                       devices=body.get("devices") or 1, now=utcnow(), by=actor(),
+                                       service=text_field(raw, "service", 20) or packages.HOTSPOT)
         return 201, packages.package_dict(package)
 
     @app.post("/api/admin/packages/<package_id:int>", audit=AUDIT_SELF)

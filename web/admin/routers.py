@@ -13,7 +13,7 @@ import bottle
 
 from hotspotd.errors import HotspotdError
 
-from ..jsonapi import answer, api, read_json, status_for
+from ..jsonapi import answer, api, read_json, status_for, text_field
 
 if TYPE_CHECKING:
     from hotspotd.router.console import RouterConsole
@@ -58,12 +58,16 @@ def install(app: bottle.Bottle, routers: RouterConsole) -> None:
     @app.post("/api/admin/routers/<router_id:int>/deploy")
     @api
     def router_deploy(router_id: int):
-        return 202, routers.deploy(router_id)
+        body = read_json()  # {service: hotspot|pppoe|dhcp, interface, network}; empty: the hotspot
+        return 202, routers.deploy(router_id, text_field(body, "service", 10) or "hotspot",
+                                   text_field(body, "interface", 64), text_field(body, "network", 20))
 
     @app.get("/api/admin/routers/<router_id:int>/script")
     def router_script(router_id: int) -> str:
+        query = bottle.request.query
         try:
-            text = routers.script(router_id)
+            text = routers.script(router_id, query.get("service") or "hotspot", query.get("interface") or None,
+                                  query.get("network") or None)
         except HotspotdError as exc:  # errors stay JSON, as everywhere
             return answer(status_for(exc), {"error": str(exc)})
         bottle.response.content_type = "text/plain; charset=utf-8"

@@ -175,7 +175,9 @@
     if (C.isAdmin()) {
       var inputs = {name: h("input", {required: true, maxlength: 60}), price: h("input", {type: "number", min: 1, required: true}),
                     duration: h("input", {placeholder: "1h, 1d", required: true}), rate: h("input", {placeholder: "2M/5M"}),
-                    data: h("input", {placeholder: "3GB"}), devices: h("input", {type: "number", min: 1, value: 1})};
+                    data: h("input", {placeholder: "3GB"}), devices: h("input", {type: "number", min: 1, value: 1}),
+                    service: h("select", {name: "service"}, h("option", {value: "hotspot", text: "the hotspot"}),
+                               h("option", {value: "pppoe", text: "home subscribers (PPPoE plan, e.g. 30d)"}))};
       main.appendChild(h("form", {cls: "filters", id: "package-form", on: {submit: function (ev) {
         ev.preventDefault();
         var body = {};
@@ -183,7 +185,7 @@
         C.post("/api/admin/packages", body).then(function () { C.toast("Package added"); load(); }).catch(C.failed);
       }}}, field("Name", inputs.name), field("Price (KES)", inputs.price), field("Duration", inputs.duration),
          field("Speed up/down", inputs.rate), field("Data cap (empty: none)", inputs.data), field("Devices", inputs.devices),
-         h("button", {type: "submit"}, "Add package")));
+         field("For", inputs.service), h("button", {type: "submit"}, "Add package")));
     } else {
       main.appendChild(h("p", {cls: "muted", text: "Only an admin may change packages."}));
     }
@@ -199,6 +201,7 @@
       C.get("/api/admin/packages").then(function (all) {
         C.clear(list).appendChild(C.table([
           ["Name", function (p) { return p.name; }],
+          ["For", function (p) { return p.service === "pppoe" ? "PPPoE plan" : "hotspot"; }],
           ["Price", function (p) { return C.kes(p.price); }],
           ["Time", function (p) { return p.duration; }],
           ["Speed", function (p) { return p.rate || "—"; }],

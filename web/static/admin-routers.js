@@ -67,7 +67,30 @@
     var main = C.clear(C.main()), box = h("div", {id: "routers"}), panel = h("div", {id: "router-panel"}),
         progress = h("ol", {cls: "timeline", id: "deploy-progress"}), editor = h("div", {id: "router-editor"});
     var shown = null;  // the router whose sessions the panel shows
+    // what Deploy and .rsc set up: the hotspot, PPPoE for home subscribers, or plain DHCP
+    var service = h("select", {name: "service", id: "deploy-service"},
+          h("option", {value: "hotspot", text: "hotspot"}), h("option", {value: "pppoe", text: "PPPoE (home subscribers)"}),
+          h("option", {value: "dhcp", text: "DHCP server"})),
+        iface = h("input", {name: "interface", id: "deploy-interface", placeholder: "e.g. ether2", maxlength: 64}),
+        network = h("input", {name: "network", id: "deploy-network", value: "10.30.0.0/24", maxlength: 20});
+    function choice() {
+      var body = {service: service.value};
+      if (service.value !== "hotspot") body.interface = iface.value.trim();
+      if (service.value === "dhcp") body.network = network.value.trim();
+      return body;
+    }
+    function scriptHref(r) {
+      var body = choice(), query = Object.keys(body).map(function (k) { return k + "=" + encodeURIComponent(body[k]); });
+      return "/api/admin/routers/" + r.id + "/script" + (body.service === "hotspot" ? "" : "?" + query.join("&"));
+    }
     main.appendChild(C.title("Routers"));
+    if (C.isAdmin()) {
+      main.appendChild(h("div", {cls: "filters", id: "deploy-choice"}, C.field("Deploy as", service),
+        C.field("Interface (PPPoE, DHCP)", iface), C.field("DHCP network", network)));
+      service.addEventListener("change", load);
+      iface.addEventListener("change", load);
+      network.addEventListener("change", load);
+    }
     if (C.isAdmin()) {
       var adding = h("details", {id: "router-add"}, h("summary", {text: "Add a router"}));
       adding.appendChild(routerForm(null, function () { adding.open = false; load(); }));
@@ -94,7 +117,9 @@
           }],
           ["Health", health],
           ["Seen", function (r) { return r.last_seen_at ? C.time(r.last_seen_at) : "never"; }],
-          ["Deployed", function (r) { return r.deployed_at ? C.time(r.deployed_at) : "not yet"; }],
+          ["Deployed", function (r) {
+            return r.deployed_at ? C.time(r.deployed_at) + (r.services ? " (" + r.services.replace(/,/g, ", ") + ")" : "") : "not yet";
+          }],
           ["", function (r) {
             var btns = [C.button("Probe", function () {
                           return C.post("/api/admin/routers/" + r.id + "/probe").then(function () { C.toast("Probing " + r.name); });
@@ -103,11 +128,12 @@
             if (C.isAdmin()) {
               btns.push(C.button("Edit", function () { C.clear(editor).appendChild(routerForm(r, function () { C.clear(editor); load(); })); }));
               btns.push(C.button("Deploy", function () {
-                if (!confirm("Configure " + r.name + " for hotspotd now? Each step is safe to run again.")) return;
-                C.clear(progress).appendChild(h("li", {}, h("strong", {text: "Deploying to " + r.name + "…"})));
-                return C.post("/api/admin/routers/" + r.id + "/deploy");
+                var body = choice();
+                if (!confirm("Configure " + r.name + " for " + body.service + " now? Each step is safe to run again.")) return;
+                C.clear(progress).appendChild(h("li", {}, h("strong", {text: "Deploying " + body.service + " to " + r.name + "…"})));
+                return C.post("/api/admin/routers/" + r.id + "/deploy", body);
               }));
-              btns.push(h("a", {cls: "button", href: "/api/admin/routers/" + r.id + "/script", download: r.name + ".rsc"}, ".rsc"));
+              btns.push(h("a", {cls: "button", href: scriptHref(r), download: r.name + "-" + service.value + ".rsc"}, ".rsc"));
               btns.push(C.button("Remove", function () {
                 if (!confirm("Forget " + r.name + "? Its sessions stay in the history.")) return;
                 return C.post("/api/admin/routers/" + r.id + "/remove").then(load);

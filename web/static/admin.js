@@ -255,6 +255,7 @@
     if (path === "/") page = "dashboard";
     else if ((m = path.match(/^\/payments\/(\d+)$/))) { page = "payment"; arg = m[1]; }
     else if ((m = path.match(/^\/customers\/(\d+)$/))) { page = "customer"; arg = m[1]; }
+    else if ((m = path.match(/^\/subscribers\/(\d+)$/))) { page = "subscriber"; arg = m[1]; }
     else if ((m = path.match(/^\/vouchers\/([^/]+)$/))) { page = "batch"; arg = decodeURIComponent(m[1]); }
     else page = path.slice(1);
     var render = C.pages[page];

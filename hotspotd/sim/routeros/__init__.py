@@ -6,6 +6,7 @@ walled garden, hotspot profiles and system resource in memory.
     menus.py    menus of items with .ids, and ? queries
     router.py   what each command does and replies (docs/protocols.md §1.4, §1.7, §2)
     radius.py   the router as a RADIUS client for /ip/hotspot/active/login (docs/protocols.md §3.1-§3.3)
+    ppp.py      the PPPoE server: CPEs dialling over RADIUS, accounting, Disconnect-Requests (docs/protocols.md §8)
     server.py   TCP, login, and the ways a router misbehaves
 """
 

@@ -5,8 +5,8 @@ parameter`), the values a few of them take (`action`), its defaults, the command
 (the host table is read-only but for `remove`), whether it is a list or a single item
 (`/radius/incoming`, `/system/device-mode`), and whether its order matters (firewall and
 walled-garden rules: `add` takes `place-before`). Written from docs/protocols.md §1.3
-(queries), §1.7, §2, §3.1, §3.6 (fields) and §2.7-§2.10 (host table, walled garden, NAT,
-device-mode).
+(queries), §1.7, §2, §3.1, §3.6 (fields), §2.7-§2.10 (host table, walled garden, NAT,
+device-mode) and §8 (PPPoE server, PPP profiles, `/ppp/aaa`, pools).
 """
 
 from __future__ import annotations
@@ -204,6 +204,31 @@ def menus() -> dict[str, Menu]:
         m("/ip/dhcp-server/option", "name code value comment", {}),
         m("/ip/dhcp-server/network", "address gateway dns-server dhcp-option domain comment", {}),
         m("/ppp/active", "name service caller-id address", {}),
+        # PPPoE for home subscribers (protocols.md §8.1-§8.4; field names as published)
+        m("/interface/pppoe-server/server", "service-name interface default-profile authentication "
+          "one-session-per-host max-mtu max-mru mrru keepalive-timeout max-sessions pado-delay "
+          "accept-empty-service disabled comment",
+          {"service-name": "", "default-profile": "default", "authentication": "pap,chap,mschap1,mschap2",
+           "one-session-per-host": "no", "max-mtu": "auto", "max-mru": "auto", "keepalive-timeout": "10",
+           "max-sessions": "unlimited", "disabled": "yes"}),
+        m("/ppp/profile", "name local-address remote-address rate-limit dns-server address-list session-timeout "
+          "idle-timeout only-one use-encryption bridge comment",
+          {"only-one": "default", "use-encryption": "default"}),
+        m("/ppp/aaa", "use-radius accounting interim-update enable-ipv6-accounting use-circuit-id-in-nas-port-id",
+          {}, single=True),
+        m("/ppp/secret", "name password service profile local-address remote-address caller-id disabled comment",
+          {"service": "any", "profile": "default", "disabled": "false"}),
+        m("/ip/pool", "name ranges next-pool comment", {}),
+        m("/ip/address", "address network interface comment disabled", {"disabled": "false"}),
+        m("/ip/dhcp-server", "name interface address-pool lease-time authoritative use-radius disabled comment",
+          {"lease-time": "30m", "authoritative": "yes", "use-radius": "no", "disabled": "no"}),
+        m("/ip/firewall/filter", "chain action src-address dst-address src-address-list dst-address-list protocol "
+          "src-port dst-port in-interface out-interface in-interface-list out-interface-list connection-state "
+          "reject-with log log-prefix comment disabled",
+          {"disabled": "false", "dynamic": "false", "invalid": "false", "bytes": "0", "packets": "0"},
+          choices={"action": one_of("accept drop reject jump return passthrough fasttrack-connection tarpit log "
+                                     "add-src-to-address-list add-dst-to-address-list")},
+          readonly=frozenset({"dynamic", "invalid", "bytes", "packets"}), ordered=True),
         m("/file", "name contents", {}),
         m("/system/identity", "name", {"name": "MikroTik"}, single=True),
         # RouterOS 7.17+ (docs/protocols.md §2.10); changed only with `update` and a button press,
@@ -218,6 +243,18 @@ def menus() -> dict[str, Menu]:
     found["/ip/address"].add({"address": "10.5.50.1/24", "network": "10.5.50.0", "interface": "bridge"})
     found["/ip/dhcp-server/network"].add({"address": "10.5.50.0/24", "gateway": "10.5.50.1"})
     found["/radius/incoming"].items.append({".id": "*0", "accept": "false", "port": "1700"})
+    found["/ppp/aaa"].items.append({".id": "*0", "use-radius": "false", "accounting": "true", "interim-update": "0s",
+                                    "enable-ipv6-accounting": "false", "use-circuit-id-in-nas-port-id": "false"})
+    for name in ("default", "default-encryption"):  # built in, cannot be removed (§8.2)
+        found["/ppp/profile"].add({"name": name, "use-encryption": "default" if name == "default" else "yes"})
+    found["/ip/address"].add({"address": "10.5.50.1/24", "network": "10.5.50.0", "interface": "bridge"})
+    found["/ip/pool"].add({"name": "hs-pool", "ranges": "10.5.50.2-10.5.50.254"})
+    rules = found["/ip/firewall/filter"]  # the default configuration's
+    for rule in ({"chain": "input", "action": "accept", "connection-state": "established,related,untracked"},
+                 {"chain": "input", "action": "drop", "in-interface-list": "!LAN"},
+                 {"chain": "forward", "action": "fasttrack-connection", "connection-state": "established,related"},
+                 {"chain": "forward", "action": "accept", "connection-state": "established,related,untracked"}):
+        rules.add({**rule, "comment": "defconf"})
     found["/system/identity"].items.append({".id": "*0", "name": "MikroTik"})
     found["/system/device-mode"].items.append({".id": "*0", **DEVICE_MODE})
     nat = found["/ip/firewall/nat"]

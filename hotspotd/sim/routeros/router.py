@@ -21,6 +21,7 @@ import time
 from typing import Callable
 
 from .menus import Menu, Trap, matches, menus
+from .ppp import check_add, check_references
 from .wire import parse_command
 
 Sentence = list[str]
@@ -73,6 +74,7 @@ class Router:
         self.lock = threading.RLock()
         self.log: list[tuple[str, dict[str, str]]] = []  # every command after login: (command, attributes)
         self.radius_login = radius_login  # (router, user, password, mac, ip) -> (accepted, message)
+        self.ppp = None  # the PPPoE server side (ppp.PppServer), set by the simulator
         self._auto_hosts: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, Callable[[str], str]] | None = None
 
     # -- helpers for tests and the demo
@@ -195,7 +197,11 @@ class Router:
         if verb == "remove" and not menu.single:
             ids = attrs.get(".id", "").split(",")
             targets = [menu.get(i) for i in ids]  # every id must exist before anything goes
+            if path == "/ppp/profile" and any(t.get("name") in ("default", "default-encryption") for t in targets):
+                raise Trap("failure: cannot remove default profile", 1)
             menu.items = [item for item in menu.items if all(item is not t for t in targets)]
+            if path == "/ppp/active" and self.ppp is not None:
+                self.ppp.removed(targets)  # an accounting Stop for each, as the router sends
             return [["!done"]]
         raise Trap(f"no such command or directory ({verb})", 0)
 
@@ -247,8 +253,9 @@ class Router:
                 raise Trap("failure: entry already exists", 1)
         elif menu.path == "/radius" and not attrs.get("address"):
             raise Trap("failure: address is required", 1)
-        elif menu.path == "/ip/firewall/nat" and not attrs.get("chain"):
+        elif menu.path in ("/ip/firewall/nat", "/ip/firewall/filter") and not attrs.get("chain"):
             raise Trap("failure: chain not specified", 1)
+        check_add(self.menus, menu.path, attrs)
         return menu.add(attrs)
 
     def _profile_exists(self, name: str | None) -> None:
@@ -263,6 +270,7 @@ class Router:
         changes = {k: v for k, v in attrs.items() if k != ".id"}
         if menu.path == "/ip/hotspot/user":
             self._profile_exists(changes.get("profile"))
+        check_references(self.menus, menu.path, changes)
         if menu.path == "/ip/hotspot" and "profile" in changes and not any(
                 p["name"] == changes["profile"] for p in self.menus["/ip/hotspot/profile"].items):
             raise Trap("input does not match any value of profile", 1)

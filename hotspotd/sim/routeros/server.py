@@ -17,6 +17,7 @@ import ssl
 import threading
 import time
 
+from .ppp import CoaListener, PppServer
 from .radius import RadiusClient
 from .router import Router
 from .wire import Reader, WireError, encode_sentence, encode_word
@@ -28,7 +29,8 @@ class RouterOSSimulator:
     """A simulated MikroTik. Use as a context manager, or `start()` / `stop()`."""
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, username: str = "admin", password: str = "",
-                 version: int = 7, nas_ip: str | None = None, tls: ssl.SSLContext | None = None) -> None:
+                 version: int = 7, nas_ip: str | None = None, tls: ssl.SSLContext | None = None,
+                 coa_port: int = 0) -> None:
         self.host = host
         self.port = port
         self.username = username
@@ -36,6 +38,9 @@ class RouterOSSimulator:
         self.tls = tls
         self.radius = RadiusClient(nas_ip or host)
         self.router = Router(version=version, radius_login=self.radius)
+        self.ppp = self.router.ppp = PppServer(self.router, nas_ip or host)  # CPEs dial: self.ppp.dial(...)
+        self.coa_port = coa_port  # /radius incoming: Disconnect-Requests (0: a free port, known after start)
+        self.coa: CoaListener | None = None
         self.delay = 0.0  # seconds added before every reply
         self.silent = False  # accept connections, read, never answer
         self.drop_replies = 0  # the next N replies stop half way and the connection is closed
@@ -53,6 +58,8 @@ class RouterOSSimulator:
 
     def start(self) -> RouterOSSimulator:
         self._listen()
+        self.coa = CoaListener(self.router, self.host, self.coa_port).start()
+        self.coa_port = self.coa.port
         return self
 
     def __enter__(self) -> RouterOSSimulator:
@@ -64,6 +71,9 @@ class RouterOSSimulator:
     def stop(self) -> None:
         self._stopping.set()
         self._close_listener()
+        if self.coa is not None:
+            self.coa.stop()
+            self.coa = None
         with self._lock:
             for sock in list(self._clients):
                 _close(sock)
