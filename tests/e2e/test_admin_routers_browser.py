@@ -50,9 +50,23 @@ def row_text(driver, name: str) -> str:
 
 
 def click(driver, scope, label: str) -> None:
-    button = next(b for b in scope.find_elements(By.CSS_SELECTOR, "button") if b.text == label)
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
-    button.click()
+    """Click the `label` button in `scope` (an element, or its id: a live update may redraw it
+    between finding and clicking, so then it is found again)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    def press() -> bool:
+        try:
+            where = driver.find_element(By.ID, scope) if isinstance(scope, str) else scope
+            button = next(b for b in where.find_elements(By.CSS_SELECTOR, "button") if b.text == label)
+            driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+            button.click()
+            return True
+        except (StaleElementReferenceException, StopIteration):
+            if not isinstance(scope, str):
+                raise
+            return False
+
+    wait_for(press, WAIT, f"the {label} button")
 
 
 def test_an_operator_adds_probes_and_deploys_a_router_and_kicks_a_session(shop, laptop, artifacts):
@@ -143,10 +157,10 @@ def test_an_admin_deploys_pppoe_and_adds_suspends_and_resumes_a_subscriber(shop,
     wait_for(lambda: laptop.find_elements(By.ID, "subscriber-actions"), WAIT, "the subscriber's page")
     assert "owes KES 1,500" in laptop.find_element(By.ID, "subscriber").text
     laptop.execute_script("window.prompt = function () { return 'pause'; }")
-    click(laptop, laptop.find_element(By.ID, "subscriber-actions"), "Suspend")
+    click(laptop, "subscriber-actions", "Suspend")
     wait_for(lambda: [b for b in laptop.find_elements(By.CSS_SELECTOR, "#subscriber-actions button")
                       if b.text == "Resume"], WAIT, "the Resume button")
-    click(laptop, laptop.find_element(By.ID, "subscriber-actions"), "Resume")
+    click(laptop, "subscriber-actions", "Resume")
     wait_for(lambda: [b for b in laptop.find_elements(By.CSS_SELECTOR, "#subscriber-actions button")
                       if b.text == "Suspend"], WAIT, "the Suspend button again")
     laptop.save_screenshot(str(artifacts / "subscriber.png"))

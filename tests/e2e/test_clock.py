@@ -91,7 +91,8 @@ class Box:
         """Access-Accept's Session-Timeout for a login as the router sends it (radclient)."""
         out = subprocess.run(["radclient", "-x", "-r", "3", "-t", "3", f"127.0.0.1:{self.radius_port}", "auth",
                               SECRET], input=f'User-Name = "{username}"\nUser-Password = "{password}"\n'
-                             'Message-Authenticator = 0x00\n', capture_output=True, text=True, timeout=60)
+                             'Calling-Station-Id = "AA:BB:CC:00:00:09"\nMessage-Authenticator = 0x00\n',
+                             capture_output=True, text=True, timeout=60)
         text = out.stdout + out.stderr
         assert "Received Access-Accept" in text, text
         return int(re.search(r"Session-Timeout = (\d+)", text).group(1))
