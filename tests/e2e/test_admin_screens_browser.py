@@ -107,8 +107,13 @@ def loaded(driver) -> bool:
 
 
 def text(driver, element_id: str) -> str:
-    found = driver.find_elements(By.ID, element_id)
-    return found[0].text if found else ""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    try:
+        found = driver.find_elements(By.ID, element_id)
+        return found[0].text if found else ""
+    except StaleElementReferenceException:  # redrawn between finding and reading: as if not there yet
+        return ""
 
 
 def card(driver, value_id: str) -> str:
@@ -140,6 +145,21 @@ def button(driver, label: str):
     return driver.find_element(By.XPATH, f"//button[normalize-space(.)='{label}']")
 
 
+def press(driver, label: str) -> None:
+    """Click the `label` button; a live update may redraw it between finding and clicking,
+    so then it is found again."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
+    def once() -> bool:
+        try:
+            button(driver, label).click()
+            return True
+        except (StaleElementReferenceException, NoSuchElementException):
+            return False
+
+    wait_for(once, WAIT, f"the {label} button")
+
+
 def pay(shop, mac: str, phone_number: str, package_id: int = 1) -> Payment:
     status, body = http("POST", shop.portal + "/api/portal/pay", {"package_id": package_id, "phone": phone_number,
                                                                    "mac": mac, "ip": "10.5.50.9"})
@@ -168,9 +188,9 @@ def test_a_revealed_login_and_phone_stay_visible_through_live_updates(shop, lapt
     wait_for(lambda: text(laptop, "customer-username").startswith("u"), WAIT, "the customer's page")
     assert text(laptop, "customer-title") == f"Customer {text(laptop, 'customer-username')}"  # not by row number
     before = (audited("customer.credentials"), audited("customer.phone"))
-    button(laptop, "Show login").click()
+    press(laptop, "Show login")
     wait_for(lambda: "password" in text(laptop, "customer-login"), WAIT, "the login shown")
-    button(laptop, "Show phone").click()
+    press(laptop, "Show phone")
     wait_for(lambda: "254712345701" in text(laptop, "customer-phone"), WAIT, "the phone shown")
     shown = text(laptop, "customer-login")
 
