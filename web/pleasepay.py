@@ -18,6 +18,7 @@ cases are `hotspotd.pppoe.pleasepay.PleasePay`.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -86,10 +87,28 @@ def lines(owing: dict[str, Any] | None, lang: str, tz: str, paybill: str) -> dic
     return found
 
 
+def _pool(ranges: str) -> list[tuple[int, int]]:
+    """The suspended pool's ranges (`10.21.0.2-10.21.0.254[,a-b]`) as integer bounds."""
+    found = []
+    for part in ranges.split(","):
+        first, _, last = part.strip().partition("-")
+        found.append((int(ipaddress.IPv4Address(first)), int(ipaddress.IPv4Address(last or first))))
+    return found
+
+
+def _within(address: str | None, pool: list[tuple[int, int]]) -> bool:
+    try:
+        value = int(ipaddress.IPv4Address(address or ""))
+    except ValueError:
+        return False
+    return any(low <= value <= high for low, high in pool)
+
+
 def install(app: bottle.Bottle, config: Config, runtime) -> PleasePay:
     """Add the page and its JSON to the portal app, and the redirect of foreign hosts."""
     cases = PleasePay(runtime)
     own_hosts = {urlsplit(url).hostname for url in (config.portal.public_url, config.mpesa.callback_url) if url}
+    suspended = _pool(config.pppoe.suspended_ranges)  # only these addresses are sent here by the router
     public = config.portal.public_url.rstrip("/")
 
     def lang() -> str:
@@ -102,6 +121,8 @@ def install(app: bottle.Bottle, config: Config, runtime) -> PleasePay:
         request = bottle.request
         host = (request.get_header("Host") or "").rsplit(":", 1)[0].strip("[]")
         if request.method not in ("GET", "HEAD") or not host or host in own_hosts or request.path == PATH:
+            return
+        if not _within(request.remote_addr, suspended):  # every other request pays nothing for this hook
             return
         if cases.is_subscriber(request.remote_addr):  # a suspended subscriber's page view, sent here by the router
             raise bottle.HTTPResponse(status=302, headers={"Location": public + PATH, "Cache-Control": "no-store"})

@@ -143,8 +143,7 @@ class PortalContext:
         values = {key: (source.getunicode(key, default="") or "")[:512] for key in LOGIN_VARS}
         links = self.site().links
         for key in ("link-login-only", "link-orig", "link-logout"):
-            if values[key] and not links.ours(values[key]):
-                log.info("portal: a %s to %r is not one of the site's routers: not used", key, values[key][:80])
+            if values[key] and not links.ours(values[key]):  # not logged: a page load each, any stranger's
                 values[key] = (links.known or "") if key == "link-login-only" else ""
         return values
 
