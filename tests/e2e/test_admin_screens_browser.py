@@ -107,13 +107,10 @@ def loaded(driver) -> bool:
 
 
 def text(driver, element_id: str) -> str:
-    from selenium.common.exceptions import StaleElementReferenceException
-
-    try:
-        found = driver.find_elements(By.ID, element_id)
-        return found[0].text if found else ""
-    except StaleElementReferenceException:  # redrawn between finding and reading: as if not there yet
-        return ""
+    """The element's shown text, read in one script call: a live redraw cannot come between
+    finding the element and reading it (an element not there yet reads as "")."""
+    return driver.execute_script(
+        "var e = document.getElementById(arguments[0]); return e ? e.innerText.trim() : '';", element_id)
 
 
 def card(driver, value_id: str) -> str:
